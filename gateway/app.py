@@ -1,0 +1,101 @@
+"""``create_app(settings)``: the Starlette application. The lifespan owns the database."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from pymongo.errors import PyMongoError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from gateway import demo_data
+from gateway.context import Context, make_context
+from gateway.database import Database, connect, seeding
+from gateway.database.indexes import ensure_indexes
+from gateway.database.scope import ADMIN
+from gateway.settings import Settings
+from resolvers import build_schema
+
+log = logging.getLogger("gateway")
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    """Strawberry's ASGI app with our context and orjson responses."""
+
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(build_schema(), **kwargs)
+        self.settings = settings
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        db: Database = request.app.state.db
+        return make_context(db, self.settings, ADMIN, request=request, response=response)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+async def _ensure_indexes(app: Starlette) -> bool:
+    """Create indexes once; False (and a log line) when the database cannot be reached."""
+    if not app.state.indexes_ready:
+        try:
+            await ensure_indexes(app.state.db.db)
+            app.state.indexes_ready = True
+        except PyMongoError as exc:
+            log.error("cannot ensure indexes: MongoDB unreachable (%s)", type(exc).__name__)
+    return bool(app.state.indexes_ready)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The gateway: ``/graphql`` (GraphiQL on GET from a browser), ``/healthz``, ``/readyz``."""
+    settings = settings or Settings()
+    graphql = GraphQLApp(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = connect(settings)
+        app.state.db = db
+        app.state.indexes_ready = False
+        if db.kind == "embedded":
+            counts = await seeding.load(db, demo_data.read_seed_files(settings.seeds_dir))
+            app.state.indexes_ready = True
+            log.warning(
+                "embedded store: data is in memory, loaded from %s (%d documents) and lost on "
+                "exit; set MONGODB_URI=mongodb://host:27017 to use MongoDB",
+                settings.seeds_dir.name, sum(counts.values()),
+            )
+        else:
+            await _ensure_indexes(app)
+            log.info("connected to MongoDB, database %r", settings.database)
+        try:
+            yield
+        finally:
+            await db.close()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        db: Database = request.app.state.db
+        if await db.ping() and await _ensure_indexes(request.app):
+            return JSONResponse({"status": "ready", "database": db.kind})
+        return JSONResponse(
+            {"status": "unavailable", "database": db.kind, "code": "UNAVAILABLE"}, status_code=503
+        )
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,48 @@
+"""The per-request context every resolver receives as ``info.context``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gateway.database import Database
+from gateway.database.monitoring import CommandStats
+from gateway.database.scope import Scope
+from gateway.loaders import Loaders, create_loaders
+from gateway.settings import Settings
+
+
+@dataclass
+class Context:
+    """Database handle, caller scope, fresh loaders and the request's command counter."""
+
+    db: Database
+    settings: Settings
+    scope: Scope
+    loaders: Loaders
+    request: Any = None
+    response: Any = None
+    stats: CommandStats = field(default_factory=CommandStats)
+
+
+def make_context(
+    db: Database, settings: Settings, scope: Scope, *, request: Any = None, response: Any = None
+) -> Context:
+    return Context(
+        db=db,
+        settings=settings,
+        scope=scope,
+        loaders=create_loaders(db, scope),
+        request=request,
+        response=response,
+    )
+
+
+if TYPE_CHECKING:
+    import strawberry
+
+    Info = strawberry.Info[Context, None]
+else:
+    import strawberry
+
+    Info = strawberry.Info

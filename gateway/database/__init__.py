@@ -1,0 +1,61 @@
+"""The one seam for all I/O: :func:`connect` returns the database every repository uses.
+
+With ``MONGODB_URI`` set it is a ``pymongo.AsyncMongoClient``; without, the embedded store.
+Timeouts are short on purpose: an unreachable MongoDB becomes ``UNAVAILABLE`` within about
+two seconds instead of a hang.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+
+from gateway.database.embedded import EmbeddedClient
+from gateway.database.monitoring import CommandCounter
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Database:
+    """An open connection: the client, the database the gateway uses, and which kind it is."""
+
+    client: Any
+    db: Any
+    kind: Literal["mongodb", "embedded"]
+
+    def __getitem__(self, collection: str) -> Any:
+        return self.db[collection]
+
+    async def ping(self) -> bool:
+        """True when the database answers ``ping``."""
+        try:
+            await self.db.command("ping")
+        except PyMongoError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def connect(settings: Settings) -> Database:
+    """Open (lazily) the database named by the settings; no I/O happens here."""
+    if settings.mongodb_uri is None:
+        client: Any = EmbeddedClient()
+        return Database(client=client, db=client[settings.database], kind="embedded")
+    client = AsyncMongoClient(
+        settings.mongodb_uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=settings.server_selection_timeout_ms,
+        connectTimeoutMS=settings.connect_timeout_ms,
+        socketTimeoutMS=settings.socket_timeout_ms,
+        event_listeners=[CommandCounter()],
+        appname="omnigw",
+    )
+    return Database(client=client, db=client[settings.database], kind="mongodb")

@@ -1,0 +1,44 @@
+"""Every index the gateway relies on, declared in one place and ensured at start-up.
+
+``createIndexes`` with an existing identical index is a no-op, so ensuring is idempotent.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from pymongo import ASCENDING as ASC
+from pymongo import DESCENDING as DESC
+from pymongo import IndexModel
+
+INDEXES: Final[dict[str, list[IndexModel]]] = {
+    "locations": [IndexModel([("channel_id", ASC)])],
+    "products": [IndexModel([("category", ASC)]), IndexModel([("offers.channel_id", ASC)])],
+    "inventory": [
+        IndexModel([("sku", ASC), ("location_id", ASC)], unique=True),
+        IndexModel([("location_id", ASC)]),
+    ],
+    "members": [IndexModel([("home_channel_id", ASC)]), IndexModel([("tier", ASC)])],
+    "identities": [IndexModel([("member_id", ASC)]), IndexModel([("channel_id", ASC)])],
+    "orders": [
+        IndexModel([("member_id", ASC), ("placed_at", DESC), ("_id", DESC)]),
+        IndexModel([("channel_id", ASC), ("placed_at", DESC), ("_id", DESC)]),
+        IndexModel([("placed_at", DESC), ("_id", DESC)]),
+    ],
+    "payments": [
+        IndexModel([("order_id", ASC)]),
+        IndexModel([("member_id", ASC), ("paid_at", DESC), ("_id", DESC)]),
+    ],
+    "visits": [
+        IndexModel([("member_id", ASC), ("at", DESC), ("_id", DESC)]),
+        IndexModel([("channel_id", ASC), ("at", DESC), ("_id", DESC)]),
+        IndexModel([("location_id", ASC), ("at", DESC)]),
+        IndexModel([("at", DESC), ("_id", DESC)]),
+    ],
+}
+
+
+async def ensure_indexes(db: Any) -> None:
+    """Create every declared index (idempotent)."""
+    for collection, models in INDEXES.items():
+        await db[collection].create_indexes(models)

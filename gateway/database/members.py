@@ -1,0 +1,83 @@
+"""Repository functions for members and their channel identities.
+
+A partner sees only members who hold an identity in one of its channels, with personal data
+(name, phone, email) masked, and only the identities of its channels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gateway.database import Database
+from gateway.database.query import Doc, Keyset, by_ids, combine, find, grouped_by, page_by_id
+from gateway.database.scope import Scope
+
+PERSONAL_FIELDS = ("name", "phone", "email")
+MASK = "***"
+
+
+def _masked(doc: Doc, scope: Scope) -> Doc:
+    if scope.unrestricted:
+        return doc
+    return {**doc, **{field: MASK for field in PERSONAL_FIELDS if doc.get(field) is not None}}
+
+
+async def _visible_member_ids(db: Database, ids: Sequence[str], scope: Scope) -> set[str]:
+    docs = await find(
+        db["identities"],
+        scope.restrict({"member_id": {"$in": list(dict.fromkeys(ids))}}),
+        projection={"member_id": 1},
+    )
+    return {doc["member_id"] for doc in docs}
+
+
+async def members_by_ids(db: Database, ids: Sequence[str], *, scope: Scope) -> dict[str, Doc]:
+    found = await by_ids(db["members"], ids)
+    if not scope.unrestricted and found:
+        visible = await _visible_member_ids(db, list(found), scope)
+        found = {k: v for k, v in found.items() if k in visible}
+    return {k: _masked(v, scope) for k, v in found.items()}
+
+
+async def list_members(
+    db: Database,
+    *,
+    scope: Scope,
+    first: int,
+    after: Keyset | None,
+    tier: str | None = None,
+    home_channel_id: str | None = None,
+    channel_id: str | None = None,
+) -> list[Doc]:
+    """A page of members in id order (``first + 1`` at most).
+
+    ``channel_id`` keeps members holding an identity in that channel. For a partner the
+    visibility rule is applied by the same identity query.
+    """
+    query = combine(
+        {"tier": tier} if tier is not None else {},
+        {"home_channel_id": home_channel_id} if home_channel_id is not None else {},
+    )
+    if channel_id is not None or not scope.unrestricted:
+        ident_query = scope.restrict({"channel_id": channel_id} if channel_id else {})
+        member_ids = sorted(
+            {d["member_id"] for d in await find(db["identities"], ident_query,
+                                                projection={"member_id": 1})}
+        )
+        query = combine(query, {"_id": {"$in": member_ids}})
+    docs = await page_by_id(db["members"], query, first=first, after=after)
+    return [_masked(doc, scope) for doc in docs]
+
+
+async def identities_by_ids(db: Database, ids: Sequence[str], *, scope: Scope) -> dict[str, Doc]:
+    """Identities by ``"<channel>:<external id>"``."""
+    return await by_ids(db["identities"], ids, scope.restrict({}))
+
+
+async def identities_by_members(
+    db: Database, member_ids: Sequence[str], *, scope: Scope
+) -> dict[str, list[Doc]]:
+    return await grouped_by(
+        db["identities"], "member_id", member_ids, scope.restrict({}),
+        sort=[("channel_id", 1), ("_id", 1)],
+    )

@@ -1,0 +1,57 @@
+"""Repository functions for products (with per-channel offers) and stock levels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gateway.database import Database
+from gateway.database.query import Doc, Keyset, by_ids, combine, page_by_id
+from gateway.database.scope import Scope
+
+
+def _visible_offers(doc: Doc, scope: Scope) -> Doc:
+    if scope.unrestricted:
+        return doc
+    return {**doc, "offers": [o for o in doc.get("offers", []) if scope.allows(o["channel_id"])]}
+
+
+async def products_by_skus(db: Database, skus: Sequence[str], *, scope: Scope) -> dict[str, Doc]:
+    """Products by SKU; a partner sees only products offered in its channels, and only those
+    offers."""
+    found = await by_ids(db["products"], skus, scope.restrict({}, "offers.channel_id"))
+    return {sku: _visible_offers(doc, scope) for sku, doc in found.items()}
+
+
+async def list_products(
+    db: Database,
+    *,
+    scope: Scope,
+    first: int,
+    after: Keyset | None,
+    category: str | None = None,
+    brand: str | None = None,
+    channel_id: str | None = None,
+) -> list[Doc]:
+    """A page of products in SKU order (``first + 1`` documents at most)."""
+    query = combine(
+        {"category": category} if category is not None else {},
+        {"brand": brand} if brand is not None else {},
+        {"offers.channel_id": channel_id} if channel_id is not None else {},
+    )
+    docs = await page_by_id(
+        db["products"], scope.restrict(query, "offers.channel_id"), first=first, after=after
+    )
+    return [_visible_offers(doc, scope) for doc in docs]
+
+
+def stock_key(sku: str, location_id: str) -> str:
+    """The ``_id`` of an inventory document."""
+    return f"{sku}@{location_id}"
+
+
+async def stock_by_keys(db: Database, keys: Sequence[tuple[str, str]]) -> dict[str, Doc]:
+    """Inventory documents for ``(sku, location_id)`` pairs, keyed by their ``_id``.
+
+    The caller checks the location is visible (through the scoped location loader) first.
+    """
+    return await by_ids(db["inventory"], [stock_key(sku, loc) for sku, loc in keys])

@@ -1,0 +1,526 @@
+"""Deterministic demo data for the brand's four kinds of sales channel.
+
+``generate(scale, seed)`` builds every collection in memory; ``write_seed_files``
+and ``read_seed_files`` store them as MongoDB Extended JSON (relaxed mode), one
+file per collection with one document per line. Money is integer minor units
+plus an ISO 4217 code; times are timezone-aware UTC datetimes at whole seconds.
+
+Regenerate the committed seeds with ``python -m gateway.demo_data seeds/``.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bson import json_util
+from bson.json_util import JSONMode, JSONOptions
+
+Doc = dict[str, Any]
+_T = TypeVar("_T")
+
+COLLECTIONS: tuple[str, ...] = (
+    "channels", "locations", "fx_rates", "products", "inventory",
+    "members", "identities", "orders", "payments", "visits",
+)
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+END = datetime(2026, 11, 1, tzinfo=UTC)  # exclusive: data ends 2026-10-31
+SPAN = int((END - START).total_seconds())
+DAY = 86_400
+
+# _id, name, kind, currency, country, time_zone, UTC offset (hours, for daytime shifts)
+_CHANNELS = (
+    ("ch_flagship", "Brand flagship store", "ONLINE_SHOP", "CNY", "CN", "Asia/Shanghai", 8),
+    ("ch_miniapp", "Brand mini-program", "ONLINE_SHOP", "CNY", "CN", "Asia/Shanghai", 8),
+    ("ch_freshmart", "FreshMart supermarkets", "SUPERMARKET", "CNY", "CN", "Asia/Shanghai", 8),
+    ("ch_villagelink", "VillageLink rural outlets", "RURAL_OUTLET", "CNY", "CN", "Asia/Shanghai",
+     8),
+    ("ch_us_market", "US marketplace", "OVERSEAS", "USD", "US", "America/Los_Angeles", -8),
+    ("ch_my_market", "Malaysia marketplace", "OVERSEAS", "MYR", "MY", "Asia/Kuala_Lumpur", 8),
+    ("ch_th_market", "Thailand marketplace", "OVERSEAS", "THB", "TH", "Asia/Bangkok", 7),
+)
+_DOMESTIC = ("ch_flagship", "ch_miniapp", "ch_freshmart", "ch_villagelink")
+_OVERSEAS = ("ch_us_market", "ch_my_market", "ch_th_market")
+
+# slug, name, kind, city; channel from the slug prefix; in China unless noted in _ABROAD
+_LOCATIONS = (
+    ("fm_shanghai_xuhui", "FreshMart Shanghai Xuhui", "STORE", "Shanghai"),
+    ("fm_beijing_chaoyang", "FreshMart Beijing Chaoyang", "STORE", "Beijing"),
+    ("fm_shenzhen_nanshan", "FreshMart Shenzhen Nanshan", "STORE", "Shenzhen"),
+    ("fm_chengdu_jinjiang", "FreshMart Chengdu Jinjiang", "STORE", "Chengdu"),
+    ("vl_anji", "VillageLink Anji outlet", "OUTLET", "Anji County, Zhejiang"),
+    ("vl_tonglu", "VillageLink Tonglu outlet", "OUTLET", "Tonglu County, Zhejiang"),
+    ("vl_yuanyang", "VillageLink Yuanyang outlet", "OUTLET", "Yuanyang County, Yunnan"),
+    ("vl_menghai", "VillageLink Menghai outlet", "OUTLET", "Menghai County, Yunnan"),
+    ("vl_leishan", "VillageLink Leishan outlet", "OUTLET", "Leishan County, Guizhou"),
+    ("vl_lankao", "VillageLink Lankao outlet", "OUTLET", "Lankao County, Henan"),
+    ("wh_hangzhou", "Hangzhou fulfilment centre", "WAREHOUSE", "Hangzhou"),
+    ("wh_wuhan", "Wuhan fulfilment centre", "WAREHOUSE", "Wuhan"),
+    ("wh_los_angeles_bonded", "Los Angeles bonded warehouse", "WAREHOUSE", "Los Angeles"),
+)
+_LOCATION_CHANNEL = {
+    "fm_": "ch_freshmart", "vl_": "ch_villagelink", "wh_hangzhou": "ch_flagship",
+    "wh_wuhan": "ch_miniapp", "wh_los_angeles": "ch_us_market",
+}
+_ABROAD = {"Los Angeles": ("US", "America/Los_Angeles")}
+
+# CNY per one unit of the currency.
+_FX = {"CNY": "1", "USD": "7.1240", "MYR": "1.6180", "THB": "0.2085"}
+
+_BRANDS = {
+    "tea": "Cloudpeak", "snacks": "Sunnymoon", "grain & oil": "Riverfield",
+    "personal care": "Greenhome", "household": "Greenhome",
+    "fresh produce": "Riverfield", "baby": "Little Sprout",
+}
+# slug (without "sku_"), name, category, reference price in CNY fen
+_PRODUCTS = (
+    ("oolong_tea_250g", "Tieguanyin oolong tea 250 g", "tea", 6800),
+    ("longjing_green_tea_100g", "Longjing green tea 100 g", "tea", 12800),
+    ("pu_erh_tea_cake_357g", "Ripe pu-erh tea cake 357 g", "tea", 15800),
+    ("jasmine_tea_bags_50", "Jasmine tea bags, 50 count", "tea", 2990),
+    ("dianhong_black_tea_200g", "Dianhong black tea 200 g", "tea", 8800),
+    ("white_tea_baimudan_150g", "Bai Mudan white tea 150 g", "tea", 9800),
+    ("chrysanthemum_tea_80g", "Chrysanthemum tea 80 g", "tea", 2490),
+    ("tea_gift_box_4x100g", "Tea gift box 4 x 100 g", "tea", 29800),
+    ("sunflower_seeds_500g", "Roasted sunflower seeds 500 g", "snacks", 1590),
+    ("dried_mango_200g", "Dried mango slices 200 g", "snacks", 1990),
+    ("spicy_beef_jerky_150g", "Spicy beef jerky 150 g", "snacks", 3990),
+    ("rice_crackers_400g", "Rice crackers 400 g", "snacks", 1290),
+    ("daily_mixed_nuts_30x25g", "Daily mixed nuts 30 x 25 g", "snacks", 8990),
+    ("sesame_brittle_300g", "Sesame brittle 300 g", "snacks", 1890),
+    ("seaweed_snack_12x4g", "Crispy seaweed snack 12 x 4 g", "snacks", 2290),
+    ("hawthorn_rolls_250g", "Hawthorn fruit rolls 250 g", "snacks", 990),
+    ("jasmine_rice_5kg", "Jasmine rice 5 kg", "grain & oil", 5990),
+    ("northeast_rice_10kg", "Northeast japonica rice 10 kg", "grain & oil", 8990),
+    ("peanut_oil_5l", "Pressed peanut oil 5 L", "grain & oil", 12900),
+    ("rapeseed_oil_5l", "Rapeseed oil 5 L", "grain & oil", 7990),
+    ("whole_wheat_flour_2_5kg", "Whole wheat flour 2.5 kg", "grain & oil", 2590),
+    ("yellow_millet_1kg", "Yellow millet 1 kg", "grain & oil", 1690),
+    ("buckwheat_noodles_1kg", "Buckwheat noodles 1 kg", "grain & oil", 1990),
+    ("sesame_oil_500ml", "Toasted sesame oil 500 ml", "grain & oil", 3290),
+    ("herbal_shampoo_750ml", "Herbal shampoo 750 ml", "personal care", 4990),
+    ("bamboo_toothbrush_4pk", "Bamboo toothbrush, 4 pack", "personal care", 1990),
+    ("mint_toothpaste_180g", "Mint toothpaste 180 g", "personal care", 1590),
+    ("aloe_body_wash_1l", "Aloe body wash 1 L", "personal care", 3990),
+    ("hand_cream_50ml", "Hand cream 50 ml", "personal care", 2990),
+    ("sunscreen_spf50_60ml", "Sunscreen SPF 50, 60 ml", "personal care", 8990),
+    ("pocket_tissues_24pk", "Pocket tissues, 24 pack", "personal care", 1290),
+    ("laundry_liquid_3kg", "Laundry liquid 3 kg", "household", 4590),
+    ("dish_soap_1_5kg", "Dish soap 1.5 kg", "household", 1690),
+    ("kitchen_paper_6_rolls", "Kitchen paper, 6 rolls", "household", 2390),
+    ("facial_tissue_18pk", "Facial tissue, 18 pack", "household", 3990),
+    ("trash_bags_100pk", "Trash bags, 100 pack", "household", 1590),
+    ("steel_water_bottle_500ml", "Steel water bottle 500 ml", "household", 6900),
+    ("bamboo_chopsticks_10_pairs", "Bamboo chopsticks, 10 pairs", "household", 1990),
+    ("fuji_apples_2kg", "Fuji apples 2 kg", "fresh produce", 2990),
+    ("navel_oranges_2_5kg", "Navel oranges 2.5 kg", "fresh produce", 3490),
+    ("free_range_eggs_30", "Free-range eggs, 30 count", "fresh produce", 4590),
+    ("cherry_tomatoes_1kg", "Cherry tomatoes 1 kg", "fresh produce", 1890),
+    ("shiitake_mushrooms_500g", "Shiitake mushrooms 500 g", "fresh produce", 2790),
+    ("bok_choy_500g", "Bok choy 500 g", "fresh produce", 690),
+    ("infant_formula_stage1_800g", "Infant formula stage 1, 800 g", "baby", 26800),
+    ("baby_diapers_m_60", "Baby diapers size M, 60 count", "baby", 11900),
+    ("baby_wipes_6x80", "Baby wipes 6 x 80", "baby", 4990),
+    ("baby_rice_cereal_250g", "Baby rice cereal 250 g", "baby", 3890),
+)
+# chance that a channel lists a product, by category (fresh produce never ships abroad)
+_LISTING = {
+    "ch_flagship": {"fresh produce": 0.0, "*": 0.9},
+    "ch_miniapp": {"*": 0.85},
+    "ch_freshmart": {"fresh produce": 1.0, "baby": 0.7, "tea": 0.6, "*": 0.85},
+    "ch_villagelink": {"tea": 0.4, "baby": 0.5, "*": 0.65},
+    "overseas": {"fresh produce": 0.0, "*": 0.5},
+}
+_PRICE_FACTOR = {
+    "ch_flagship": 1.0, "ch_miniapp": 0.95, "ch_freshmart": 1.03, "ch_villagelink": 0.92,
+}
+_OVERSEAS_MARKUP = 1.35
+
+# (given names, family names); Chinese names are written family name first
+_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "CN": (("Wei", "Fang", "Na", "Min", "Jing", "Lei", "Yang", "Jun", "Yan", "Tao", "Xiuying",
+            "Haoran", "Yuxuan", "Zihan", "Mingyu", "Jiayi", "Xinyi", "Hao", "Lina", "Qiang"),
+           ("Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu",
+            "Sun", "Ma", "Zhu", "Hu", "Guo", "He", "Lin", "Luo", "Gao")),
+    "US": (("James", "Mary", "Michael", "Jennifer", "David", "Linda", "Emily", "Daniel",
+            "Sarah", "Kevin", "Ashley", "Brian", "Olivia", "Ethan"),
+           ("Smith", "Johnson", "Garcia", "Miller", "Davis", "Martinez", "Nguyen", "Brown",
+            "Lee", "Wilson", "Anderson", "Taylor")),
+    "MY": (("Aisyah", "Hafiz", "Nurul", "Farah", "Amir", "Wei Ling", "Chee Keong", "Mei Xin",
+            "Priya", "Arjun", "Kavitha"),
+           ("Ismail", "Rahman", "Abdullah", "Yusof", "Tan", "Lim", "Ong", "Wong", "Raman",
+            "Subramaniam")),
+    "TH": (("Somchai", "Suda", "Niran", "Kanya", "Anong", "Prasert", "Malee", "Kittisak",
+            "Ploy", "Narong"),
+           ("Saetang", "Wongsakul", "Srisuk", "Chaiyaporn", "Boonmee", "Rattanakorn",
+            "Thongchai", "Phromma")),
+}
+_HOME_WEIGHTS = {"ch_flagship": 25, "ch_miniapp": 20, "ch_freshmart": 20, "ch_villagelink": 15,
+                 "ch_us_market": 8, "ch_my_market": 6, "ch_th_market": 6}
+_IDENTITY_SOURCE = {"ch_miniapp": "signup", "ch_freshmart": "loyalty-card",
+                    "ch_villagelink": "agent"}  # else "marketplace-oauth"
+_PAY_METHODS = {  # (methods, integer weights) by channel kind
+    "ONLINE_SHOP": (("ALIPAY", "WALLET"), (6, 4)),
+    "SUPERMARKET": (("CARD", "ALIPAY", "WALLET"), (3, 4, 3)),
+    "RURAL_OUTLET": (("CASH", "WALLET", "CASH_ON_DELIVERY"), (8, 7, 5)),
+    "OVERSEAS": (("CARD", "WALLET"), (13, 7)),
+}
+_VISIT_SOURCES = {
+    "STORE_VISIT": ("walk-in", "walk-in", "qr-code", "flyer"),
+    "APP_SESSION": ("push", "direct", "wechat"),
+    "PAGE_VIEW": ("search", "ad", "wechat", "direct", "social"),
+    "LIVESTREAM_VIEW": ("livestream",),
+}
+_TIERS = ((10_000, "PLATINUM"), (5_000, "GOLD"), (1_500, "SILVER"), (0, "BRONZE"))
+
+
+def _bag(options: tuple[_T, ...], weights: tuple[int, ...]) -> tuple[_T, ...]:
+    """Options repeated by integer weight: ``rng.choice(bag)`` is a fast weighted pick."""
+    return tuple(option for option, w in zip(options, weights, strict=True) for _ in range(w))
+
+
+_LINE_COUNTS = _bag((1, 2, 3, 4, 5), (35, 30, 18, 10, 7))
+_QUANTITIES = _bag((1, 2, 3, 4, 6), (60, 22, 10, 5, 3))
+_ONLINE_VISITS = _bag(("APP_SESSION", "PAGE_VIEW", "LIVESTREAM_VIEW"), (9, 8, 3))
+_ANONYMOUS_CHANNELS = _bag(tuple(c[0] for c in _CHANNELS), (30, 25, 20, 10, 6, 5, 4))
+
+
+def _at(seconds: int) -> datetime:
+    return START + timedelta(seconds=seconds)
+
+
+def _daytime(t: int, utc_offset: int) -> int:
+    """Move a moment that falls between 00:00 and 07:00 local time to the afternoon."""
+    if ((t + utc_offset * 3600) // 3600) % 24 < 7:
+        t += 12 * 3600 if t + 12 * 3600 < SPAN else -12 * 3600
+    return t
+
+
+def _to_base(amount: int, rate: Decimal) -> int:
+    return int((amount * rate).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def _nice_price(minor: float, currency: str) -> int:
+    """Shelf-friendly price in minor units: 12.99 USD, 59.00 THB, 39.90 CNY/MYR."""
+    if currency == "USD":
+        return max(99, round(minor / 100) * 100 - 1)
+    if currency == "THB":
+        return max(900, round(minor / 1000) * 1000 - 100)
+    return max(90, round(minor / 100) * 100 - 10)
+
+
+def _catalogue(rng: random.Random) -> dict[str, list[Doc]]:
+    channels = [{"_id": c[0], "name": c[1], "kind": c[2], "currency": c[3], "country": c[4],
+                 "time_zone": c[5]} for c in _CHANNELS]
+    locations: list[Doc] = []
+    for slug, name, kind, city in _LOCATIONS:
+        channel_id = next(ch for key, ch in _LOCATION_CHANNEL.items() if slug.startswith(key))
+        country, time_zone = _ABROAD.get(city, ("CN", "Asia/Shanghai"))
+        locations.append({"_id": f"loc_{slug}", "name": name, "kind": kind,
+                          "channel_id": channel_id, "city": city, "country": country,
+                          "time_zone": time_zone})
+    as_of = START  # one rate for the whole period
+    fx_rates = [{"_id": cur, "currency": cur, "rate": rate, "as_of": as_of}
+                for cur, rate in _FX.items()]
+    products: list[Doc] = []
+    for slug, name, category, base in _PRODUCTS:
+        offers: list[Doc] = []
+        for ch, _, _, cur, _, _, _ in _CHANNELS:
+            odds = _LISTING.get(ch, _LISTING["overseas"])
+            if rng.random() >= odds.get(category, odds["*"]):
+                continue
+            if cur == "CNY":
+                price = _nice_price(base * _PRICE_FACTOR[ch], cur)
+            else:
+                price = _nice_price(base / float(_FX[cur]) * _OVERSEAS_MARKUP, cur)
+            offers.append({"channel_id": ch, "price": price, "currency": cur,
+                           "available": rng.random() >= 0.05})
+        if not offers:  # every product is sold somewhere
+            offers.append({"channel_id": "ch_flagship", "price": base, "currency": "CNY",
+                           "available": True})
+        products.append({"_id": f"sku_{slug}", "name": name, "brand": _BRANDS[category],
+                         "category": category, "offers": offers})
+    inventory: list[Doc] = []
+    for loc in locations:
+        for product in products:
+            listed = [o for o in product["offers"] if o["channel_id"] == loc["channel_id"]]
+            if not listed:
+                continue
+            offer = listed[0]
+            stocked = offer["available"] and rng.random() >= 0.08
+            on_hand = rng.randint(1, 400 if loc["kind"] == "WAREHOUSE" else 80) if stocked else 0
+            inventory.append({"_id": f"{product['_id']}@{loc['_id']}", "sku": product["_id"],
+                              "location_id": loc["_id"], "on_hand": on_hand,
+                              "reserved": rng.randint(0, on_hand // 4)})
+    return {"channels": channels, "locations": locations, "fx_rates": fx_rates,
+            "products": products, "inventory": inventory}
+
+
+def _allocate(rng: random.Random, n: int, per_member: int) -> list[int]:
+    """Varied order counts per member (some 1-3, some 40+) summing exactly to n * per_member."""
+    buckets = ((1, 3), (8, 22), (25, 39), (40, 70))
+    counts = [rng.randint(*rng.choices(buckets, (20, 45, 25, 10))[0]) for _ in range(n)]
+    diff = sum(counts) - n * per_member
+    # adjust the mid-range members first, so the light and heavy ones keep their shape
+    adjustable = [i for i, c in enumerate(counts) if 4 <= c < 40]
+    rng.shuffle(adjustable)
+    adjustable += [i for i, c in enumerate(counts) if not 4 <= c < 40]
+    i = 0
+    while diff:
+        j = adjustable[i % len(adjustable)]
+        i += 1
+        if diff > 0 and counts[j] > 1:
+            counts[j] -= 1
+            diff -= 1
+        elif diff < 0:
+            counts[j] += 1
+            diff += 1
+    return counts
+
+
+def _external_id(rng: random.Random, channel_id: str, phone: str, serial: int) -> str:
+    if channel_id == "ch_flagship":
+        return f"tb_{rng.getrandbits(48):012x}"
+    if channel_id == "ch_miniapp":
+        return f"wxo_{rng.getrandbits(64):016x}"
+    if channel_id == "ch_freshmart":
+        return f"FM-{100_000 + serial}"
+    if channel_id == "ch_villagelink":
+        if phone.startswith("+86"):
+            return phone
+        return f"+86 138 {rng.randint(0, 9999):04d} {serial % 10_000:04d}"
+    prefix = {"ch_us_market": "usm", "ch_my_market": "mym", "ch_th_market": "thm"}[channel_id]
+    return f"{prefix}_{rng.randint(10**9, 10**10 - 1)}"
+
+
+def _phone(rng: random.Random, country: str) -> str:
+    r = rng.randint
+    if country == "US":
+        return f"+1 {rng.choice((213, 310, 415, 646))} 555 01{r(0, 99):02d}"
+    if country == "MY":
+        return f"+60 1{r(2, 9)}-{r(100, 999)} {r(0, 9999):04d}"
+    if country == "TH":
+        return f"+66 8{r(1, 9)} {r(100, 999)} {r(0, 9999):04d}"
+    return f"+86 13{r(0, 9)} {r(0, 9999):04d} {r(0, 9999):04d}"
+
+
+def generate(scale: int = 1, seed: int = 20261125) -> dict[str, list[Doc]]:
+    """All collections, each sorted by ``_id``; identical output for identical arguments."""
+    if scale < 1:
+        raise ValueError("scale must be >= 1")
+    # Millions of small dicts and no reference cycles: the cyclic GC would only slow this down.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _generate(scale, seed)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _generate(scale: int, seed: int) -> dict[str, list[Doc]]:
+    data = _catalogue(random.Random(seed))
+    rng = random.Random(f"{seed}:{scale}")
+    channel = {c[0]: c for c in _CHANNELS}
+    stores: dict[str, list[str]] = {}
+    for place in data["locations"]:
+        if place["kind"] != "WAREHOUSE":
+            stores.setdefault(place["channel_id"], []).append(place["_id"])
+    warehouse = {"ch_flagship": "loc_wh_hangzhou", "ch_miniapp": "loc_wh_wuhan",
+                 "ch_us_market": "loc_wh_los_angeles_bonded"}
+    shelf: dict[str, list[tuple[str, int]]] = {c: [] for c in channel}
+    for product in data["products"]:
+        for offer in product["offers"]:
+            if offer["available"]:
+                shelf[offer["channel_id"]].append((product["_id"], offer["price"]))
+    rates = {cur: Decimal(rate) for cur, rate in _FX.items()}
+
+    n = 60 * scale
+    members: list[Doc] = []
+    identities: list[Doc] = []
+    raw_orders: list[tuple[int, Doc]] = []
+    raw_visits: list[tuple[int, Doc]] = []
+    homes = list(_HOME_WEIGHTS)
+    taken: set[str] = set()  # identity ids, for uniqueness only (never iterated)
+    kind_of = {c[0]: c[2] for c in _CHANNELS}
+    for m, n_orders in enumerate(_allocate(rng, n, 20), start=1):
+        member_id = f"mem_{m:05d}"
+        home = rng.choices(homes, list(_HOME_WEIGHTS.values()))[0]
+        country = channel[home][4]
+        given, family = _NAMES[country]
+        first, last = rng.choice(given), rng.choice(family)
+        name = f"{last} {first}" if country == "CN" else f"{first} {last}"
+        phone = _phone(rng, country)
+        joined = DAY + rng.randrange(240 * DAY)
+        email = f"{name.lower().replace(' ', '.')}.{m}@example.{rng.choice(('com', 'net', 'org'))}"
+        members.append({"_id": member_id, "name": name, "phone": phone, "email": email,
+                        "tier": "BRONZE", "points": 0, "joined_at": _at(joined),
+                        "home_channel_id": home})
+        # identity channels: home first, then weighted picks without replacement
+        region = _DOMESTIC if home in _DOMESTIC else _OVERSEAS
+        # domestic members rarely shop abroad; overseas ones use the online shops, not stores
+        pool = {c: 4.0 if c in region else 0.3 if region is _DOMESTIC else 2.0
+                for c in channel if c != home and (region is _DOMESTIC or c not in stores)}
+        k = rng.choices((1, 2, 3, 4, 5), (12, 45, 28, 10, 5))[0]
+        linked = {home: joined}
+        while len(linked) < k and pool:
+            pick = rng.choices(list(pool), list(pool.values()))[0]
+            del pool[pick]
+            linked[pick] = min(joined + rng.randrange(60 * DAY), SPAN - 30 * DAY)
+        for ch, t in linked.items():
+            ext = _external_id(rng, ch, phone, m)
+            while f"{ch}:{ext}" in taken:  # e.g. two members sharing a phone number
+                ext = _external_id(rng, ch, "", m)
+            taken.add(f"{ch}:{ext}")
+            source = _IDENTITY_SOURCE.get(ch, "marketplace-oauth")
+            if ch == home and kind_of[ch] == "ONLINE_SHOP":
+                source = "signup"
+            identities.append({"_id": f"{ch}:{ext}", "member_id": member_id, "channel_id": ch,
+                               "external_id": ext, "linked_at": _at(t), "source": source})
+        favourite = {ch: rng.choice(locs) for ch, locs in stores.items()}
+        guest_pool = [c for c in region if c not in linked]
+        affinity = [c for c in linked for _ in range(5 if c == home else 2)]
+        converted = 0
+        for _ in range(n_orders):
+            if guest_pool and rng.random() < 0.04:
+                ch, since = rng.choice(guest_pool), joined
+            else:
+                ch = rng.choice(affinity)
+                since = linked[ch]
+            _, _, kind, cur, _, _, offset = channel[ch]
+            placed = _daytime(since + rng.randrange(SPAN - 2 * 3600 - since), offset)
+            placed = max(placed, since)
+            location = warehouse.get(ch)
+            if ch in stores:
+                location = favourite[ch] if rng.random() < 0.8 else rng.choice(stores[ch])
+            n_lines = min(len(shelf[ch]), rng.choice(_LINE_COUNTS))
+            lines: list[Doc] = []
+            total = 0
+            for sku, price in rng.sample(shelf[ch], n_lines):
+                quantity = rng.choice(_QUANTITIES)
+                lines.append({"sku": sku, "quantity": quantity, "unit_price": price})
+                total += quantity * price
+            age = (SPAN - placed) / DAY
+            if rng.random() < (0.01 if kind == "SUPERMARKET" else 0.05):
+                status = "CANCELLED"
+            elif kind == "SUPERMARKET" or age >= 10:
+                status = "COMPLETED"
+            elif age < 1:
+                status = rng.choice(("PLACED", "PAID"))
+            elif age < 4:
+                status = rng.choices(("PAID", "SHIPPED"), (3, 7))[0]
+            else:
+                status = rng.choices(("SHIPPED", "COMPLETED"), (4, 6))[0]
+            raw_orders.append((placed, {
+                "_id": "", "member_id": member_id, "channel_id": ch, "location_id": location,
+                "lines": lines,
+                "total": total, "currency": cur, "status": status, "placed_at": _at(placed),
+                "fx_rate": _FX[cur], "total_base": _to_base(total, rates[cur])}))
+            if rng.random() < 0.6:  # a visit shortly before the order: browsing that converted
+                converted += 1
+                before = placed - rng.randint(60, 90 * 60)
+                where = location if ch in stores else None
+                raw_visits.append(_visit(rng, before, member_id, ch, where))
+        for _ in range(n_orders * 3 // 2 + 1 - converted):
+            ch = rng.choice(affinity)
+            t = _daytime(linked[ch] + rng.randrange(SPAN - linked[ch]), channel[ch][6])
+            loc = None
+            if ch in stores:
+                loc = favourite[ch] if rng.random() < 0.8 else rng.choice(stores[ch])
+            raw_visits.append(_visit(rng, max(t, linked[ch]), member_id, ch, loc))
+    for _ in range(10 * n):  # anonymous traffic, about a quarter of all visits
+        ch = rng.choice(_ANONYMOUS_CHANNELS)
+        t = _daytime(rng.randrange(SPAN), channel[ch][6])
+        loc = rng.choice(stores[ch]) if ch in stores else None
+        raw_visits.append(_visit(rng, t, None, ch, loc))
+
+    raw_orders.sort(key=lambda pair: pair[0])
+    orders: list[Doc] = []
+    payments: list[Doc] = []
+    points = {doc["_id"]: 100 for doc in members}  # signup bonus
+    pay_methods = {kind: _bag(*options) for kind, options in _PAY_METHODS.items()}
+    for i, (placed, order) in enumerate(raw_orders, start=1):
+        order["_id"] = f"ord_{i:07d}"
+        orders.append(order)
+        if order["status"] in ("PLACED", "CANCELLED"):
+            continue
+        if order["status"] == "COMPLETED":
+            points[order["member_id"]] += order["total_base"] // 100
+        methods = pay_methods[channel[order["channel_id"]][2]]
+        total, cur = order["total"], order["currency"]
+        parts = [total]
+        if total >= 2 and rng.random() < 0.1:  # split payment, e.g. wallet balance + card
+            cut = rng.randint(1, total - 1)
+            parts = [cut, total - cut]
+        paid = placed + rng.randint(1, 30) * 60
+        for amount in parts:
+            paid += rng.randint(0, 5) * 60
+            payments.append({
+                "_id": f"pay_{len(payments) + 1:07d}", "order_id": order["_id"],
+                "member_id": order["member_id"], "channel_id": order["channel_id"],
+                "method": rng.choice(methods), "amount": amount, "currency": cur,
+                "status": "REFUNDED" if rng.random() < 0.02 else "CAPTURED",
+                "paid_at": _at(paid), "fx_rate": order["fx_rate"],
+                "amount_base": _to_base(amount, rates[cur])})
+    for member in members:
+        member["points"] = points[member["_id"]]
+        member["tier"] = next(tier for floor, tier in _TIERS if member["points"] >= floor)
+
+    raw_visits.sort(key=lambda pair: pair[0])
+    visits = [visit for _, visit in raw_visits]
+    for i, visit in enumerate(visits, start=1):
+        visit["_id"] = f"vis_{i:07d}"
+    data.update(members=members, identities=identities, orders=orders, payments=payments,
+                visits=visits)
+    for docs in data.values():
+        docs.sort(key=lambda doc: doc["_id"])
+    return {name: data[name] for name in COLLECTIONS}
+
+
+def _visit(rng: random.Random, t: int, member_id: str | None, channel_id: str,
+           location_id: str | None) -> tuple[int, Doc]:
+    kind = "STORE_VISIT" if location_id is not None else rng.choice(_ONLINE_VISITS)
+    source = rng.choice(_VISIT_SOURCES[kind])
+    if channel_id == "ch_villagelink" and rng.random() < 0.3:
+        source = "agent"
+    return t, {"_id": "", "member_id": member_id, "channel_id": channel_id,
+               "location_id": location_id, "kind": kind, "source": source, "at": _at(t)}
+
+
+_JSON_OPTIONS = JSONOptions(json_mode=JSONMode.RELAXED, tz_aware=True, tzinfo=UTC)
+
+
+def write_seed_files(directory: Path, data: dict[str, list[Doc]]) -> None:
+    """Write ``<name>.json`` per collection: a JSON array, one document per line, sorted by _id."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in COLLECTIONS:
+        docs = sorted(data.get(name, []), key=lambda doc: doc["_id"])
+        lines = ",\n".join(json_util.dumps(doc, json_options=_JSON_OPTIONS) for doc in docs)
+        text = f"[\n{lines}\n]\n" if docs else "[]\n"
+        (directory / f"{name}.json").write_text(text, encoding="utf-8", newline="\n")
+
+
+def read_seed_files(directory: Path) -> dict[str, list[Doc]]:
+    """Read the files written by :func:`write_seed_files`; datetimes come back UTC-aware."""
+    result: dict[str, list[Doc]] = {}
+    for name in COLLECTIONS:
+        text = (directory / f"{name}.json").read_text(encoding="utf-8")
+        result[name] = json_util.loads(text, json_options=_JSON_OPTIONS)
+    return result
+
+
+def main() -> None:
+    """``python -m gateway.demo_data [DIRECTORY] [SCALE]`` (defaults: seeds 1)."""
+    args = sys.argv[1:]
+    scale = int(args[1]) if len(args) > 1 else 1
+    write_seed_files(Path(args[0] if args else "seeds"), generate(scale))
+
+
+if __name__ == "__main__":
+    main()

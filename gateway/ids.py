@@ -1,0 +1,62 @@
+"""Ids are strings with a readable prefix, so that ``node(id:)`` can dispatch on them.
+
+Every id that reaches a query is checked here first: a malformed id is ``BAD_USER_INPUT``,
+a well-formed unknown id is simply not found.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from gateway.errors import BadUserInput
+
+PREFIXES: Final = {
+    "ch_": "Channel",
+    "loc_": "Location",
+    "sku_": "Product",
+    "mem_": "Member",
+    "ord_": "Order",
+    "pay_": "Payment",
+    "vis_": "Visit",
+}
+_ID = re.compile(r"^(ch|loc|sku|mem|ord|pay|vis)_[A-Za-z0-9_.-]{1,64}$")
+MAX_EXTERNAL_ID = 128
+_EXTERNAL_ID = re.compile(r"^[^\x00-\x1f$]{1,128}$")
+
+
+def type_of(value: str) -> str:
+    """The GraphQL type an id names, or BadUserInput when it names none."""
+    if not isinstance(value, str) or not _ID.match(value):
+        raise BadUserInput(f"Malformed id {value!r}: expected a prefix such as mem_ or ord_.")
+    return PREFIXES[value.split("_", 1)[0] + "_"]
+
+
+def check(value: str, prefix: str, *, field: str = "id") -> str:
+    """Return ``value`` when it is a well-formed id with ``prefix``; else raise BadUserInput."""
+    if not isinstance(value, str) or not _ID.match(value) or not value.startswith(prefix):
+        raise BadUserInput(
+            f"Malformed {field} {value!r}: expected an id starting with {prefix!r}.", field=field
+        )
+    return value
+
+
+def check_many(values: list[str] | None, prefix: str, *, field: str) -> list[str] | None:
+    """Validate a list of ids (``None`` stays ``None``)."""
+    if values is None:
+        return None
+    return [check(v, prefix, field=field) for v in values]
+
+
+def check_external_id(value: str, *, field: str = "externalId") -> str:
+    """A channel's own account id: 1 to 128 printable characters, no ``$``."""
+    if not isinstance(value, str) or not _EXTERNAL_ID.match(value):
+        raise BadUserInput(
+            f"Malformed {field}: 1 to {MAX_EXTERNAL_ID} printable characters, no '$'.", field=field
+        )
+    return value
+
+
+def identity_key(channel_id: str, external_id: str) -> str:
+    """The ``_id`` of an identity document: unique by construction on every engine."""
+    return f"{channel_id}:{external_id}"

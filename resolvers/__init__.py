@@ -1,0 +1,70 @@
+"""Builds the federation schema from the domain modules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.types.execution import ExecutionContext
+
+from gateway import ids
+from gateway.context import Info
+from resolvers import errors
+from resolvers.activity import Activity
+from resolvers.channels import Channel, ChannelQuery, Location, load_channel, load_location
+from resolvers.extensions import DatabaseStats
+from resolvers.members import Identity, Member, MemberQuery, load_member
+from resolvers.node import Node
+from resolvers.orders import Order, OrderQuery, load_order
+from resolvers.payments import Payment
+from resolvers.products import Product, ProductQuery, load_product
+from resolvers.visits import Visit, VisitQuery
+
+
+@strawberry.type(description="Read the brand's channels, goods, members, orders and visits.")
+class Query(ChannelQuery, ProductQuery, MemberQuery, OrderQuery, VisitQuery):
+    @strawberry.field(description="Any object by its global id (the prefix names the type).")
+    async def node(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id.")]
+    ) -> Node | None:
+        kind = ids.type_of(id)
+        loaders = info.context.loaders
+        if kind == "Channel":
+            return await load_channel(info, id)
+        if kind == "Location":
+            return await load_location(info, id)
+        if kind == "Product":
+            return await load_product(info, id)
+        if kind == "Member":
+            return await load_member(info, id)
+        if kind == "Order":
+            return await load_order(info, id)
+        if kind == "Payment":
+            doc = await loaders.payments_by_id.load(id)
+            return None if doc is None else Payment.from_doc(doc)
+        doc = await loaders.visits_by_id.load(id)
+        return None if doc is None else Visit.from_doc(doc)
+
+
+class Schema(strawberry.federation.Schema):
+    """The federation schema; errors get their codes before anything else sees them."""
+
+    def process_errors(
+        self, errors_: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        errors.process(errors_)
+
+
+def build_schema(**kwargs: Any) -> Schema:
+    return Schema(
+        query=Query,
+        types=[Activity, Channel, Location, Product, Member, Identity, Order, Payment, Visit],
+        extensions=[
+            DatabaseStats,
+            lambda: ParserCache(maxsize=256),  # the LRU caches are shared across requests
+            lambda: ValidationCache(maxsize=256),
+        ],
+        **kwargs,
+    )

@@ -1,0 +1,125 @@
+"""Channels (where the brand sells) and locations (stores, rural outlets, warehouses)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any
+
+import strawberry
+
+from gateway import ids
+from gateway.context import Info
+from gateway.database import channels as repo
+from resolvers.node import Node
+
+
+@strawberry.enum(description="The four kinds of sales channel.")
+class ChannelKind(Enum):
+    ONLINE_SHOP = strawberry.enum_value("ONLINE_SHOP", description="The brand's own online shop.")
+    SUPERMARKET = strawberry.enum_value("SUPERMARKET", description="A supermarket chain's stores.")
+    RURAL_OUTLET = strawberry.enum_value("RURAL_OUTLET", description="Village points of sale.")
+    OVERSEAS = strawberry.enum_value("OVERSEAS", description="A cross-border marketplace.")
+
+
+@strawberry.enum(description="What a physical location is.")
+class LocationKind(Enum):
+    STORE = strawberry.enum_value("STORE", description="A supermarket store.")
+    OUTLET = strawberry.enum_value("OUTLET", description="A rural outlet or service point.")
+    WAREHOUSE = strawberry.enum_value("WAREHOUSE", description="A warehouse serving a channel.")
+
+
+@strawberry.federation.type(keys=["id"], description="A sales channel of the brand.")
+class Channel(Node):
+    id: strawberry.ID = strawberry.field(description="Channel id, prefix ch_.")
+    name: str = strawberry.field(description="Display name.")
+    kind: ChannelKind = strawberry.field(description="Which of the four kinds it is.")
+    currency: str = strawberry.field(description="ISO 4217 currency of its prices and orders.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+    time_zone: str = strawberry.field(description="IANA time zone, e.g. Asia/Shanghai.")
+
+    @strawberry.field(description="The channel's physical locations (none for online channels).")
+    async def locations(self, info: Info) -> list[Location]:
+        docs = await info.context.loaders.locations_by_channel.load(self.id)
+        return [Location.from_doc(d) for d in docs]
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Channel:
+        return cls(
+            id=strawberry.ID(doc["_id"]),
+            name=doc["name"],
+            kind=ChannelKind(doc["kind"]),
+            currency=doc["currency"],
+            country=doc["country"],
+            time_zone=doc["time_zone"],
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Channel | None:
+        return await load_channel(info, id)
+
+
+@strawberry.federation.type(keys=["id"], description="A store, rural outlet or warehouse.")
+class Location(Node):
+    id: strawberry.ID = strawberry.field(description="Location id, prefix loc_.")
+    name: str = strawberry.field(description="Display name.")
+    kind: LocationKind = strawberry.field(description="Store, outlet or warehouse.")
+    city: str = strawberry.field(description="City, town or village.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+    time_zone: str = strawberry.field(description="IANA time zone of the location.")
+    channel_id: strawberry.Private[str]
+
+    @strawberry.field(description="The channel the location belongs to.")
+    async def channel(self, info: Info) -> Channel | None:
+        return await load_channel(info, self.channel_id)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Location:
+        return cls(
+            id=strawberry.ID(doc["_id"]),
+            name=doc["name"],
+            kind=LocationKind(doc["kind"]),
+            city=doc["city"],
+            country=doc["country"],
+            time_zone=doc["time_zone"],
+            channel_id=doc["channel_id"],
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Location | None:
+        return await load_location(info, id)
+
+
+async def load_channel(info: Info, channel_id: str | None) -> Channel | None:
+    """The channel through the request's loader, or None when absent or not visible."""
+    if channel_id is None:
+        return None
+    doc = await info.context.loaders.channels_by_id.load(channel_id)
+    return None if doc is None else Channel.from_doc(doc)
+
+
+async def load_location(info: Info, location_id: str | None) -> Location | None:
+    """The location through the request's loader, or None when absent or not visible."""
+    if location_id is None:
+        return None
+    doc = await info.context.loaders.locations_by_id.load(location_id)
+    return None if doc is None else Location.from_doc(doc)
+
+
+@strawberry.type
+class ChannelQuery:
+    @strawberry.field(description="Every channel the caller may see, by id.")
+    async def channels(self, info: Info) -> list[Channel]:
+        docs = await repo.list_channels(info.context.db, scope=info.context.scope)
+        return [Channel.from_doc(d) for d in docs]
+
+    @strawberry.field(description="One channel by id; null when unknown.")
+    async def channel(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="ch_ id.")]
+    ) -> Channel | None:
+        return await load_channel(info, ids.check(id, "ch_"))
+
+    @strawberry.field(description="One location by id; null when unknown.")
+    async def location(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="loc_ id.")]
+    ) -> Location | None:
+        return await load_location(info, ids.check(id, "loc_"))

@@ -1,0 +1,315 @@
+"""Members: one loyalty member, known under an identity in each channel, and their
+cross-channel history, per-channel summaries and lifetime value."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any
+
+import strawberry
+
+from gateway import ids
+from gateway.context import Info
+from gateway.database import members as repo
+from gateway.database.activity import TIME_FIELD
+from gateway.database.query import Doc, Keyset
+from gateway.errors import BadUserInput
+from gateway.loaders import HistoryQuery
+from gateway.money import convert
+from resolvers.activity import COLLECTION_OF, Activity, ActivityKind
+from resolvers.channels import Channel, load_channel
+from resolvers.node import Node
+from resolvers.orders import Order, activity_filter
+from resolvers.payments import Payment
+from resolvers.relay import (
+    Connection,
+    Edge,
+    PageInfo,
+    check_first,
+    connection,
+    decode_cursor,
+    encode_cursor,
+)
+from resolvers.scalars import Money, money, optional_utc, utc
+from resolvers.visits import Visit
+
+
+@strawberry.enum(description="Loyalty tier.")
+class MemberTier(Enum):
+    BRONZE = strawberry.enum_value("BRONZE", description="Entry tier.")
+    SILVER = strawberry.enum_value("SILVER", description="Second tier.")
+    GOLD = strawberry.enum_value("GOLD", description="Third tier.")
+    PLATINUM = strawberry.enum_value("PLATINUM", description="Top tier.")
+
+
+@strawberry.federation.type(
+    keys=["channelId externalId"],
+    description="The account under which a channel knows a member (one per channel).",
+)
+class Identity:
+    channel_id: strawberry.ID = strawberry.field(description="The channel (ch_ id).")
+    external_id: str = strawberry.field(description="The channel's own id for the member.")
+    linked_at: datetime = strawberry.field(description="When it was linked to the member.")
+    source: str = strawberry.field(description="How it was linked: signup, loyalty-card...")
+    member_id: strawberry.Private[str]
+
+    @strawberry.field(description="The channel.")
+    async def channel(self, info: Info) -> Channel | None:
+        return await load_channel(info, self.channel_id)
+
+    @strawberry.field(description="The member holding this identity.")
+    async def member(self, info: Info) -> Member | None:
+        return await load_member(info, self.member_id)
+
+    @classmethod
+    def from_doc(cls, doc: Doc) -> Identity:
+        return cls(
+            channel_id=strawberry.ID(doc["channel_id"]),
+            external_id=doc["external_id"],
+            linked_at=utc(doc["linked_at"]),
+            source=doc["source"],
+            member_id=doc["member_id"],
+        )
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: Info, channel_id: strawberry.ID, external_id: str
+    ) -> Identity | None:
+        return await load_identity(info, channel_id, external_id)
+
+
+@strawberry.type(description="What a member did in one channel.")
+class ChannelSummary:
+    order_count: int = strawberry.field(description="Orders placed, cancelled ones excluded.")
+    spend: Money = strawberry.field(description="Total of those orders, channel currency.")
+    spend_base: Money = strawberry.field(
+        description="The same in the base currency, with each order's FX snapshot."
+    )
+    visit_count: int = strawberry.field(description="Visits (store visits, sessions, views).")
+    first_activity_at: datetime | None = strawberry.field(description="First order or visit.")
+    last_activity_at: datetime | None = strawberry.field(description="Last order or visit.")
+    channel_id: strawberry.Private[str]
+
+    @strawberry.field(description="The channel.")
+    async def channel(self, info: Info) -> Channel | None:
+        return await load_channel(info, self.channel_id)
+
+
+def _merge_history(by_collection: dict[str, list[Doc]], first: int) -> tuple[list[Activity], bool]:
+    """Merge per-collection newest-first lists into one timeline ordered by (time, id) desc."""
+    makers: dict[str, Any] = {"orders": Order.from_doc, "payments": Payment.from_doc,
+                              "visits": Visit.from_doc}
+    rows = [
+        (utc(doc[TIME_FIELD[collection]]), doc["_id"], collection, doc)
+        for collection, docs in by_collection.items()
+        for doc in docs
+    ]
+    rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    return [makers[c](d) for _, _, c, d in rows[:first]], len(rows) > first
+
+
+@strawberry.federation.type(keys=["id"], description="A loyalty member, across all channels.")
+class Member(Node):
+    id: strawberry.ID = strawberry.field(description="Member id, prefix mem_.")
+    name: str = strawberry.field(description="Full name (masked for partner callers).")
+    phone: str | None = strawberry.field(description="Phone (masked for partner callers).")
+    email: str | None = strawberry.field(description="Email (masked for partner callers).")
+    tier: MemberTier = strawberry.field(description="Loyalty tier.")
+    points: int = strawberry.field(description="Loyalty points balance.")
+    joined_at: datetime = strawberry.field(description="When the member joined.")
+    home_channel_id: strawberry.Private[str | None]
+
+    @strawberry.field(description="The channel where the member joined.")
+    async def home_channel(self, info: Info) -> Channel | None:
+        return await load_channel(info, self.home_channel_id)
+
+    @strawberry.field(description="The member's identity in each channel, by channel id.")
+    async def identities(self, info: Info) -> list[Identity]:
+        docs = await info.context.loaders.identities_by_member.load(self.id)
+        return [Identity.from_doc(d) for d in docs]
+
+    @strawberry.field(
+        description="One timeline of the member's orders, payments and visits in every channel, "
+        "newest first (ties by id). Cursors are positions, so they stay valid as new activity "
+        "arrives. A page reads at most `first + 1` documents per collection."
+    )
+    async def history(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+        channels: Annotated[
+            list[strawberry.ID] | None, strawberry.argument(description="Only these channels.")
+        ] = None,
+        kinds: Annotated[
+            list[ActivityKind] | None, strawberry.argument(description="Only these kinds.")
+        ] = None,
+        since: Annotated[
+            datetime | None, strawberry.argument(description="At or after this time.")
+        ] = None,
+        until: Annotated[datetime | None, strawberry.argument(description="Before.")] = None,
+    ) -> Connection[Activity]:
+        wanted = kinds or list(ActivityKind)
+        query = HistoryQuery(
+            first=check_first(first),
+            after=_time_cursor(after),
+            where=activity_filter(channels=channels, since=since, until=until),
+            collections=tuple(COLLECTION_OF[k] for k in ActivityKind if k in wanted),
+        )
+        page = await info.context.loaders.history_by_member.load((self.id, query))
+        items, more = _merge_history(page.by_collection, first)
+        edges = [Edge(cursor=encode_cursor(Keyset(id=a.id, at=a.at)), node=a) for a in items]
+        return Connection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more,
+                               end_cursor=edges[-1].cursor if edges else None),
+        )
+
+    @strawberry.field(description="For each channel the member used: orders, spend and visits.")
+    async def channel_summaries(self, info: Info) -> list[ChannelSummary]:
+        rows = await info.context.loaders.summaries_by_member.load(self.id)
+        return await _summaries(info, rows)
+
+    @strawberry.field(
+        description="Total spend of non-cancelled orders, converted with each order's FX "
+        "snapshot to the base currency (half-even rounding to the minor unit); in another "
+        "currency, converted from the base at today's rate."
+    )
+    async def lifetime_value(
+        self,
+        info: Info,
+        currency: Annotated[
+            str | None, strawberry.argument(description="ISO 4217 code; default: base.")
+        ] = None,
+    ) -> Money:
+        base = info.context.settings.base_currency
+        rows = await info.context.loaders.summaries_by_member.load(self.id)
+        total = sum(r["spend_base"] for r in rows if "spend_base" in r)
+        if currency is None or currency == base:
+            return money(total, base)
+        rates = await info.context.loaders.fx_rates.load("all")
+        if currency not in rates:
+            raise BadUserInput(f"Unknown currency {currency[:8]!r}.", field="currency")
+        return money(
+            convert(total, from_currency=base, to_currency=currency,
+                    rate=Decimal(1) / rates[currency]),
+            currency,
+        )
+
+    @classmethod
+    def from_doc(cls, doc: Doc) -> Member:
+        return cls(
+            id=strawberry.ID(doc["_id"]),
+            name=doc["name"],
+            phone=doc.get("phone"),
+            email=doc.get("email"),
+            tier=MemberTier(doc["tier"]),
+            points=doc["points"],
+            joined_at=utc(doc["joined_at"]),
+            home_channel_id=doc.get("home_channel_id"),
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Member | None:
+        return await load_member(info, id)
+
+
+def _time_cursor(after: str | None) -> Keyset | None:
+    key = decode_cursor(after)
+    if key is not None and key.at is None:
+        raise BadUserInput("Invalid cursor for a history page.", field="after")
+    return key
+
+
+async def _summaries(info: Info, rows: list[Doc]) -> list[ChannelSummary]:
+    base = info.context.settings.base_currency
+    merged: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = merged.setdefault(row["_id"]["channel"], {"orders": 0, "spend": 0,
+                                  "spend_base": 0, "visits": 0, "times": []})
+        for field in ("orders", "spend", "spend_base", "visits"):
+            entry[field] += row.get(field, 0)
+        entry["times"] += [row["first"], row["last"]]
+    summaries = []
+    for channel_id in sorted(merged):
+        entry = merged[channel_id]
+        channel = await info.context.loaders.channels_by_id.load(channel_id)
+        currency = channel["currency"] if channel else base
+        times = [utc(t) for t in entry["times"] if t is not None]
+        summaries.append(ChannelSummary(
+            channel_id=channel_id,
+            order_count=entry["orders"],
+            spend=money(entry["spend"], currency),
+            spend_base=money(entry["spend_base"], base),
+            visit_count=entry["visits"],
+            first_activity_at=optional_utc(min(times) if times else None),
+            last_activity_at=optional_utc(max(times) if times else None),
+        ))
+    return summaries
+
+
+async def load_member(info: Info, member_id: str | None) -> Member | None:
+    if member_id is None:
+        return None
+    doc = await info.context.loaders.members_by_id.load(member_id)
+    return None if doc is None else Member.from_doc(doc)
+
+
+async def load_identity(info: Info, channel_id: str, external_id: str) -> Identity | None:
+    key = ids.identity_key(ids.check(channel_id, "ch_", field="channel"),
+                           ids.check_external_id(external_id))
+    doc = await info.context.loaders.identities_by_id.load(key)
+    return None if doc is None else Identity.from_doc(doc)
+
+
+@strawberry.input(description="Narrows a member list; all fields optional, combined with AND.")
+class MemberFilter:
+    tier: MemberTier | None = strawberry.field(default=None, description="Loyalty tier.")
+    home_channel: strawberry.ID | None = strawberry.field(
+        default=None, description="Joined in this channel (ch_ id)."
+    )
+    channel: strawberry.ID | None = strawberry.field(
+        default=None, description="Holds an identity in this channel (ch_ id)."
+    )
+
+
+@strawberry.type
+class MemberQuery:
+    @strawberry.field(description="One member by id; null when unknown.")
+    async def member(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="mem_ id.")]
+    ) -> Member | None:
+        return await load_member(info, ids.check(id, "mem_"))
+
+    @strawberry.field(description="The member a channel knows under `externalId`; null if none.")
+    async def member_by_identity(
+        self,
+        info: Info,
+        channel: Annotated[strawberry.ID, strawberry.argument(description="ch_ id.")],
+        external_id: Annotated[str, strawberry.argument(description="The channel's own id.")],
+    ) -> Member | None:
+        identity = await load_identity(info, channel, external_id)
+        return None if identity is None else await load_member(info, identity.member_id)
+
+    @strawberry.field(description="Members in id order, a page at a time.")
+    async def members(
+        self,
+        info: Info,
+        filter: Annotated[MemberFilter | None, strawberry.argument(description="Filter.")] = None,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+    ) -> Connection[Member]:
+        f = filter or MemberFilter()
+        docs = await repo.list_members(
+            info.context.db,
+            scope=info.context.scope,
+            first=check_first(first),
+            after=decode_cursor(after),
+            tier=f.tier.name if f.tier else None,
+            home_channel_id=ids.check(f.home_channel, "ch_", field="homeChannel")
+            if f.home_channel else None,
+            channel_id=ids.check(f.channel, "ch_", field="channel") if f.channel else None,
+        )
+        return connection(docs, first, Member.from_doc, lambda d: Keyset(id=d["_id"]))

@@ -1,0 +1,176 @@
+"""Orders: lines, totals, status and payments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from gateway import ids
+from gateway.context import Info
+from gateway.database import activity as repo
+from gateway.database.activity import ActivityFilter
+from gateway.database.query import Keyset
+from resolvers.activity import Activity
+from resolvers.products import Product, load_product
+from resolvers.relay import Connection, check_first, connection, decode_cursor
+from resolvers.scalars import Money, money, utc
+
+if TYPE_CHECKING:
+    from resolvers.payments import Payment
+
+
+@strawberry.enum(description="Where an order is in its life.")
+class OrderStatus(Enum):
+    PLACED = strawberry.enum_value("PLACED", description="Placed, not yet paid.")
+    PAID = strawberry.enum_value("PAID", description="Paid in full.")
+    SHIPPED = strawberry.enum_value("SHIPPED", description="Handed to delivery.")
+    COMPLETED = strawberry.enum_value("COMPLETED", description="Delivered or collected.")
+    CANCELLED = strawberry.enum_value("CANCELLED", description="Cancelled; stock returned.")
+
+
+@strawberry.type(description="One line of an order.")
+class OrderLine:
+    sku: strawberry.ID = strawberry.field(description="The product's SKU.")
+    quantity: int = strawberry.field(description="Units ordered.")
+    unit_price: Money = strawberry.field(description="Price of one unit, as charged.")
+    line_total: Money = strawberry.field(description="quantity x unitPrice.")
+
+    @strawberry.field(description="The product; null if it left the catalogue.")
+    async def product(self, info: Info) -> Product | None:
+        return await load_product(info, self.sku)
+
+
+@strawberry.federation.type(keys=["id"], description="An order placed in any channel.")
+class Order(Activity):
+    id: strawberry.ID = strawberry.field(description="Order id, prefix ord_.")
+    lines: list[OrderLine] = strawberry.field(description="The order's lines.")
+    total: Money = strawberry.field(description="Total in the channel's currency.")
+    status: OrderStatus = strawberry.field(description="Current status.")
+    placed_at: datetime = strawberry.field(description="When it was placed (UTC).")
+
+    @strawberry.field(description="Payments made for this order, oldest first.")
+    async def payments(
+        self, info: Info
+    ) -> list[Annotated[Payment, strawberry.lazy("resolvers.payments")]]:
+        from resolvers.payments import Payment
+
+        docs = await info.context.loaders.payments_by_order.load(self.id)
+        return [Payment.from_doc(d) for d in docs]
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Order:
+        currency = doc["currency"]
+        placed_at = utc(doc["placed_at"])
+        return cls(
+            id=strawberry.ID(doc["_id"]),
+            at=placed_at,
+            placed_at=placed_at,
+            channel_id=doc["channel_id"],
+            location_id=doc.get("location_id"),
+            member_id=doc.get("member_id"),
+            lines=[
+                OrderLine(
+                    sku=strawberry.ID(line["sku"]),
+                    quantity=line["quantity"],
+                    unit_price=money(line["unit_price"], currency),
+                    line_total=money(line["unit_price"] * line["quantity"], currency),
+                )
+                for line in doc["lines"]
+            ],
+            total=money(doc["total"], currency),
+            status=OrderStatus(doc["status"]),
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Order | None:
+        return await load_order(info, id)
+
+
+async def load_order(info: Info, order_id: str | None) -> Order | None:
+    if order_id is None:
+        return None
+    doc = await info.context.loaders.orders_by_id.load(order_id)
+    return None if doc is None else Order.from_doc(doc)
+
+
+def time_key(field: str) -> Any:
+    return lambda d: Keyset(id=d["_id"], at=utc(d[field]))
+
+
+@strawberry.input(description="Narrows an order list; all fields optional, combined with AND.")
+class OrderFilter:
+    channels: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Only these channels (ch_ ids)."
+    )
+    member: strawberry.ID | None = strawberry.field(default=None, description="One member (mem_).")
+    location: strawberry.ID | None = strawberry.field(
+        default=None, description="One location (loc_)."
+    )
+    statuses: list[OrderStatus] | None = strawberry.field(default=None, description="Statuses.")
+    since: datetime | None = strawberry.field(default=None, description="Placed at or after.")
+    until: datetime | None = strawberry.field(default=None, description="Placed before.")
+
+
+def activity_filter(
+    *,
+    channels: list[strawberry.ID] | None = None,
+    member: str | None = None,
+    location: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    statuses: tuple[str, ...] | None = None,
+    kinds: tuple[str, ...] | None = None,
+) -> ActivityFilter:
+    """Validate filter arguments into the repository's typed filter."""
+    from gateway.errors import BadUserInput
+
+    if channels is not None and len(channels) > 50:
+        raise BadUserInput("At most 50 channels per filter.", field="channels")
+    if since is not None and until is not None and utc(since) >= utc(until):
+        raise BadUserInput("`since` must be before `until`.", field="since")
+    checked = (
+        ids.check_many([str(c) for c in channels], "ch_", field="channels")
+        if channels is not None
+        else None
+    )
+    return ActivityFilter(
+        channel_ids=tuple(checked) if checked is not None else None,
+        member_id=ids.check(member, "mem_", field="member") if member else None,
+        location_id=ids.check(location, "loc_", field="location") if location else None,
+        statuses=statuses,
+        kinds=kinds,
+        since=utc(since) if since else None,
+        until=utc(until) if until else None,
+    )
+
+
+@strawberry.type
+class OrderQuery:
+    @strawberry.field(description="One order by id; null when unknown.")
+    async def order(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="ord_ id.")]
+    ) -> Order | None:
+        return await load_order(info, ids.check(id, "ord_"))
+
+    @strawberry.field(description="Orders, newest first, a page at a time.")
+    async def orders(
+        self,
+        info: Info,
+        filter: Annotated[OrderFilter | None, strawberry.argument(description="Filter.")] = None,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+    ) -> Connection[Order]:
+        f = filter or OrderFilter()
+        where = activity_filter(
+            channels=f.channels, member=f.member, location=f.location, since=f.since,
+            until=f.until,
+            statuses=tuple(s.name for s in f.statuses) if f.statuses is not None else None,
+        )
+        docs = await repo.page(
+            info.context.db, "orders", scope=info.context.scope, where=where,
+            first=check_first(first), after=decode_cursor(after),
+        )
+        return connection(docs, first, Order.from_doc, time_key("placed_at"))

@@ -1,0 +1,159 @@
+"""Goods: products, their per-channel offers, and stock per location."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+
+from gateway import ids
+from gateway.context import Info
+from gateway.database import products as repo
+from gateway.database.query import Keyset
+from gateway.errors import BadUserInput
+from resolvers.channels import Channel, Location, load_channel, load_location
+from resolvers.node import Node
+from resolvers.relay import Connection, check_first, connection, decode_cursor
+from resolvers.scalars import Money, money
+
+MAX_TEXT = 100
+
+
+@strawberry.type(description="A product's price and availability in one channel.")
+class Offer:
+    price: Money = strawberry.field(description="Unit price in the channel's currency.")
+    available: bool = strawberry.field(description="Whether the channel sells it now.")
+    channel_id: strawberry.Private[str]
+
+    @strawberry.field(description="The channel of this offer.")
+    async def channel(self, info: Info) -> Channel | None:
+        return await load_channel(info, self.channel_id)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Offer:
+        return cls(
+            price=money(doc["price"], doc["currency"]),
+            available=doc["available"],
+            channel_id=doc["channel_id"],
+        )
+
+
+@strawberry.type(description="Stock of a product at one location.")
+class StockLevel:
+    on_hand: int = strawberry.field(description="Units physically at the location.")
+    reserved: int = strawberry.field(description="Units held for placed orders.")
+    available: int = strawberry.field(description="Units that can be sold: onHand - reserved.")
+    location_id: strawberry.Private[str]
+
+    @strawberry.field(description="Where the stock is.")
+    async def location(self, info: Info) -> Location | None:
+        return await load_location(info, self.location_id)
+
+
+@strawberry.federation.type(keys=["sku"], description="A product of the brand's catalogue.")
+class Product(Node):
+    id: strawberry.ID = strawberry.field(description="Same as sku (prefix sku_).")
+    sku: strawberry.ID = strawberry.field(description="Stock keeping unit, prefix sku_.")
+    name: str = strawberry.field(description="Display name.")
+    brand: str = strawberry.field(description="Brand.")
+    category: str = strawberry.field(description="Category, e.g. tea, snacks.")
+    offers: list[Offer] = strawberry.field(
+        description="Price and availability in each channel that lists the product."
+    )
+
+    @strawberry.field(description="The offer in one channel; null when not listed there.")
+    def offer(
+        self, channel: Annotated[strawberry.ID, strawberry.argument(description="ch_ id.")]
+    ) -> Offer | None:
+        channel_id = ids.check(channel, "ch_", field="channel")
+        return next((o for o in self.offers if o.channel_id == channel_id), None)
+
+    @strawberry.field(description="Stock at one location; null when not stocked there.")
+    async def stock(
+        self,
+        info: Info,
+        location: Annotated[strawberry.ID, strawberry.argument(description="loc_ id.")],
+    ) -> StockLevel | None:
+        location_id = ids.check(location, "loc_", field="location")
+        loaders = info.context.loaders
+        if await loaders.locations_by_id.load(location_id) is None:
+            return None
+        doc = await loaders.stock_by_sku_location.load((self.sku, location_id))
+        if doc is None:
+            return None
+        return StockLevel(
+            on_hand=doc["on_hand"],
+            reserved=doc["reserved"],
+            available=doc["on_hand"] - doc["reserved"],
+            location_id=location_id,
+        )
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Product:
+        return cls(
+            id=strawberry.ID(doc["_id"]),
+            sku=strawberry.ID(doc["_id"]),
+            name=doc["name"],
+            brand=doc["brand"],
+            category=doc["category"],
+            offers=[Offer.from_doc(o) for o in doc.get("offers", [])],
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, sku: strawberry.ID) -> Product | None:
+        return await load_product(info, sku)
+
+
+async def load_product(info: Info, sku: str | None) -> Product | None:
+    if sku is None:
+        return None
+    doc = await info.context.loaders.products_by_sku.load(sku)
+    return None if doc is None else Product.from_doc(doc)
+
+
+def _text(value: str | None, field: str) -> str | None:
+    if value is not None and not 1 <= len(value) <= MAX_TEXT:
+        raise BadUserInput(f"`{field}` must be 1 to {MAX_TEXT} characters.", field=field)
+    return value
+
+
+@strawberry.input(description="Narrows a product list; all fields optional and combined with AND.")
+class ProductFilter:
+    category: str | None = strawberry.field(default=None, description="Exact category.")
+    brand: str | None = strawberry.field(default=None, description="Exact brand.")
+    channel: strawberry.ID | None = strawberry.field(
+        default=None, description="Only products with an offer in this channel (ch_ id)."
+    )
+
+
+@strawberry.type
+class ProductQuery:
+    @strawberry.field(description="One product by SKU; null when unknown.")
+    async def product(
+        self, info: Info, sku: Annotated[strawberry.ID, strawberry.argument(description="sku_ id.")]
+    ) -> Product | None:
+        return await load_product(info, ids.check(sku, "sku_", field="sku"))
+
+    @strawberry.field(description="Products in SKU order, a page at a time.")
+    async def products(
+        self,
+        info: Info,
+        filter: Annotated[
+            ProductFilter | None, strawberry.argument(description="Optional filter.")
+        ] = None,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor of the item to start after.")
+        ] = None,
+    ) -> Connection[Product]:
+        f = filter or ProductFilter()
+        docs = await repo.list_products(
+            info.context.db,
+            scope=info.context.scope,
+            first=check_first(first),
+            after=decode_cursor(after),
+            category=_text(f.category, "category"),
+            brand=_text(f.brand, "brand"),
+            channel_id=ids.check(f.channel, "ch_", field="channel") if f.channel else None,
+        )
+        return connection(docs, first, Product.from_doc, lambda d: Keyset(id=d["_id"]))

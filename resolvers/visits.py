@@ -1,0 +1,78 @@
+"""Customer flow: store visits, app sessions, page and livestream views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+import strawberry
+
+from gateway.context import Info
+from gateway.database import activity as repo
+from resolvers.activity import Activity
+from resolvers.orders import activity_filter, time_key
+from resolvers.relay import Connection, check_first, connection, decode_cursor
+from resolvers.scalars import utc
+
+
+@strawberry.enum(description="What kind of visit.")
+class VisitKind(Enum):
+    STORE_VISIT = strawberry.enum_value("STORE_VISIT", description="Someone entered a store.")
+    APP_SESSION = strawberry.enum_value("APP_SESSION", description="An app session.")
+    PAGE_VIEW = strawberry.enum_value("PAGE_VIEW", description="A product or shop page view.")
+    LIVESTREAM_VIEW = strawberry.enum_value("LIVESTREAM_VIEW", description="A livestream watched.")
+
+@strawberry.federation.type(keys=["id"], description="One visit: customer flow in a channel.")
+class Visit(Activity):
+    id: strawberry.ID = strawberry.field(description="Visit id, prefix vis_.")
+    kind: VisitKind = strawberry.field(description="Store visit, app session or view.")
+    source: str = strawberry.field(description="Where it came from: walk-in, search, push...")
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Visit:
+        return cls(
+            id=strawberry.ID(doc["_id"]),
+            at=utc(doc["at"]),
+            channel_id=doc["channel_id"],
+            location_id=doc.get("location_id"),
+            member_id=doc.get("member_id"),
+            kind=VisitKind(doc["kind"]),
+            source=doc["source"],
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Visit | None:
+        doc = await info.context.loaders.visits_by_id.load(id)
+        return None if doc is None else cls.from_doc(doc)
+
+@strawberry.input(description="Narrows a visit list; all fields optional, combined with AND.")
+class VisitFilter:
+    channels: list[strawberry.ID] | None = strawberry.field(default=None, description="ch_ ids.")
+    member: strawberry.ID | None = strawberry.field(default=None, description="One member.")
+    location: strawberry.ID | None = strawberry.field(default=None, description="One location.")
+    kinds: list[VisitKind] | None = strawberry.field(default=None, description="Visit kinds.")
+    since: datetime | None = strawberry.field(default=None, description="At or after.")
+    until: datetime | None = strawberry.field(default=None, description="Before.")
+
+@strawberry.type
+class VisitQuery:
+    @strawberry.field(description="Visits, newest first, a page at a time.")
+    async def visits(
+        self,
+        info: Info,
+        filter: Annotated[VisitFilter | None, strawberry.argument(description="Filter.")] = None,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+    ) -> Connection[Visit]:
+        f = filter or VisitFilter()
+        where = activity_filter(
+            channels=f.channels, member=f.member, location=f.location, since=f.since,
+            until=f.until, kinds=tuple(k.name for k in f.kinds) if f.kinds is not None else None,
+        )
+        docs = await repo.page(
+            info.context.db, "visits", scope=info.context.scope, where=where,
+            first=check_first(first), after=decode_cursor(after),
+        )
+        return connection(docs, first, Visit.from_doc, time_key("at"))
+
