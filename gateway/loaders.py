@@ -6,6 +6,7 @@ value per key, in key order, ``None`` (or an empty list) for a miss.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -75,14 +76,15 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
     def by_ids(collection: str) -> DataLoader[str, Doc | None]:
         return _loader(lambda ids: activity.by_ids_in(db, collection, ids, scope=scope))
 
+    channel_list: asyncio.Task[list[Doc]] | None = None
+
     async def all_channels(ids: list[str]) -> dict[str, Doc]:
-        # Channels are a short reference list: fetch them all once so that every later level
-        # of the query finds them in the loader's cache.
-        found = {doc["_id"]: doc for doc in await channels.list_channels(db, scope=scope)}
-        for channel_id, doc in found.items():
-            if channel_id not in ids:
-                loaders.channels_by_id.prime(channel_id, doc)
-        return found
+        # Channels are a short reference list: one command per request fetches them all, and
+        # every later batch (at any level of the query) awaits that same command.
+        nonlocal channel_list
+        if channel_list is None:
+            channel_list = asyncio.ensure_future(channels.list_channels(db, scope=scope))
+        return {doc["_id"]: doc for doc in await asyncio.shield(channel_list)}
 
     async def history(keys: list[tuple[str, HistoryQuery]]) -> list[HistoryPage]:
         by_query: dict[HistoryQuery, list[str]] = defaultdict(list)
@@ -90,13 +92,15 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
             by_query[query].append(member_id)
         pages: dict[tuple[str, HistoryQuery], HistoryPage] = {}
         for query, member_ids in by_query.items():
-            found = {
-                collection: await activity.latest_by_member(
+            # One aggregate per collection for the whole page of members, sent concurrently.
+            results = await asyncio.gather(*(
+                activity.latest_by_member(
                     db, collection, scope=scope, member_ids=member_ids, where=query.where,
                     after=query.after, limit=query.first + 1,
                 )
                 for collection in query.collections
-            }
+            ))
+            found = dict(zip(query.collections, results, strict=True))
             for member_id in member_ids:
                 pages[(member_id, query)] = HistoryPage(
                     {c: found[c].get(member_id, []) for c in query.collections}
@@ -104,8 +108,10 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
         return [pages[key] for key in keys]
 
     async def summaries(member_ids: list[str]) -> list[list[Doc]]:
-        orders = await activity.order_totals_by_member(db, member_ids, scope=scope)
-        visits = await activity.visit_totals_by_member(db, member_ids, scope=scope)
+        orders, visits = await asyncio.gather(
+            activity.order_totals_by_member(db, member_ids, scope=scope),
+            activity.visit_totals_by_member(db, member_ids, scope=scope),
+        )
         rows: dict[str, list[Doc]] = defaultdict(list)
         for row in orders + visits:
             rows[row["_id"]["member"]].append(row)

@@ -51,7 +51,8 @@ def mongo_uri() -> Iterator[str]:
 
 
 def wire_settings(uri: str, **overrides: Any) -> Settings:
-    return Settings(mongodb_uri=uri, database=DATABASE, debug_db_stats=True, **overrides)
+    options: dict[str, Any] = {"database": DATABASE, "debug_db_stats": True, **overrides}
+    return Settings(mongodb_uri=uri, **options)
 
 
 @pytest.fixture(scope="session")
