@@ -37,3 +37,6 @@ schema: install  ## rewrite schema.graphql from the code
 
 clean:
 	rm -rf .venv .tools tests/mongo_server/target
+
+bench: install  ## member-360 benchmark (see docs/performance.md); BENCH_ARGS="--scale 20"
+	$(VENV)/bin/python -m tests.benchmarks.member360 $(BENCH_ARGS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
@@ -53,10 +53,11 @@ def seed(
         raise typer.Exit(2)
     data = (demo_data.read_seed_files(settings.seeds_dir) if scale == 1
             else demo_data.generate(scale))
-    asyncio.run(_load(settings, data))
+    asyncio.run(load_with_progress(settings, data))
 
 
-async def _load(settings: Settings, data: dict[str, list[dict[str, object]]]) -> None:
+async def load_with_progress(settings: Settings, data: dict[str, list[dict[str, Any]]]) -> None:
+    """Load ``data`` into the settings' MongoDB with a progress bar per collection."""
     db = connect(settings)
     try:
         with Progress() as progress:

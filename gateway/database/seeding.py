@@ -33,8 +33,11 @@ async def load(
     """
     await ensure_indexes(db.db)
     for collection, docs in data.items():
+        # An empty collection needs no deletes (a big first load is then inserts only).
+        replacing = await db[collection].find_one({}, {"_id": 1}) is not None
         for batch in _batches(docs, BATCH):
-            await db[collection].delete_many({"_id": {"$in": [d["_id"] for d in batch]}})
+            if replacing:
+                await db[collection].delete_many({"_id": {"$in": [d["_id"] for d in batch]}})
             await db[collection].insert_many(batch, ordered=False)
             if progress is not None:
                 progress(collection, len(batch))

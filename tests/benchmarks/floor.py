@@ -1,0 +1,151 @@
+"""The floor for the member-360 benchmark: PyMongo + orjson by hand, the same queries as the
+gateway, concurrent wherever the data allows, building the same JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+Doc = dict[str, Any]
+TIME = {"orders": "placed_at", "payments": "paid_at", "visits": "at"}
+TYPENAME = {"orders": "Order", "payments": "Payment", "visits": "Visit"}
+
+
+def amount(minor: int) -> str:
+    return str(Decimal(minor).scaleb(-2).quantize(Decimal("0.01")))
+
+
+def cursor(at: Any, id_: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([at.isoformat(), id_])).decode().rstrip("=")
+
+
+async def listed(cursor_: Any) -> list[Doc]:
+    docs: list[Doc] = await cursor_.to_list(None)
+    return docs
+
+
+async def latest(db: Any, collection: str, ids: list[str], limit: int) -> list[Doc]:
+    field = TIME[collection]
+    return await listed(await db[collection].aggregate([
+        {"$match": {"member_id": {"$in": ids}}},
+        {"$sort": {field: -1, "_id": -1}},
+        {"$group": {"_id": "$member_id", "docs": {"$push": "$$ROOT"}}},
+        {"$project": {"docs": {"$slice": ["$docs", limit]}}},
+    ]))
+
+
+async def totals(db: Any, collection: str, ids: list[str]) -> list[Doc]:
+    field = TIME[collection]
+    match: Doc = {"member_id": {"$in": ids}}
+    group: Doc = {"_id": {"member": "$member_id", "channel": "$channel_id"},
+                  "first": {"$min": f"${field}"}, "last": {"$max": f"${field}"}}
+    if collection == "orders":
+        match["status"] = {"$ne": "CANCELLED"}
+        group.update(orders={"$sum": 1}, spend={"$sum": "$total"},
+                     spend_base={"$sum": "$total_base"})
+    else:
+        group["visits"] = {"$sum": 1}
+    return await listed(await db[collection].aggregate([{"$match": match}, {"$group": group}]))
+
+
+async def member360_floor(db: Any, *, first: int, base: str) -> bytes:
+    members = await listed(db.members.find({}, sort=[("_id", 1)], limit=first + 1))
+    members = members[:first]
+    ids = [m["_id"] for m in members]
+    history_limit = 21
+    identities, channels, orders, payments, visits, order_totals, visit_totals = (
+        await asyncio.gather(
+            listed(db.identities.find({"member_id": {"$in": ids}},
+                                      sort=[("channel_id", 1), ("_id", 1)])),
+            listed(db.channels.find({})),
+            latest(db, "orders", ids, history_limit),
+            latest(db, "payments", ids, history_limit),
+            latest(db, "visits", ids, history_limit),
+            totals(db, "orders", ids),
+            totals(db, "visits", ids),
+        )
+    )
+    channel = {c["_id"]: c for c in channels}
+    pages: dict[str, list[tuple[Any, str, str, Doc]]] = {m: [] for m in ids}
+    for collection, rows in (("orders", orders), ("payments", payments), ("visits", visits)):
+        for row in rows:
+            pages[row["_id"]] += [(d[TIME[collection]], d["_id"], collection, d)
+                                  for d in row["docs"]]
+    shown: dict[str, list[tuple[Any, str, str, Doc]]] = {}
+    more: dict[str, bool] = {}
+    for member_id, items in pages.items():
+        items.sort(key=lambda item: (item[0], item[1]), reverse=True)
+        shown[member_id], more[member_id] = items[:20], len(items) > 20
+    page_docs = [(c, d) for items in shown.values() for _, _, c, d in items]
+    order_ids = [d["_id"] for c, d in page_docs if c == "orders"]
+    skus = list({line["sku"] for c, d in page_docs if c == "orders" for line in d["lines"]})
+    location_ids = list({d["location_id"] for _, d in page_docs if d.get("location_id")})
+    products, order_payments, locations = await asyncio.gather(
+        listed(db.products.find({"_id": {"$in": skus}})),
+        listed(db.payments.find({"order_id": {"$in": order_ids}},
+                                sort=[("paid_at", 1), ("_id", 1)])),
+        listed(db.locations.find({"_id": {"$in": location_ids}})),
+    )
+    product_name = {p["_id"]: p["name"] for p in products}
+    location = {loc["_id"]: loc for loc in locations}
+    paid: dict[str, list[Doc]] = {}
+    for p in order_payments:
+        paid.setdefault(p["order_id"], []).append({"id": p["_id"],
+                                                   "amount": {"amount": amount(p["amount"])}})
+    by_member_identities: dict[str, list[Doc]] = {m: [] for m in ids}
+    for i in identities:
+        by_member_identities[i["member_id"]].append(
+            {"externalId": i["external_id"],
+             "channel": {"id": i["channel_id"], "name": channel[i["channel_id"]]["name"]}})
+    summaries: dict[str, dict[str, Doc]] = {m: {} for m in ids}
+    for row in order_totals + visit_totals:
+        entry = summaries[row["_id"]["member"]].setdefault(
+            row["_id"]["channel"], {"orders": 0, "spend": 0, "spend_base": 0, "visits": 0,
+                                    "times": []})
+        for key in ("orders", "spend", "spend_base", "visits"):
+            entry[key] += row.get(key, 0)
+        entry["times"] += [row["first"], row["last"]]
+
+    def node(collection: str, d: Doc) -> Doc:
+        loc = location.get(d.get("location_id") or "")
+        out: Doc = {"__typename": TYPENAME[collection], "at": d[TIME[collection]].isoformat(),
+                    "channel": {"id": d["channel_id"]},
+                    "location": {"id": loc["_id"], "name": loc["name"]} if loc else None}
+        if collection == "orders":
+            out["total"] = {"amount": amount(d["total"])}
+            out["lines"] = [{"quantity": ln["quantity"],
+                             "product": {"name": product_name[ln["sku"]]}} for ln in d["lines"]]
+            out["payments"] = paid.get(d["_id"], [])
+        elif collection == "payments":
+            out.update(method=d["method"], amount={"amount": amount(d["amount"])})
+        else:
+            out["kind"] = d["kind"]
+        return out
+
+    edges_out = []
+    for m in members:
+        edges = [{"cursor": cursor(at, id_), "node": node(c, d)}
+                 for at, id_, c, d in shown[m["_id"]]]
+        channel_rows = summaries[m["_id"]]
+        edges_out.append({"node": {
+            "id": m["_id"], "name": m["name"],
+            "identities": by_member_identities[m["_id"]],
+            "history": {"edges": edges, "pageInfo": {
+                "hasNextPage": more[m["_id"]],
+                "endCursor": edges[-1]["cursor"] if edges else None}},
+            "channelSummaries": [
+                {"channel": {"id": ch}, "orderCount": e["orders"],
+                 "spend": {"amount": amount(e["spend"])},
+                 "spendBase": {"amount": amount(e["spend_base"])}, "visitCount": e["visits"],
+                 "firstActivityAt": min(e["times"]).isoformat(),
+                 "lastActivityAt": max(e["times"]).isoformat()}
+                for ch, e in sorted(channel_rows.items())],
+            "lifetimeValue": {"amount": amount(sum(e["spend_base"]
+                                                   for e in channel_rows.values())),
+                              "currencyCode": base},
+        }})
+    return orjson.dumps({"data": {"members": {"edges": edges_out}}})

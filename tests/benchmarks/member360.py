@@ -1,0 +1,168 @@
+"""Benchmark: the member-360 query for a page of 50 members, three ways, side by side.
+
+    make bench                      # scale 170: about 10,000 members and 200,000 orders
+    python -m tests.benchmarks.member360 --scale 20 --runs 10
+
+(a) the gateway; (b) the same schema with every DataLoader replaced by per-item queries (the
+naive N+1); (c) a hand-written PyMongo + orjson function that sends the same queries and builds
+the same JSON (the floor). Plus a 10,000-object list query with no database, against the same
+query on plain strawberry with default settings. Runs on mongo-java-server (started here)
+unless MONGODB_URI is set. The last line is machine-readable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import strawberry
+
+from gateway import demo_data
+from gateway.cli import load_with_progress
+from gateway.context import make_context
+from gateway.database import Database, connect
+from gateway.database.scope import ADMIN
+from gateway.settings import Settings
+from resolvers import Schema, build_schema
+from resolvers.channels import Channel, ChannelKind
+from tests.benchmarks.floor import member360_floor
+from tests.mongo_server.server import WireServer
+from tests.test_member360 import MEMBERS_360
+
+ROOT = Path(__file__).resolve().parents[2]
+DATABASE = "omnigw_bench"
+
+
+def per_item(load_fn: Callable[[list[Any]], Awaitable[list[Any]]]) -> Callable[..., Any]:
+    """A batch function that sends one query per key, one after another (the N+1)."""
+
+    async def batch(keys: list[Any]) -> list[Any]:
+        return [(await load_fn([key]))[0] for key in keys]
+
+    return batch
+
+
+async def timed(fn: Callable[[], Awaitable[bytes]], runs: int) -> tuple[list[float], bytes]:
+    out = await fn()  # warm-up
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        out = await fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples, out
+
+
+def p95(samples: list[float]) -> float:
+    return sorted(samples)[max(0, round(0.95 * len(samples)) - 1)]
+
+
+async def member360(db: Database, settings: Settings, runs: int, naive_runs: int) -> dict[str, Any]:
+    schema = build_schema()
+    variables = {"first": 50}
+
+    async def gateway(naive: bool = False) -> bytes:
+        context = make_context(db, settings, ADMIN)
+        if naive:
+            for loader in vars(context.loaders).values():
+                loader.load_fn = per_item(loader.load_fn)
+        result = await schema.execute(MEMBERS_360, variable_values=variables,
+                                      context_value=context)
+        assert not result.errors, result.errors
+        return orjson.dumps({"data": result.data})
+
+    async def floor() -> bytes:
+        return await member360_floor(db.db, first=50, base=settings.base_currency)
+
+    gateway_ms, gateway_out = await timed(gateway, runs)
+    floor_ms, floor_out = await timed(floor, runs)
+    naive_ms, naive_out = await timed(lambda: gateway(naive=True), naive_runs)
+    assert orjson.loads(floor_out) == orjson.loads(gateway_out), "the floor differs"
+    assert naive_out == gateway_out
+    context = make_context(db, settings, ADMIN)
+    await schema.execute(MEMBERS_360, variable_values=variables, context_value=context)
+    return {"commands": context.stats.commands, "gateway": gateway_ms, "floor": floor_ms,
+            "naive": naive_ms}
+
+
+def list10k(runs: int) -> tuple[list[float], list[float]]:
+    """10,000 channels from memory: our schema set-up versus plain strawberry defaults."""
+    kinds = list(ChannelKind)
+    items = [Channel(id=strawberry.ID(f"ch_{n}"), name=f"Channel {n}", kind=kinds[n % 4],
+                     currency="CNY", country="CN", time_zone="Asia/Shanghai")
+             for n in range(10_000)]
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def items(self) -> list[Channel]:
+            return items
+
+    query = "{ items { id name kind currency country timeZone } }"
+    ours = Schema(query=Query, extensions=build_schema().extensions)
+    plain = strawberry.federation.Schema(query=Query)  # default settings
+    settings = Settings()
+    context = make_context(connect(settings), settings, ADMIN)
+
+    def run(schema: Any) -> list[float]:
+        samples = []
+        for _ in range(runs + 1):
+            started = time.perf_counter()
+            result = schema.execute_sync(query, context_value=context)
+            assert not result.errors and len(result.data["items"]) == 10_000
+            samples.append((time.perf_counter() - started) * 1000)
+        return samples[1:]
+
+    return run(ours), run(plain)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=170, help="demo data scale (170: 10k members)")
+    parser.add_argument("--runs", type=int, default=15, help="timed runs per variant")
+    parser.add_argument("--naive-runs", type=int, default=3, help="timed runs of the N+1 variant")
+    args = parser.parse_args()
+
+    server = None
+    uri = os.environ.get("MONGODB_URI")
+    if not uri:
+        server = WireServer(ROOT).start()
+        uri = server.uri
+    try:
+        settings = Settings(mongodb_uri=uri, database=DATABASE)
+        db = connect(settings)
+        await db.client.drop_database(DATABASE)
+        started = time.perf_counter()
+        data = demo_data.generate(args.scale)
+        await load_with_progress(settings, data)
+        counts = {name: len(docs) for name, docs in data.items()}
+        del data
+        print(f"seeded scale {args.scale}: {counts['members']} members, {counts['orders']} "
+              f"orders, {counts['visits']} visits in {time.perf_counter() - started:.0f} s")
+        result = await member360(db, settings, args.runs, args.naive_runs)
+        await db.close()
+    finally:
+        if server is not None:
+            server.stop()
+    ours, plain = list10k(args.runs)
+    med = {k: statistics.median(v) for k, v in result.items() if k != "commands"}
+    print(f"cores={os.cpu_count()} runs={args.runs} naive_runs={args.naive_runs}")
+    print(f"{'variant':<28}{'median ms':>12}{'p95 ms':>12}")
+    for name, key in [("gateway", "gateway"), ("hand-written floor", "floor"),
+                      ("naive N+1", "naive")]:
+        print(f"{name:<28}{med[key]:>12.1f}{p95(result[key]):>12.1f}")
+    print(f"{'list 10k, our schema':<28}{statistics.median(ours):>12.1f}{p95(ours):>12.1f}")
+    print(f"{'list 10k, plain strawberry':<28}{statistics.median(plain):>12.1f}{p95(plain):>12.1f}")
+    print(f"member360 commands={result['commands']} gateway_ms={med['gateway']:.1f} "
+          f"floor_ms={med['floor']:.1f} naive_ms={med['naive']:.1f} "
+          f"ratio={med['gateway'] / med['floor']:.2f} list10k_ms={statistics.median(ours):.1f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
