@@ -14,6 +14,7 @@ from gateway.context import Info
 from resolvers import errors
 from resolvers.activity import Activity
 from resolvers.channels import Channel, ChannelQuery, Location, load_channel, load_location
+from resolvers.execution import FastExecutionContext
 from resolvers.extensions import DatabaseStats
 from resolvers.members import Identity, Member, MemberQuery, load_member
 from resolvers.node import Node
@@ -58,6 +59,7 @@ class Schema(strawberry.federation.Schema):
 
 
 def build_schema(**kwargs: Any) -> Schema:
+    kwargs.setdefault("execution_context_class", FastExecutionContext)
     return Schema(
         query=Query,
         types=[Activity, Channel, Location, Product, Member, Identity, Order, Payment, Visit],

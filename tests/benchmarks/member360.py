@@ -32,6 +32,7 @@ from gateway.database.scope import ADMIN
 from gateway.settings import Settings
 from resolvers import Schema, build_schema
 from resolvers.channels import Channel, ChannelKind
+from resolvers.execution import FastExecutionContext
 from tests.benchmarks.floor import member360_floor
 from tests.mongo_server.server import WireServer
 from tests.test_member360 import MEMBERS_360
@@ -105,7 +106,8 @@ def list10k(runs: int) -> tuple[list[float], list[float]]:
             return items
 
     query = "{ items { id name kind currency country timeZone } }"
-    ours = Schema(query=Query, extensions=build_schema().extensions)
+    ours = Schema(query=Query, extensions=build_schema().extensions,
+                  execution_context_class=FastExecutionContext)
     plain = strawberry.federation.Schema(query=Query)  # default settings
     settings = Settings()
     context = make_context(connect(settings), settings, ADMIN)
