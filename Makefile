@@ -39,4 +39,4 @@ clean:
 	rm -rf .venv .tools tests/mongo_server/target
 
 bench: install  ## member-360 benchmark (see docs/performance.md); BENCH_ARGS="--scale 20"
-	$(VENV)/bin/python -m tests.benchmarks.member360 $(BENCH_ARGS)
+	JAVA_TOOL_OPTIONS="$${JAVA_TOOL_OPTIONS:--Xmx8g}" $(VENV)/bin/python -m tests.benchmarks.member360 $(BENCH_ARGS)
