@@ -3,7 +3,9 @@
 A member is active in a channel in the window when they have an identified visit or an order
 that was not cancelled there. Spend is the base-currency total of orders that were not
 cancelled: each order's FX snapshot (``total_base``), or its total at today's rate when it has
-none. Three database commands: one aggregate on visits, one on orders, one find of channels.
+none. Three database commands: one aggregate on visits, one on orders, one find of channels
+(plus the channels loader's one find when channel fields are selected: the list is not primed
+into the loader, so that the count does not depend on which field runs first).
 """
 
 from __future__ import annotations
@@ -95,8 +97,6 @@ async def omnichannel_reach(info: Info, since: datetime, until: datetime) -> Omn
     context = info.context
     rows = await repo.reach_rows(context.db, w, scope=context.scope)
     channel_docs = await channel_repo.list_channels(context.db, scope=context.scope)
-    for doc in channel_docs:
-        context.loaders.channels_by_id.prime(doc["_id"], doc)
     base = context.settings.base_currency
     spend: dict[str | None, int] = {}
     missing_rate = False
