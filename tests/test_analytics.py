@@ -3,6 +3,8 @@ Python, and the database commands each query sends pinned."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -14,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.conftest import SEEDS, gql
+from tests.conftest import ROOT, SEEDS, gql
 
 KINDS = ("STORE_VISIT", "APP_SESSION", "PAGE_VIEW", "LIVESTREAM_VIEW")
 SINCE, UNTIL = "2026-01-01T00:00:00Z", "2026-11-01T00:00:00Z"
@@ -352,3 +354,15 @@ async def test_the_longest_window_and_the_most_buckets_are_accepted(
     assert result["location"]["hours"]["buckets"] == [
         {"visits": b["visits"]} for b in expected_footfall(
             anji, "HOUR", START, datetime(2026, 2, 11, 16, tzinfo=UTC))]
+
+
+async def test_the_readme_examples_answer_what_the_readme_says(client: httpx.AsyncClient) -> None:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Analytics"):text.index("## How it is built")]
+    blocks = re.findall(r"```(graphql|json)\n(.*?)```", section, flags=re.S)
+    pairs = list(zip(blocks[::2], blocks[1::2], strict=True))
+    assert len(pairs) == 3
+    for (lang_q, query), (lang_a, answer) in pairs:
+        assert (lang_q, lang_a) == ("graphql", "json")
+        result, _ = await run(client, query, {})
+        assert result == json.loads(answer)

@@ -180,7 +180,7 @@ async def _who(db: Database, collection: str, match: Doc) -> list[Doc]:
     pipeline: list[Doc] = [
         {"$match": match},
         {"$group": {"_id": {"ch": "$channel_id", "loc": {"$ifNull": ["$location_id", None]},
-                            "m": "$member_id"}}},
+                            "m": {"$ifNull": ["$member_id", None]}}}},
     ]
     return [row["_id"] for row in await aggregate(db[collection], pipeline)]
 
