@@ -44,12 +44,8 @@ MAX_TOP: Final = 100
 
 SINCE = strawberry.argument(description="Start of the window, inclusive (naive means UTC).")
 UNTIL = strawberry.argument(
-    description="End of the window, exclusive; at most 400 days (a setting) after since."
+    description="End of the window, exclusive; at most 400 days after since (a setting)."
 )
-BUCKET = strawberry.argument(
-    description="Bucket size; a series has at most 1,000 buckets (a setting)."
-)
-FIRST = strawberry.argument(description="How many products per ranking, 1 to 100.")
 
 
 def window(

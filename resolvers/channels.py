@@ -19,8 +19,12 @@ if TYPE_CHECKING:
 
 # Arguments of the analytics fields (resolvers/analytics.py has the rules and the costs).
 _SINCE = strawberry.argument(description="Start of the window, inclusive (naive means UTC).")
-_UNTIL = strawberry.argument(description="End of the window, exclusive; at most 400 days.")
-_BUCKET = strawberry.argument(description="Bucket size; at most 1,000 buckets per series.")
+_UNTIL = strawberry.argument(
+    description="End of the window, exclusive; at most 400 days after since (a setting)."
+)
+_BUCKET = strawberry.argument(
+    description="Bucket size; at most 1,000 buckets per series (a setting)."
+)
 _FIRST = strawberry.argument(description="How many products per ranking, 1 to 100.")
 
 
