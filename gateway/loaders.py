@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from gateway.database import Database, activity, channels, members, products
+from gateway.database import Database, activity, analytics, channels, members, products
 from gateway.database.activity import ACTIVITY_COLLECTIONS, ActivityFilter
 from gateway.database.query import Doc, Keyset
 from gateway.database.scope import Scope
@@ -68,6 +68,10 @@ class Loaders:
     history_by_member: DataLoader[tuple[str, HistoryQuery], HistoryPage]
     summaries_by_member: DataLoader[str, list[Doc]]
     fx_rates: DataLoader[str, dict[str, Decimal]]
+    footfall_by_location: DataLoader[analytics.SeriesKey, list[Doc]]
+    sales_by_channel: DataLoader[analytics.SeriesKey, list[Doc]]
+    top_products_by_channel: DataLoader[analytics.PlainKey, list[Doc]]
+    conversion_by_channel: DataLoader[analytics.PlainKey, analytics.ActivityRows]
 
 
 def create_loaders(db: Database, scope: Scope) -> Loaders:
@@ -145,6 +149,18 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
         history_by_member=DataLoader(load_fn=history),
         summaries_by_member=DataLoader(load_fn=summaries),
         fx_rates=DataLoader(load_fn=fx),
+        footfall_by_location=DataLoader(
+            load_fn=lambda keys: analytics.footfall_batch(db, keys, scope=scope)
+        ),
+        sales_by_channel=DataLoader(
+            load_fn=lambda keys: analytics.sales_batch(db, keys, scope=scope)
+        ),
+        top_products_by_channel=DataLoader(
+            load_fn=lambda keys: analytics.top_products_batch(db, keys, scope=scope)
+        ),
+        conversion_by_channel=DataLoader(
+            load_fn=lambda keys: analytics.conversion_batch(db, keys, scope=scope)
+        ),
     )
     return loaders
 

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     connect_timeout_ms: int = Field(default=1000, ge=100, le=30000)
     socket_timeout_ms: int = Field(default=5000, ge=100, le=300000)
     max_page_size: int = Field(default=100, ge=1, le=1000)
+    analytics_max_range_days: int = Field(
+        default=400, ge=1, le=3660, description="Longest window an analytics field accepts."
+    )
+    analytics_max_buckets: int = Field(
+        default=1000, ge=1, le=100_000, description="Most buckets in one analytics series."
+    )
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("mongodb_uri")

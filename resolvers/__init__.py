@@ -21,11 +21,12 @@ from resolvers.node import Node
 from resolvers.orders import Order, OrderQuery, load_order
 from resolvers.payments import Payment
 from resolvers.products import Product, ProductQuery, load_product
+from resolvers.reach import ReachQuery
 from resolvers.visits import Visit, VisitQuery
 
 
 @strawberry.type(description="Read the brand's channels, goods, members, orders and visits.")
-class Query(ChannelQuery, ProductQuery, MemberQuery, OrderQuery, VisitQuery):
+class Query(ChannelQuery, ProductQuery, MemberQuery, OrderQuery, VisitQuery, ReachQuery):
     @strawberry.field(description="Any object by its global id (the prefix names the type).")
     async def node(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id.")]

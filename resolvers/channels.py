@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -11,6 +12,20 @@ from gateway import ids
 from gateway.context import Info
 from gateway.database import channels as repo
 from resolvers.node import Node
+from resolvers.time_bucket import TimeBucket
+
+if TYPE_CHECKING:
+    from resolvers.analytics import Conversion, FootfallSeries, SalesSeries, TopProducts
+
+# Arguments of the analytics fields (resolvers/analytics.py has the rules and the costs).
+_SINCE = strawberry.argument(description="Start of the window, inclusive (naive means UTC).")
+_UNTIL = strawberry.argument(
+    description="End of the window, exclusive; at most 400 days after since (a setting)."
+)
+_BUCKET = strawberry.argument(
+    description="Bucket size; at most 1,000 buckets per series (a setting)."
+)
+_FIRST = strawberry.argument(description="How many products per ranking, 1 to 100.")
 
 
 @strawberry.enum(description="The four kinds of sales channel.")
@@ -42,6 +57,40 @@ class Channel(Node):
         docs = await info.context.loaders.locations_by_channel.load(self.id)
         return [Location.from_doc(d) for d in docs]
 
+    def _parent(self) -> Any:
+        from resolvers.analytics import Parent
+
+        return Parent(id=self.id, time_zone=self.time_zone, currency=self.currency,
+                      kind=self.kind.name)
+
+    @strawberry.field(description="Orders, units and revenue per bucket in the channel's time "
+                      "zone; cancelled orders excluded. Cost 10.")
+    async def sales(
+        self, info: Info, since: Annotated[datetime, _SINCE],
+        until: Annotated[datetime, _UNTIL], bucket: Annotated[TimeBucket, _BUCKET],
+    ) -> Annotated[SalesSeries, strawberry.lazy("resolvers.analytics")]:
+        from resolvers import analytics
+
+        return await analytics.sales(info, self._parent(), since, until, bucket)
+
+    @strawberry.field(description="Best sellers in a window, by units and by revenue. Cost 10.")
+    async def top_products(
+        self, info: Info, since: Annotated[datetime, _SINCE],
+        until: Annotated[datetime, _UNTIL], first: Annotated[int, _FIRST] = 10,
+    ) -> Annotated[TopProducts, strawberry.lazy("resolvers.analytics")]:
+        from resolvers import analytics
+
+        return await analytics.top_products(info, self._parent(), since, until, first)
+
+    @strawberry.field(description="Visitors, buyers and conversion rate in a window; per "
+                      "location too for supermarkets and rural outlets. Cost 15.")
+    async def conversion(
+        self, info: Info, since: Annotated[datetime, _SINCE], until: Annotated[datetime, _UNTIL]
+    ) -> Annotated[Conversion, strawberry.lazy("resolvers.analytics")]:
+        from resolvers import analytics
+
+        return await analytics.conversion(info, self._parent(), since, until)
+
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Channel:
         return cls(
@@ -71,6 +120,17 @@ class Location(Node):
     @strawberry.field(description="The channel the location belongs to.")
     async def channel(self, info: Info) -> Channel | None:
         return await load_channel(info, self.channel_id)
+
+    @strawberry.field(description="Visits per bucket in the location's time zone, by kind, "
+                      "with distinct members and anonymous visits. Cost 10.")
+    async def footfall(
+        self, info: Info, since: Annotated[datetime, _SINCE],
+        until: Annotated[datetime, _UNTIL], bucket: Annotated[TimeBucket, _BUCKET],
+    ) -> Annotated[FootfallSeries, strawberry.lazy("resolvers.analytics")]:
+        from resolvers.analytics import Parent, footfall
+
+        return await footfall(info, Parent(id=self.id, time_zone=self.time_zone), since, until,
+                              bucket)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Location:

@@ -4,8 +4,9 @@ It implements the part of ``AsyncMongoClient`` that the repository layer uses: `
 cursor with ``to_list``), ``aggregate`` (awaitable, returns a cursor), and the awaitable write
 and index methods. Calls run synchronously on the event loop, so each one is atomic, and each
 counts as one command, as a MongoDB command would. It is meant for demos and first steps;
-known gaps of mongomock 4.3: ``$dateToString`` with ``timezone`` is not implemented, and unique
-indexes on array fields are not enforced.
+known gaps of mongomock 4.3: ``$dateToString`` with ``timezone`` is not implemented (the
+adapter computes it, see :mod:`gateway.database.embedded_dates`), and unique indexes on array
+fields are not enforced.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import mongomock
 
+from gateway.database import embedded_dates
 from gateway.database.monitoring import record
 
 # PyMongo method -> the MongoDB command it sends.
@@ -69,7 +71,9 @@ class EmbeddedCollection:
     async def aggregate(self, pipeline: list[dict[str, Any]], **kwargs: Any) -> EmbeddedCursor:
         kwargs.pop("batchSize", None)
         return EmbeddedCursor(
-            lambda: list(self._collection.aggregate(pipeline, **kwargs)), "aggregate", self.name
+            lambda: embedded_dates.aggregate(self._collection, pipeline, **kwargs),
+            "aggregate",
+            self.name,
         )
 
     def __getattr__(self, attr: str) -> Callable[..., Awaitable[Any]]:

@@ -1,0 +1,144 @@
+"""``omnichannelReach``: how many members are active in several kinds of channel.
+
+A member is active in a channel in the window when they have an identified visit or an order
+that was not cancelled there. Spend is the base-currency total of orders that were not
+cancelled: each order's FX snapshot (``total_base``), or its total at today's rate when it has
+none. Three database commands: one aggregate on visits, one on orders, one find of channels
+(plus the channels loader's one find when channel fields are selected: the list is not primed
+into the loader, so that the count does not depend on which field runs first).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+
+from gateway import analytics as rules
+from gateway.context import Info
+from gateway.database import analytics as repo
+from gateway.database import channels as channel_repo
+from gateway.money import convert
+from resolvers.analytics import SINCE, UNTIL, window
+from resolvers.channels import Channel, ChannelKind, load_channel
+from resolvers.scalars import Money, money
+
+
+@strawberry.type(description="Members active in exactly this many channel kinds.")
+class ReachByKindCount:
+    kinds: int = strawberry.field(description="Number of channel kinds, 1 to 4.")
+    members: int = strawberry.field(description="Members active in exactly that many kinds.")
+
+
+@strawberry.type(description="Members active in one channel.")
+class ChannelReach:
+    channel_id: strawberry.Private[str]
+    members: int = strawberry.field(description="Members active in the channel.")
+
+    @strawberry.field(description="The channel.")
+    async def channel(self, info: Info) -> Channel | None:
+        return await load_channel(info, self.channel_id)
+
+
+@strawberry.type(description="Members active in both channels of a pair.")
+class ChannelOverlap:
+    first_id: strawberry.Private[str]
+    second_id: strawberry.Private[str]
+    members: int = strawberry.field(description="Members active in both channels.")
+
+    @strawberry.field(description="The pair's first channel (smaller id).")
+    async def first(self, info: Info) -> Channel | None:
+        return await load_channel(info, self.first_id)
+
+    @strawberry.field(description="The pair's second channel (larger id).")
+    async def second(self, info: Info) -> Channel | None:
+        return await load_channel(info, self.second_id)
+
+
+@strawberry.type(description="Members active in both kinds of a pair.")
+class KindOverlap:
+    first: ChannelKind = strawberry.field(description="The pair's first kind (by name).")
+    second: ChannelKind = strawberry.field(description="The pair's second kind (by name).")
+    members: int = strawberry.field(description="Members active in both kinds.")
+
+
+@strawberry.type(description="Online and offline, connected: members across channel kinds.")
+class OmnichannelReach:
+    active_members: int = strawberry.field(description="Members active in any channel.")
+    by_kind_count: list[ReachByKindCount] = strawberry.field(
+        description="Members active in exactly 1, 2, 3 and 4 kinds (four entries)."
+    )
+    channels: list[ChannelReach] = strawberry.field(
+        description="Members active per channel, every channel by id."
+    )
+    channel_overlaps: list[ChannelOverlap] = strawberry.field(
+        description="Every pair of channels (by id), with the members active in both."
+    )
+    kind_overlaps: list[KindOverlap] = strawberry.field(
+        description="Every pair of channel kinds (by name), with the members active in both."
+    )
+    spend_base: Money | None = strawberry.field(
+        description="Base-currency spend of all orders that were not cancelled; null when an "
+        "order has neither an FX snapshot nor a rate today."
+    )
+    multi_kind_spend_base: Money | None = strawberry.field(
+        description="The part of spendBase from members active in more than one kind."
+    )
+    multi_kind_spend_share: Decimal | None = strawberry.field(
+        description="multiKindSpendBase / spendBase, 4 places, half to even; null when "
+        "spendBase is zero or null."
+    )
+
+
+async def omnichannel_reach(info: Info, since: datetime, until: datetime) -> OmnichannelReach:
+    w = window(info, since, until)
+    context = info.context
+    rows = await repo.reach_rows(context.db, w, scope=context.scope)
+    channel_docs = await channel_repo.list_channels(context.db, scope=context.scope)
+    base = context.settings.base_currency
+    spend: dict[str | None, int] = {}
+    missing_rate = False
+    for row in rows.spend:
+        amount = int(row["base"])
+        if row["unconverted"]:
+            rates = await context.loaders.fx_rates.load("latest")
+            if row["cur"] in rates:
+                amount += convert(row["unconverted"], from_currency=row["cur"],
+                                  to_currency=base, rate=rates[row["cur"]])
+            else:
+                missing_rate = True
+        spend[row["m"]] = spend.get(row["m"], 0) + amount
+    kind_of = {doc["_id"]: doc["kind"] for doc in channel_docs}
+    table = rules.reach(rows.activity, spend, kind_of)
+    total, multi = table.total_spend, table.multi_kind_spend
+    return OmnichannelReach(
+        active_members=len(table.channels_of),
+        by_kind_count=[ReachByKindCount(kinds=k, members=n)
+                       for k, n in table.members_in_kind_count().items()],
+        channels=[ChannelReach(channel_id=c, members=table.active_in(c)) for c in sorted(kind_of)],
+        channel_overlaps=[ChannelOverlap(first_id=a, second_id=b, members=n)
+                          for a, b, n in table.overlaps(kind_of, "channels")],
+        kind_overlaps=[KindOverlap(first=ChannelKind(a), second=ChannelKind(b), members=n)
+                       for a, b, n in table.overlaps(rules.CHANNEL_KINDS, "kinds")],
+        spend_base=None if missing_rate else money(total, base),
+        multi_kind_spend_base=None if missing_rate else money(multi, base),
+        multi_kind_spend_share=None if missing_rate else rules.rate(multi, total),
+    )
+
+
+@strawberry.type
+class ReachQuery:
+    @strawberry.field(description=(
+        "Members active (an identified visit or an order not cancelled) in 1, 2, 3 and 4 "
+        "channel kinds, overlaps between channels and kinds, and the share of spend from "
+        "members active in more than one kind. Cost 25."
+    ))
+    async def omnichannel_reach(
+        self,
+        info: Info,
+        since: Annotated[datetime, SINCE],
+        until: Annotated[datetime, UNTIL],
+    ) -> OmnichannelReach:
+        return await omnichannel_reach(info, since, until)
