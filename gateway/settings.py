@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     connect_timeout_ms: int = Field(default=1000, ge=100, le=30000)
     socket_timeout_ms: int = Field(default=5000, ge=100, le=300000)
     max_page_size: int = Field(default=100, ge=1, le=1000)
+    max_representations: int = Field(
+        default=100, ge=1, le=10000,
+        description="Most entity representations one request may resolve through _entities.",
+    )
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("mongodb_uri")
