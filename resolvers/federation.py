@@ -31,6 +31,7 @@ from graphql import (
     ListValueNode,
     OperationType,
     SelectionSetNode,
+    ValueNode,
     VariableNode,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -99,6 +100,10 @@ class FederationSchema(strawberry.federation.Schema):
     def entities_resolver(
         self, info: Info, representations: list[FederationAny]
     ) -> list[FederationAny]:
+        # RepresentationLimit refuses the request before execution; this is the backstop.
+        limit = info.context.settings.max_representations
+        if len(representations) > limit:
+            raise too_many(len(representations), limit)
         # Each position is an awaitable, an object or an exception: graphql-core raises the
         # exception at ["_entities", index] and awaits the rest together (one loader tick).
         return [self._resolve_reference(info, r) for r in representations]
@@ -127,22 +132,34 @@ def count_representations(
         for d in document.definitions
         if isinstance(d, FragmentDefinitionNode)
     }
+    defaults = {
+        d.variable.name.value: d.default_value for d in operation.variable_definitions or ()
+    }
     total = 0
     for field in _root_fields(operation.selection_set, fragments, set()):
         if field.name.value != "_entities":
             continue
         for argument in field.arguments or ():
-            if argument.name.value != "representations":
-                continue
-            value = argument.value
-            if isinstance(value, ListValueNode):
-                total += len(value.values)
-            elif isinstance(value, VariableNode):
-                given = variables.get(value.name.value)
-                total += len(given) if isinstance(given, list) else int(given is not None)
-            else:
-                total += 1
+            if argument.name.value == "representations":
+                total += _list_length(argument.value, variables, defaults)
     return total
+
+
+def _list_length(
+    value: ValueNode | None, variables: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> int:
+    """The number of items a list argument will hold (a single value counts as one)."""
+    if value is None:
+        return 0
+    if isinstance(value, ListValueNode):
+        return len(value.values)
+    if isinstance(value, VariableNode):
+        name = value.name.value
+        if name not in variables:
+            return _list_length(defaults.get(name), variables, {})
+        given = variables[name]
+        return len(given) if isinstance(given, list) else int(given is not None)
+    return 1
 
 
 def _root_fields(
@@ -160,6 +177,14 @@ def _root_fields(
                 yield from _root_fields(fragments[name], fragments, seen)
 
 
+def too_many(count: int, limit: int) -> QueryTooComplex:
+    return QueryTooComplex(
+        f"A request may resolve at most {limit} entity representations; this one asks for "
+        f"{count}. Split it into several requests.",
+        field="representations",
+    )
+
+
 class RepresentationLimit(SchemaExtension):
     """Refuses, before execution, a request over ``Settings.max_representations``."""
 
@@ -172,11 +197,7 @@ class RepresentationLimit(SchemaExtension):
                 document, context.operation_name, context.variables or {}
             )
             if count > limit:
-                error = QueryTooComplex(
-                    f"A request may resolve at most {limit} entity representations; this one "
-                    f"asks for {count}. Split it into several requests.",
-                    field="representations",
-                )
+                error = too_many(count, limit)
                 context.result = GraphQLExecutionResult(
                     data=None, errors=[GraphQLError(error.message, original_error=error)]
                 )

@@ -8,6 +8,7 @@ own position, and a request over the representation cap is refused before any da
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -15,6 +16,10 @@ import pytest
 
 from gateway.app import create_app
 from gateway.cli import schema_sdl
+from gateway.errors import QueryTooComplex
+from gateway.settings import Settings
+from resolvers import build_schema
+from resolvers.federation import ENTITY_KEYS
 from tests.conftest import ROOT, SEEDS, data, gql, wire_settings
 
 ENTITIES = """query($representations: [_Any!]!) {
@@ -223,6 +228,42 @@ async def test_the_cap_is_a_setting_and_counts_the_whole_request(
                        "second": [{"id": "mem_00001"}]}
     assert [e["extensions"]["code"] for e in refused["errors"]] == ["QUERY_TOO_COMPLEX"]
     assert "asks for 4" in refused["errors"][0]["message"]
+
+
+DEFAULTED = """query($r: [_Any!]! = [
+  {__typename: "Member", id: "mem_00001"}, {__typename: "Member", id: "mem_00002"},
+  {__typename: "Member", id: "mem_00003"}, {__typename: "Member", id: "mem_00004"}
+]) { _entities(representations: $r) { ... on Member { id } } }"""
+
+
+async def test_the_cap_counts_a_variable_default(capped_client: httpx.AsyncClient) -> None:
+    # Given 4 representations in a variable's default value, over the cap of 3
+    # When the request leaves the variable out
+    body = await gql(capped_client, DEFAULTED)
+    # Then the default is counted, and the request refused
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["QUERY_TOO_COMPLEX"]
+    assert body["extensions"]["db"]["commands"] == 0
+
+
+def test_the_resolver_enforces_the_cap_too() -> None:
+    # Given an _entities call that reached the resolver with more than the cap
+    info = SimpleNamespace(context=SimpleNamespace(settings=Settings(max_representations=2)))
+    # When it resolves, then it refuses
+    with pytest.raises(QueryTooComplex, match="at most 2 entity representations"):
+        build_schema().entities_resolver(info, member_representations(3))
+
+
+def test_every_entity_key_is_checked() -> None:
+    # Given the schema's entities and their @key directives
+    schema = build_schema()
+    entities = schema._schema.type_map["_Entity"].types
+    keys = {
+        t.name: schema.get_type_by_name(t.name).directives[0].fields
+        for t in entities
+    }
+    # Then resolvers.federation checks exactly those key fields
+    assert keys == {name: " ".join(fields) for name, fields in ENTITY_KEYS.items()}
 
 
 async def test_the_federation_trace_header_is_accepted(client: httpx.AsyncClient) -> None:
