@@ -123,6 +123,36 @@ async def test_one_and_a_hundred_representations_cost_the_same_commands(
     assert "errors" not in second
 
 
+TYPENAMES = """query($representations: [_Any!]!) {
+  _entities(representations: $representations) { __typename }
+}"""
+KEYED = {
+    "Channel": ("channels", "id"), "Location": ("locations", "id"), "Product": ("products", "sku"),
+    "Member": ("members", "id"), "Order": ("orders", "id"), "Payment": ("payments", "id"),
+    "Visit": ("visits", "id"),
+}
+
+
+@pytest.mark.parametrize("type_name", sorted(KEYED))
+async def test_a_hundred_representations_of_any_type_cost_one_command(
+    client: httpx.AsyncClient, type_name: str
+) -> None:
+    # Given 100 representations of one type: seed ids first, then unknown well-formed ids
+    collection, key = KEYED[type_name]
+    known = [d["_id"] for d in SEEDS[collection][:100]]
+    prefix = known[0].split("_", 1)[0]
+    wanted = known + [f"{prefix}_unknown{n}" for n in range(100 - len(known))]
+    representations = [{"__typename": type_name, key: value} for value in wanted]
+    # When they are resolved
+    body = await gql(client, TYPENAMES, {"representations": representations})
+    # Then one command fetched them all (find {_id: {$in: [...]}}, or all channels), and the
+    # unknown ones are null
+    assert body["extensions"]["db"]["byCollection"] == {collection: 1}
+    assert body["data"]["_entities"] == (
+        [{"__typename": type_name}] * len(known) + [None] * (100 - len(known))
+    )
+
+
 IDENTITIES = """query($representations: [_Any!]!) {
   _entities(representations: $representations) {
     ... on Identity { externalId member { id } }
