@@ -81,20 +81,22 @@ class Service:
         lines = self.log.read_text(errors="replace").splitlines()
         return "\n".join(lines[-30:])
 
-    def wait_until(self, ready: Callable[[], bool]) -> None:
+    def wait_until(self, ready: Callable[[], bool], *, also: list[Service]) -> None:
+        """Wait for ``ready()``; fail with the log of any of ``also`` (or self) that exits."""
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"{self.name} exited ({self.process.returncode}):\n"
-                            f"{self.log_tail()}", pytrace=False)
+            for service in [*also, self]:
+                if service.process.poll() is not None:
+                    pytest.fail(f"{service.name} exited ({service.process.returncode}):\n"
+                                f"{service.log_tail()}", pytrace=False)
             try:
                 if ready():
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
-        pytest.fail(f"{self.name} not ready after {START_TIMEOUT:.0f}s:\n{self.log_tail()}",
-                    pytrace=False)
+        tails = "\n".join(f"--- {s.name}\n{s.log_tail()}" for s in [*also, self])
+        pytest.fail(f"{self.name} not ready after {START_TIMEOUT:.0f}s:\n{tails}", pytrace=False)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -149,6 +151,7 @@ def supergraph(
     logs = tmp_path_factory.mktemp("federation")
     services: list[Service] = []
     try:
+        # All three start at once: Apollo Gateway waits for both subgraphs before composing.
         ours = start(
             "omnigw",
             [sys.executable, "-m", "uvicorn", "gateway.app:create_app", "--factory",
@@ -159,15 +162,12 @@ def supergraph(
         services.append(ours)
         partner = start("partner", [node, str(FEDERATION / "partner.mjs")], node_env(), logs, "/")
         services.append(partner)
-        ours.wait_until(lambda: httpx.get(ours.url.replace("/graphql", "/readyz"),
-                                          timeout=2).status_code == 200)
-        partner.wait_until(answers_graphql(partner.url))
         apollo = start(
             "apollo-gateway", [node, str(FEDERATION / "gateway.mjs")],
             {**node_env(), "OMNIGW_URL": ours.url, "PARTNER_URL": partner.url}, logs, "/",
         )
         services.append(apollo)
-        apollo.wait_until(answers_graphql(apollo.url))
+        apollo.wait_until(answers_graphql(apollo.url), also=[ours, partner])
         yield apollo.url
     finally:
         for service in reversed(services):
