@@ -64,7 +64,7 @@ ENTITY_KEYS: Final[Mapping[str, Mapping[str, tuple[str, KeyCheck]]]] = {
     "Visit": {"id": ("id", _prefixed("vis_", "id"))},
     "Identity": {
         "channelId": ("channel_id", _prefixed("ch_", "channelId")),
-        "externalId": ("external_id", lambda value: ids.check_external_id(value)),
+        "externalId": ("external_id", ids.check_external_id),
     },
 }
 
@@ -88,7 +88,7 @@ def reference_arguments(representation: object) -> tuple[str, dict[str, str]]:
     arguments = {}
     for name, (argument, check) in keys.items():
         if name not in representation:
-            raise BadUserInput(f"A {type_name} representation needs its key field {name!r}.",
+            raise BadUserInput(f"This {type_name} representation lacks its key field {name!r}.",
                                field=name)
         arguments[argument] = check(representation[name])
     return type_name, arguments

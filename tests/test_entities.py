@@ -199,7 +199,7 @@ async def test_a_malformed_key_fails_only_its_own_position(client: httpx.AsyncCl
         (["_entities", 1], "BAD_USER_INPUT",
          "Malformed id 'ord_0000001': expected an id starting with 'mem_'."),
         (["_entities", 3], "BAD_USER_INPUT",
-         "A Identity representation needs its key field 'externalId'."),
+         "This Identity representation lacks its key field 'externalId'."),
         (["_entities", 4], "BAD_USER_INPUT",
          "Unknown entity type 'Cart'; entities: Channel, Location, Product, Member, Order, "
          "Payment, Visit, Identity."),
