@@ -29,14 +29,22 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy gateway resolvers
 
-test: lint typecheck  ## ruff, mypy, then pytest against a real MongoDB wire-protocol server
+# The federation tests run Apollo Gateway and a partner subgraph under Node: npm packages
+# from tests/federation/package-lock.json (installed once, then offline-safe from npm's cache).
+FEDERATION := tests/federation
+$(FEDERATION)/node_modules/.installed: $(FEDERATION)/package.json $(FEDERATION)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is not on PATH: the federation tests need Node.js 20+ and npm" >&2; exit 1; }
+	cd $(FEDERATION) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: lint typecheck $(FEDERATION)/node_modules/.installed  ## ruff, mypy, then pytest against a real MongoDB wire-protocol server
 	$(VENV)/bin/pytest
 
 schema: install  ## rewrite schema.graphql from the code
 	$(VENV)/bin/omnigw export-schema
 
 clean:
-	rm -rf .venv .tools tests/mongo_server/target
+	rm -rf .venv .tools tests/mongo_server/target $(FEDERATION)/node_modules
 
 bench: install  ## member-360 benchmark (see docs/performance.md); BENCH_ARGS="--scale 20"
 	JAVA_TOOL_OPTIONS="$${JAVA_TOOL_OPTIONS:--Xmx8g}" $(VENV)/bin/python -m tests.benchmarks.member360 $(BENCH_ARGS)

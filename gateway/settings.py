@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     analytics_max_buckets: int = Field(
         default=1000, ge=1, le=100_000, description="Most buckets in one analytics series."
     )
+    max_representations: int = Field(
+        default=100, ge=1, le=10000,
+        description="Most entity representations one request may resolve through _entities.",
+    )
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("mongodb_uri")

@@ -16,6 +16,7 @@ from resolvers.activity import Activity
 from resolvers.channels import Channel, ChannelQuery, Location, load_channel, load_location
 from resolvers.execution import FastExecutionContext
 from resolvers.extensions import DatabaseStats
+from resolvers.federation import FederationSchema, RepresentationLimit
 from resolvers.members import Identity, Member, MemberQuery, load_member
 from resolvers.node import Node
 from resolvers.orders import Order, OrderQuery, load_order
@@ -50,7 +51,7 @@ class Query(ChannelQuery, ProductQuery, MemberQuery, OrderQuery, VisitQuery, Rea
         return None if doc is None else Visit.from_doc(doc)
 
 
-class Schema(strawberry.federation.Schema):
+class Schema(FederationSchema):
     """The federation schema; errors get their codes before anything else sees them."""
 
     def process_errors(
@@ -66,6 +67,7 @@ def build_schema(**kwargs: Any) -> Schema:
         types=[Activity, Channel, Location, Product, Member, Identity, Order, Payment, Visit],
         extensions=[
             DatabaseStats,
+            RepresentationLimit,
             lambda: ParserCache(maxsize=256),  # the LRU caches are shared across requests
             lambda: ValidationCache(maxsize=256),
         ],
