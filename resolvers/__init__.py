@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 from strawberry.types.execution import ExecutionContext
 
 from gateway import ids
@@ -15,6 +15,7 @@ from resolvers import errors
 from resolvers.activity import Activity
 from resolvers.channels import Channel, ChannelQuery, Location, load_channel, load_location
 from resolvers.extensions import DatabaseStats
+from resolvers.guard import Guard
 from resolvers.members import Identity, Member, MemberQuery, load_member
 from resolvers.node import Node
 from resolvers.orders import Order, OrderQuery, load_order
@@ -63,8 +64,8 @@ def build_schema(**kwargs: Any) -> Schema:
         types=[Activity, Channel, Location, Product, Member, Identity, Order, Payment, Visit],
         extensions=[
             DatabaseStats,
-            lambda: ParserCache(maxsize=256),  # the LRU caches are shared across requests
-            lambda: ValidationCache(maxsize=256),
+            Guard,  # limits, cost and throttling; it also validates (with a shared LRU cache)
+            lambda: ParserCache(maxsize=256),  # the LRU cache is shared across requests
         ],
         **kwargs,
     )
