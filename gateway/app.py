@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = connect(settings)
         app.state.db = db
+        app.state.throttle = graphql.throttle  # the cost buckets, for tests and operators
         app.state.indexes_ready = False
         if db.kind == "embedded":
             counts = await seeding.load(db, demo_data.read_seed_files(settings.seeds_dir))
