@@ -55,18 +55,22 @@ def create(
 ) -> None:
     """Create a key and print it once: only its hash is stored."""
 
-    async def work(db: Database, settings: Settings) -> str:
+    async def work(db: Database, settings: Settings) -> str | None:
         await ensure_indexes(db.db)
-        return await auth.create_key(db, settings, name=name, role=role, channels=channel or [])
+        try:
+            return await auth.create_key(db, settings, name=name, role=role,
+                                         channels=channel or [])
+        except DuplicateKeyError:
+            return None
 
     try:
         key = _run(work)
     except BadUserInput as exc:
         typer.echo(exc.message, err=True)
         raise typer.Exit(2) from exc
-    except DuplicateKeyError as exc:
+    if key is None:
         typer.echo(f"A key named {name!r} exists already.", err=True)
-        raise typer.Exit(1) from exc
+        raise typer.Exit(1)
     typer.echo(key)
     typer.echo("Keep it now: it cannot be shown again. Send it as 'Authorization: Bearer <key>'.",
                err=True)
