@@ -13,6 +13,8 @@ limit (its setting) in its message.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -164,19 +166,61 @@ class _Walker:
         return total
 
 
-def check_shape(document: DocumentNode, settings: Settings) -> list[GraphQLError]:
-    """Depth and alias limits for every operation of the document (before validation)."""
+@dataclass(frozen=True)
+class Profile:
+    """What the document-level limits need to know of a document (cached per query text)."""
+
+    depth: int
+    aliases: int
+    longest_literal: int
+    introspection: str | None
+    root_fields: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    query: str
+    document: DocumentNode = field(compare=False, hash=False)
+
+
+@lru_cache(maxsize=256)
+def _profile(keyed: _Keyed) -> Profile:
+    document = keyed.document
     walker = _Walker(fragments_of(document))
-    for operation in operations_of(document):
-        depth = walker.depth(operation.selection_set)
-        if depth > settings.max_depth:
-            return [too_complex(f"The query is {depth} levels deep; at most {settings.max_depth}"
-                                " are allowed (limit max_depth).")]
-        aliases = walker.aliases(operation.selection_set)
-        if aliases > settings.max_aliases:
-            return [too_complex(f"The query uses {aliases} aliases (counted through fragments); "
-                                f"at most {settings.max_aliases} are allowed "
-                                "(limit max_aliases).")]
+    operations = operations_of(document)
+    longest = 0
+
+    class Literals(Visitor):
+        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+            nonlocal longest
+            longest = max(longest, len(node.value))
+
+    visit(document, Literals())
+    return Profile(
+        depth=max((walker.depth(op.selection_set) for op in operations), default=0),
+        aliases=max((walker.aliases(op.selection_set) for op in operations), default=0),
+        longest_literal=longest,
+        introspection=uses_introspection(document),
+        root_fields=frozenset(root_field_names(document)),
+    )
+
+
+def profile(query: str | None, document: DocumentNode) -> Profile:
+    """The document's profile; cached by query text (the parser cache keys documents so too)."""
+    if query is None:
+        return _profile.__wrapped__(_Keyed("", document))
+    return _profile(_Keyed(query, document))
+
+
+def check_shape(found: Profile, settings: Settings) -> list[GraphQLError]:
+    """Depth and alias limits (before validation)."""
+    if found.depth > settings.max_depth:
+        return [too_complex(f"The query is {found.depth} levels deep; at most "
+                            f"{settings.max_depth} are allowed (limit max_depth).")]
+    if found.aliases > settings.max_aliases:
+        return [too_complex(f"The query uses {found.aliases} aliases (counted through "
+                            f"fragments); at most {settings.max_aliases} are allowed "
+                            "(limit max_aliases).")]
     return []
 
 
@@ -193,21 +237,11 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def check_strings(
-    document: DocumentNode, variables: Mapping[str, Any] | None, settings: Settings
+    found: Profile, variables: Mapping[str, Any] | None, settings: Settings
 ) -> list[GraphQLError]:
     """BAD_USER_INPUT when a string literal or variable is longer than ``max_string_length``."""
     limit = settings.max_string_length
-    longest = max((len(s) for s in _strings(dict(variables or {}))), default=0)
-
-    class Literals(Visitor):
-        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
-            nonlocal longest
-            longest = max(longest, len(node.value))
-
-    for operation in operations_of(document):
-        visit(operation, Literals())
-    for fragment in fragments_of(document).values():
-        visit(fragment, Literals())
+    longest = max([found.longest_literal, *(len(s) for s in _strings(dict(variables or {})))])
     if longest > limit:
         return [GraphQLError(f"A string argument has {longest} characters; at most {limit} are "
                              "allowed (limit max_string_length).",

@@ -31,9 +31,8 @@ from gateway.limits import (
     check_strings,
     check_tokens,
     fragments_of,
-    root_field_names,
+    profile,
     too_complex,
-    uses_introspection,
 )
 
 _validate = lru_cache(maxsize=256)(validate_document)
@@ -88,17 +87,18 @@ class Guard(SchemaExtension):
         ec, settings, principal = self.execution_context, context.settings, context.principal
         document = ec.graphql_document
         assert document is not None
-        errors = check_shape(document, settings)
+        found = profile(ec.query, document)
+        errors = check_shape(found, settings)
         if errors:
             return errors
         restricted = self._hides_suggestions(context)
         if restricted:
-            field = uses_introspection(document)
+            field = found.introspection
             if field is not None:
                 return [GraphQLError(f"Introspection ({field}) is disabled for this key in "
                                      "production mode.",
                                      extensions={"code": "GRAPHQL_VALIDATION_FAILED"})]
-            if "_service" in root_field_names(document) and (
+            if "_service" in found.root_fields and (
                 principal is None or principal.role != "federation"
             ):
                 return [GraphQLError("`_service` needs a key with the federation or admin role.",
@@ -106,7 +106,7 @@ class Guard(SchemaExtension):
         errors = list(_validate(self.graphql_schema, document, tuple(ec.validation_rules)))
         if errors:
             return [_without_suggestion(e) for e in errors] if restricted else errors
-        return check_strings(document, ec.variables, settings) or self._cost(context)
+        return check_strings(found, ec.variables, settings) or self._cost(context)
 
     def _cost(self, context: Context) -> list[GraphQLError]:
         ec, settings = self.execution_context, context.settings
