@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from typing import Any
 
 import httpx
 import pymongo
@@ -197,3 +198,34 @@ async def test_demo_keys_are_created_printed_and_fixed_by_settings(
     assert "demo admin key (every channel): demo-admin-key-fixed" in caplog.text
     assert ("demo partner key (ch_my_market, ch_us_market): demo-partner-key-fixed"
             in caplog.text)
+
+
+
+async def test_websockets_need_a_key_in_the_handshake(embedded_gateway: Gateway) -> None:
+    from gateway.gate import PRINCIPAL, Gate
+
+    reached: list[Any] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope[PRINCIPAL])
+
+    gate = Gate(inner, embedded_gateway.settings, auth.Authenticator(embedded_gateway.settings))
+    key = await embedded_gateway.key("ws-admin", "admin")
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    for headers, expected in [([], []), ([(b"authorization", f"Bearer {key}".encode())],
+                                         ["ws-admin"])]:
+        sent.clear()
+        reached.clear()
+
+        scope = {"type": "websocket", "path": "/graphql", "headers": headers,
+                 "app": embedded_gateway.app}
+        await gate(scope, receive, send)
+        assert [p.name for p in reached] == expected
+        assert sent == ([] if expected else [{"type": "websocket.close", "code": 4401}])

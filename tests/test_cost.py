@@ -127,3 +127,9 @@ async def test_over_budget_query_is_throttled_until_the_bucket_refills(
         other = small_bucket.client(await small_bucket.key("bucket-2", "admin"))
         async with other:
             assert (await data(other, "{ channels { id } }"))["channels"]
+
+
+async def test_the_readme_example(client: httpx.AsyncClient) -> None:
+    query = "{ orders(first: 10) { edges { node { id member { id } } } } }"
+    cost = await cost_of(client, query)
+    assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (31, 31)
