@@ -194,10 +194,16 @@ async def test_member_details_history_and_summaries(callers: Callers) -> None:
         {"channelId": i["channel_id"]} for i in sorted(
             SEEDS["identities"], key=lambda i: (i["channel_id"], i["_id"]))
         if i["member_id"] == member_id and i["channel_id"] in A]
-    history = [e["node"] for e in result["history"]["edges"]]
-    assert {h["channel"]["id"] for h in history} <= A
-    assert sorted(h["id"] for h in history) == sorted(
-        d["_id"] for d in orders + visits + payments)[:100] or len(history) == 100
+    timeline = sorted(
+        [(o["placed_at"], o["_id"], "Order") for o in orders]
+        + [(p["paid_at"], p["_id"], "Payment") for p in payments]
+        + [(v["at"], v["_id"], "Visit") for v in visits], reverse=True)[:100]
+    assert timeline
+    assert [e["node"] for e in result["history"]["edges"]] == [
+        {"__typename": kind, "id": id_, "channel": {"id": channel}}
+        for _, id_, kind in timeline
+        for channel in [next(d["channel_id"] for d in orders + payments + visits
+                             if d["_id"] == id_)]]
     counted = [o for o in orders if o["status"] != "CANCELLED"]
     expected: dict[str, dict[str, int]] = defaultdict(lambda: {"orders": 0, "visits": 0,
                                                                "spend": 0})
