@@ -75,6 +75,7 @@ class CostWalker:
         self.variables = variables
         self.analysis = Analysis()
         self._open: set[str] = set()
+        self._memo: dict[str, int] = {}
 
     def requested(self, operation: OperationDefinitionNode) -> Analysis:
         root = self.schema.get_root_type(operation.operation)
@@ -90,10 +91,14 @@ class CostWalker:
 
     def _selection(
         self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType,
-        data: dict[str, Any] | None, path: list[str],
+        data: dict[str, Any] | None, path: list[str], visited: set[str] | None = None,
     ) -> int:
+        """Cost of a selection set. As in execution, a fragment is expanded once per object
+        (``visited``), and a fragment's requested cost is computed once (``_memo``), so the walk
+        stays linear in the document whatever the fragments' fan-out."""
         if selection_set is None:
             return 0
+        visited = set() if visited is None else visited
         total = 0
         for sel in selection_set.selections:
             if isinstance(sel, FieldNode):
@@ -101,17 +106,28 @@ class CostWalker:
             elif isinstance(sel, InlineFragmentNode):
                 cond = sel.type_condition
                 type_ = self.schema.get_type(cond.name.value) if cond else parent
-                total += self._selection(sel.selection_set, type_ or parent, data, path)
+                total += self._selection(sel.selection_set, type_ or parent, data, path, visited)
             elif isinstance(sel, FragmentSpreadNode):
-                name = sel.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in self._open:
-                    continue
-                self._open.add(name)
-                type_ = self.schema.get_type(fragment.type_condition.name.value) or parent
-                total += self._selection(fragment.selection_set, type_, data, path)
-                self._open.discard(name)
+                total += self._spread(sel.name.value, parent, data, path, visited)
         return total
+
+    def _spread(
+        self, name: str, parent: GraphQLNamedType, data: dict[str, Any] | None, path: list[str],
+        visited: set[str],
+    ) -> int:
+        fragment = self.fragments.get(name)
+        if fragment is None or name in visited or name in self._open:
+            return 0
+        visited.add(name)
+        if data is None and name in self._memo:
+            return self._memo[name]
+        self._open.add(name)
+        type_ = self.schema.get_type(fragment.type_condition.name.value) or parent
+        cost = self._selection(fragment.selection_set, type_, data, path, visited)
+        self._open.discard(name)
+        if data is None:
+            self._memo[name] = cost
+        return cost
 
     def _field(
         self, node: FieldNode, parent: GraphQLNamedType, data: dict[str, Any] | None,
@@ -196,22 +212,23 @@ class CostWalker:
         node = getattr(edge, "fields", {}).get("node") if edge else None
         return get_named_type(node.type) if node else None
 
-    def _subfields(self, selection_set: SelectionSetNode | None, name: str) -> list[FieldNode]:
-        """Fields called ``name`` in a selection set, through fragments."""
+    def _subfields(self, selection_set: SelectionSetNode | None, name: str,
+                   visited: set[str] | None = None) -> list[FieldNode]:
+        """Fields called ``name`` in a selection set, through fragments (each expanded once)."""
         found: list[FieldNode] = []
         if selection_set is None:
             return found
+        visited = set() if visited is None else visited
         for sel in selection_set.selections:
             if isinstance(sel, FieldNode) and sel.name.value == name:
                 found.append(sel)
             elif isinstance(sel, InlineFragmentNode):
-                found += self._subfields(sel.selection_set, name)
-            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in self._open:
+                found += self._subfields(sel.selection_set, name, visited)
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in visited:
+                visited.add(sel.name.value)
                 fragment = self.fragments.get(sel.name.value)
                 if fragment is not None:
-                    self._open.add(sel.name.value)
-                    found += self._subfields(fragment.selection_set, name)
-                    self._open.discard(sel.name.value)
+                    found += self._subfields(fragment.selection_set, name, visited)
         return found
 
     def _arguments(self, field_def: GraphQLField, node: FieldNode) -> dict[str, Any]:

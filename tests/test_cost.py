@@ -133,3 +133,14 @@ async def test_the_readme_example(client: httpx.AsyncClient) -> None:
     query = "{ orders(first: 10) { edges { node { id member { id } } } } }"
     cost = await cost_of(client, query)
     assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (31, 31)
+
+
+async def test_fragment_fan_out_is_costed_as_executed(client: httpx.AsyncClient) -> None:
+    # Ten fragments, each spreading the next ten times: 10^10 spreads if expanded naively;
+    # execution merges them into one `channels` field, and so does the cost.
+    fragments = "\n".join(
+        f"fragment F{i} on Query {{ {' '.join(f'...F{i + 1}' for _ in range(10))} }}"
+        for i in range(10)
+    )
+    query = "{ ...F0 }\n" + fragments + "\nfragment F10 on Query { channels { id } }"
+    assert (await cost_of(client, query))["requestedQueryCost"] == 2
