@@ -17,11 +17,14 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from gateway import demo_data
+from gateway.auth import Authenticator, Principal, create_demo_keys
 from gateway.context import Context, make_context
 from gateway.database import Database, connect, seeding
 from gateway.database.indexes import ensure_indexes
-from gateway.database.scope import ADMIN
+from gateway.database.scope import Scope
+from gateway.gate import PRINCIPAL, Gate
 from gateway.settings import Settings
+from gateway.throttle import Throttle
 from resolvers import build_schema
 
 log = logging.getLogger("gateway")
@@ -33,10 +36,15 @@ class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(build_schema(), **kwargs)
         self.settings = settings
+        self.throttle = Throttle(settings.throttle_bucket_size, settings.throttle_restore_rate)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         db: Database = request.app.state.db
-        return make_context(db, self.settings, ADMIN, request=request, response=response)
+        principal: Principal | None = request.scope.get(PRINCIPAL)
+        # The gate always sets a principal; without one nothing is visible (fail closed).
+        scope = principal.scope if principal is not None else Scope(channels=frozenset())
+        return make_context(db, self.settings, scope, request=request, response=response,
+                            principal=principal, throttle=self.throttle)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -57,11 +65,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The gateway: ``/graphql`` (GraphiQL on GET from a browser), ``/healthz``, ``/readyz``."""
     settings = settings or Settings()
     graphql = GraphQLApp(settings)
+    gate = Gate(graphql, settings, Authenticator(settings))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = connect(settings)
         app.state.db = db
+        app.state.throttle = graphql.throttle  # the cost buckets, for tests and operators
         app.state.indexes_ready = False
         if db.kind == "embedded":
             counts = await seeding.load(db, demo_data.read_seed_files(settings.seeds_dir))
@@ -71,6 +81,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "exit; set MONGODB_URI=mongodb://host:27017 to use MongoDB",
                 settings.seeds_dir.name, sum(counts.values()),
             )
+            for line in await create_demo_keys(db, settings):
+                log.warning("%s", line)
         else:
             await _ensure_indexes(app)
             log.info("connected to MongoDB, database %r", settings.database)
@@ -94,8 +106,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/graphql", graphql),
-            WebSocketRoute("/graphql", graphql),
+            Route("/graphql", gate),
+            WebSocketRoute("/graphql", gate),
         ],
         lifespan=lifespan,
     )

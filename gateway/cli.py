@@ -12,10 +12,12 @@ from rich.progress import Progress
 
 from gateway import demo_data
 from gateway.database import connect, seeding
+from gateway.keys_cli import keys_app
 from gateway.settings import PROJECT_ROOT, Settings
 
 app = typer.Typer(help="Omnichannel Gateway: one GraphQL API over every sales channel.",
                   no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()

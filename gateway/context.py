@@ -5,16 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gateway.auth import Principal
 from gateway.database import Database
 from gateway.database.monitoring import CommandStats
 from gateway.database.scope import Scope
 from gateway.loaders import Loaders, create_loaders
 from gateway.settings import Settings
+from gateway.throttle import Throttle
 
 
 @dataclass
 class Context:
-    """Database handle, caller scope, fresh loaders and the request's command counter."""
+    """Database handle, caller scope, fresh loaders and the request's command counter.
+
+    ``principal`` is the caller's key and ``throttle`` the process's cost buckets (both ``None``
+    outside an HTTP request).
+    """
 
     db: Database
     settings: Settings
@@ -23,10 +29,13 @@ class Context:
     request: Any = None
     response: Any = None
     stats: CommandStats = field(default_factory=CommandStats)
+    principal: Principal | None = None
+    throttle: Throttle | None = None
 
 
 def make_context(
-    db: Database, settings: Settings, scope: Scope, *, request: Any = None, response: Any = None
+    db: Database, settings: Settings, scope: Scope, *, request: Any = None, response: Any = None,
+    principal: Principal | None = None, throttle: Throttle | None = None,
 ) -> Context:
     return Context(
         db=db,
@@ -35,6 +44,8 @@ def make_context(
         loaders=create_loaders(db, scope),
         request=request,
         response=response,
+        principal=principal,
+        throttle=throttle,
     )
 
 

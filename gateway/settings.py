@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,43 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
+    # Keys, partners and limits (gateway/auth.py, gateway/limits.py, gateway/cost.py).
+    production: bool = Field(
+        default=False,
+        description="Production mode: no introspection or field suggestions for partner keys, "
+        "`_service` needs a federation or admin key, and OMNIGW_KEY_PEPPER is required "
+        "with MONGODB_URI.",
+    )
+    key_pepper: SecretStr | None = Field(
+        default=None, description="Server secret of the HMAC-SHA256 that API keys are stored as."
+    )
+    key_cache_ttl_seconds: float = Field(
+        default=10.0, ge=0, le=3600, description="How long a key lookup is cached per process."
+    )
+    demo_admin_key: SecretStr | None = Field(
+        default=None, description="Fixed value of the demo admin key (embedded store only)."
+    )
+    demo_partner_key: SecretStr | None = Field(
+        default=None, description="Fixed value of the demo partner key (embedded store only)."
+    )
+    max_depth: int = Field(default=10, ge=1, le=100, description="Deepest field nesting.")
+    max_aliases: int = Field(default=15, ge=0, le=1000, description="Aliases per document.")
+    max_tokens: int = Field(default=2000, ge=10, le=100_000, description="Tokens per document.")
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1000, le=100_000_000, description="Largest request body."
+    )
+    max_string_length: int = Field(
+        default=256, ge=16, le=100_000, description="Longest string or id argument value."
+    )
+    batch_requests: bool = Field(default=False, description="Accept a JSON array of requests.")
+    max_cost: int = Field(default=1000, ge=1, le=1_000_000, description="Costliest query.")
+    throttle_bucket_size: int = Field(
+        default=1000, ge=1, le=10_000_000, description="Points in each key's leaky bucket."
+    )
+    throttle_restore_rate: float = Field(
+        default=100.0, gt=0, le=10_000_000, description="Points per second a bucket regains."
+    )
+
     @field_validator("mongodb_uri")
     @classmethod
     def _uri_scheme(cls, value: str | None) -> str | None:
@@ -60,6 +97,15 @@ class Settings(BaseSettings):
                 f"MONGODB_URI must start with mongodb:// or mongodb+srv://, got {value!r}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _pepper_in_production(self) -> Settings:
+        if self.production and self.mongodb_uri is not None and self.key_pepper is None:
+            raise ValueError(
+                "OMNIGW_KEY_PEPPER must be set in production mode with MONGODB_URI "
+                "(the built-in development pepper is only for the embedded store)"
+            )
+        return self
 
     @property
     def embedded(self) -> bool:

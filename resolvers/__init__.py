@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 from strawberry.types.execution import ExecutionContext
 
 from gateway import ids
@@ -17,6 +17,7 @@ from resolvers.channels import Channel, ChannelQuery, Location, load_channel, lo
 from resolvers.execution import FastExecutionContext
 from resolvers.extensions import DatabaseStats
 from resolvers.federation import FederationSchema, RepresentationLimit
+from resolvers.guard import Guard
 from resolvers.members import Identity, Member, MemberQuery, load_member
 from resolvers.node import Node
 from resolvers.orders import Order, OrderQuery, load_order
@@ -68,8 +69,8 @@ def build_schema(**kwargs: Any) -> Schema:
         extensions=[
             DatabaseStats,
             RepresentationLimit,
-            lambda: ParserCache(maxsize=256),  # the LRU caches are shared across requests
-            lambda: ValidationCache(maxsize=256),
+            Guard,  # limits, cost and throttling; it also validates (with a shared LRU cache)
+            lambda: ParserCache(maxsize=256),  # the LRU cache is shared across requests
         ],
         **kwargs,
     )

@@ -104,7 +104,7 @@ class Channel(Node):
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Channel | None:
-        return await load_channel(info, id)
+        return await load_channel(info, ids.check(id, "ch_"))
 
 
 @strawberry.federation.type(keys=["id"], description="A store, rural outlet or warehouse.")
@@ -146,7 +146,7 @@ class Location(Node):
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Location | None:
-        return await load_location(info, id)
+        return await load_location(info, ids.check(id, "loc_"))
 
 
 async def load_channel(info: Info, channel_id: str | None) -> Channel | None:

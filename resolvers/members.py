@@ -213,7 +213,7 @@ class Member(Node):
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Member | None:
-        return await load_member(info, id)
+        return await load_member(info, ids.check(id, "mem_"))
 
 
 def _time_cursor(after: str | None) -> Keyset | None:

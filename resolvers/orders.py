@@ -86,7 +86,7 @@ class Order(Activity):
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Order | None:
-        return await load_order(info, id)
+        return await load_order(info, ids.check(id, "ord_"))
 
 
 async def load_order(info: Info, order_id: str | None) -> Order | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 
+from gateway import ids
 from gateway.context import Info
 from resolvers.activity import Activity
 from resolvers.orders import Order, load_order
@@ -62,5 +63,5 @@ class Payment(Activity):
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Payment | None:
-        doc = await info.context.loaders.payments_by_id.load(id)
+        doc = await info.context.loaders.payments_by_id.load(ids.check(id, "pay_"))
         return None if doc is None else cls.from_doc(doc)

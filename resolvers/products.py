@@ -101,7 +101,7 @@ class Product(Node):
 
     @classmethod
     async def resolve_reference(cls, info: Info, sku: strawberry.ID) -> Product | None:
-        return await load_product(info, sku)
+        return await load_product(info, ids.check(sku, "sku_", field="sku"))
 
 
 async def load_product(info: Info, sku: str | None) -> Product | None:

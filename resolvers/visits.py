@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from gateway import ids
 from gateway.context import Info
 from gateway.database import activity as repo
 from resolvers.activity import Activity
@@ -43,7 +44,7 @@ class Visit(Activity):
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Visit | None:
-        doc = await info.context.loaders.visits_by_id.load(id)
+        doc = await info.context.loaders.visits_by_id.load(ids.check(id, "vis_"))
         return None if doc is None else cls.from_doc(doc)
 
 @strawberry.input(description="Narrows a visit list; all fields optional, combined with AND.")

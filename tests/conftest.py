@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pymongo
 import pytest
+from starlette.applications import Starlette
 
-from gateway import demo_data
+from gateway import auth, demo_data
 from gateway.app import create_app
 from gateway.database import connect, seeding
 from gateway.settings import Settings
@@ -50,9 +52,24 @@ def mongo_uri() -> Iterator[str]:
         server.stop()
 
 
+# The shared clients run the whole suite at full speed: their cost buckets never run dry, and
+# a key stays cached through a database restart (tests/test_errors.py). tests/test_cost.py and
+# tests/test_auth.py build gateways with the default settings.
+TEST_DEFAULTS: dict[str, Any] = {"throttle_bucket_size": 10_000_000,
+                                 "throttle_restore_rate": 10_000_000,
+                                 "key_cache_ttl_seconds": 300}
+PARTNER_A = ("ch_my_market", "ch_us_market")
+PARTNER_B = ("ch_freshmart", "ch_th_market")
+
+
 def wire_settings(uri: str, **overrides: Any) -> Settings:
-    options: dict[str, Any] = {"database": DATABASE, "debug_db_stats": True, **overrides}
+    options: dict[str, Any] = {"database": DATABASE, "debug_db_stats": True, **TEST_DEFAULTS,
+                               **overrides}
     return Settings(mongodb_uri=uri, **options)
+
+
+def embedded_settings(**overrides: Any) -> Settings:
+    return Settings(mongodb_uri=None, debug_db_stats=True, **{**TEST_DEFAULTS, **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -68,27 +85,100 @@ async def seeded(mongo_uri: str) -> str:
     return mongo_uri
 
 
-async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+@dataclass
+class Gateway:
+    """A running app (lifespan entered): create keys and clients that send them."""
+
+    app: Starlette
+    settings: Settings
+
+    async def key(self, name: str, role: str, channels: tuple[str, ...] = ()) -> str:
+        return await auth.create_key(self.app.state.db, self.settings, name=name, role=role,
+                                     channels=channels, replace=True)
+
+    def client(self, key: str | None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app),
+                                 base_url="http://gateway", headers=headers)
+
+
+async def _gateway(settings: Settings) -> AsyncIterator[Gateway]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         app.state.settings = settings
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        yield Gateway(app, settings)
+
+
+async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with an admin key, created through gateway.auth."""
+    async for gateway in _gateway(settings):
+        key = await gateway.key("test-admin", "admin")
+        async with gateway.client(key) as client:
             yield client
 
 
 @pytest.fixture(scope="session")
-async def client(seeded: str) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the gateway on the wire server with the demo data."""
-    async for c in _client(wire_settings(seeded)):
+async def wire_gateway(seeded: str) -> AsyncIterator[Gateway]:
+    """The gateway on the wire server with the demo data."""
+    async for gateway in _gateway(wire_settings(seeded)):
+        yield gateway
+
+
+@pytest.fixture(scope="session")
+async def embedded_gateway() -> AsyncIterator[Gateway]:
+    """The gateway on the embedded store (loaded from seeds/)."""
+    async for gateway in _gateway(embedded_settings()):
+        yield gateway
+
+
+@dataclass
+class Callers:
+    """An admin and two partners of one gateway (A: PARTNER_A channels, B: PARTNER_B)."""
+
+    admin: httpx.AsyncClient
+    partner_a: httpx.AsyncClient
+    partner_b: httpx.AsyncClient
+
+
+async def _callers(gateway: Gateway) -> AsyncIterator[Callers]:
+    admin = gateway.client(await gateway.key("test-callers-admin", "admin"))
+    partner_a = gateway.client(await gateway.key("test-partner-a", "partner", PARTNER_A))
+    partner_b = gateway.client(await gateway.key("test-partner-b", "partner", PARTNER_B))
+    async with admin, partner_a, partner_b:
+        yield Callers(admin, partner_a, partner_b)
+
+
+@pytest.fixture(scope="session")
+async def client(wire_gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client (admin key) for the gateway on the wire server with the demo data."""
+    async with wire_gateway.client(await wire_gateway.key("test-admin", "admin")) as c:
         yield c
 
 
 @pytest.fixture(scope="session")
-async def embedded_client() -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the gateway on the embedded store (loaded from seeds/)."""
-    async for c in _client(Settings(mongodb_uri=None, debug_db_stats=True)):
+async def embedded_client(embedded_gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client (admin key) for the gateway on the embedded store."""
+    async with embedded_gateway.client(await embedded_gateway.key("test-admin", "admin")) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+async def wire_callers(wire_gateway: Gateway) -> AsyncIterator[Callers]:
+    async for callers in _callers(wire_gateway):
+        yield callers
+
+
+@pytest.fixture(scope="session")
+async def embedded_callers(embedded_gateway: Gateway) -> AsyncIterator[Callers]:
+    async for callers in _callers(embedded_gateway):
+        yield callers
+
+
+@pytest.fixture(params=["wire_callers", "embedded_callers"])
+def callers(request: pytest.FixtureRequest) -> Callers:
+    """An admin and two partners, on the wire server and on the embedded store."""
+    result: Callers = request.getfixturevalue(request.param)
+    return result
 
 
 async def gql(

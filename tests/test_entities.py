@@ -14,13 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.app import create_app
 from gateway.cli import schema_sdl
 from gateway.errors import QueryTooComplex
 from gateway.settings import Settings
 from resolvers import build_schema
 from resolvers.federation import ENTITY_KEYS
-from tests.conftest import ROOT, SEEDS, data, gql, wire_settings
+from tests.conftest import ROOT, SEEDS, _client, data, gql, wire_settings
 
 ENTITIES = """query($representations: [_Any!]!) {
   _entities(representations: $representations) {
@@ -237,11 +236,8 @@ fragment more on Query {
 @pytest.fixture
 async def capped_client(seeded: str) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway with a cap of 3 representations per request."""
-    app = create_app(wire_settings(seeded, max_representations=3))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as c:
-            yield c
+    async for c in _client(wire_settings(seeded, max_representations=3)):
+        yield c
 
 
 async def test_the_cap_is_a_setting_and_counts_the_whole_request(
@@ -308,7 +304,7 @@ async def test_the_federation_trace_header_is_accepted(client: httpx.AsyncClient
     body = response.json()
     assert body["data"] == {"_entities": [{"id": "mem_00001", "homeChannel": {"id": "ch_miniapp"}}]}
     assert "errors" not in body
-    assert set(body["extensions"]) == {"db"}
+    assert set(body["extensions"]) == {"db", "cost"}
 
 
 async def test_service_sdl_is_schema_graphql(client: httpx.AsyncClient) -> None:

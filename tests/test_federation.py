@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway import demo_data
+from gateway import auth, demo_data
 from gateway.database import connect, seeding
 from gateway.money import to_decimal
 from gateway.settings import Settings
@@ -131,21 +131,24 @@ def answers_graphql(url: str) -> Callable[[], bool]:
 
 
 @pytest.fixture(scope="module")
-async def federation_db(mongo_uri: str) -> str:
-    """The demo data in a database of its own, so that no other test's writes reach it."""
-    db = connect(Settings(mongodb_uri=mongo_uri, database=DATABASE))
+async def federation_db(mongo_uri: str) -> tuple[str, str]:
+    """The demo data in a database of its own, so that no other test's writes reach it, and
+    the admin key the router presents."""
+    settings = Settings(mongodb_uri=mongo_uri, database=DATABASE)
+    db = connect(settings)
     try:
-        for name in demo_data.COLLECTIONS:
+        for name in [*demo_data.COLLECTIONS, "api_keys"]:
             await db[name].drop()
         await seeding.load(db, demo_data.read_seed_files(ROOT / "seeds"))
+        key = await auth.create_key(db, settings, name="router", role="admin")
     finally:
         await db.close()
-    return mongo_uri
+    return mongo_uri, key
 
 
 @pytest.fixture(scope="module")
 def supergraph(
-    node: str, federation_db: str, tmp_path_factory: pytest.TempPathFactory
+    node: str, federation_db: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """The URL of Apollo Gateway over our gateway and the partner subgraph."""
     logs = tmp_path_factory.mktemp("federation")
@@ -156,7 +159,7 @@ def supergraph(
             "omnigw",
             [sys.executable, "-m", "uvicorn", "gateway.app:create_app", "--factory",
              "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning"],
-            {**os.environ, "MONGODB_URI": federation_db, "OMNIGW_DATABASE": DATABASE},
+            {**os.environ, "MONGODB_URI": federation_db[0], "OMNIGW_DATABASE": DATABASE},
             logs, "/graphql",
         )
         services.append(ours)
@@ -164,7 +167,8 @@ def supergraph(
         services.append(partner)
         apollo = start(
             "apollo-gateway", [node, str(FEDERATION / "gateway.mjs")],
-            {**node_env(), "OMNIGW_URL": ours.url, "PARTNER_URL": partner.url}, logs, "/",
+            {**node_env(), "OMNIGW_URL": ours.url, "PARTNER_URL": partner.url,
+             "OMNIGW_KEY": federation_db[1]}, logs, "/",
         )
         services.append(apollo)
         apollo.wait_until(answers_graphql(apollo.url), also=[ours, partner])

@@ -17,7 +17,7 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
         channel { id } price { amount currencyCode minorUnits } available } } }
         pageInfo { hasNextPage endCursor } } }""", {}),
     ("query($first: Int!) { members(first: $first) { edges { cursor node {" + FIELDS_360
-     + "} } pageInfo { hasNextPage endCursor } } }", {"first": 12}),
+     + "} } pageInfo { hasNextPage endCursor } } }", {"first": 3}),
     ("""{ orders(first: 30, filter: {channels: ["ch_villagelink"], statuses: [PAID, COMPLETED],
         since: "2026-04-01T00:00:00Z"}) { edges { cursor node { id total { amount }
         lines { sku product { brand } lineTotal { minorUnits } } payments { method } } } } }""",

@@ -12,6 +12,7 @@ from pymongo import DESCENDING as DESC
 from pymongo import IndexModel
 
 INDEXES: Final[dict[str, list[IndexModel]]] = {
+    "api_keys": [IndexModel([("name", ASC)], unique=True)],
     "locations": [IndexModel([("channel_id", ASC)])],
     "products": [IndexModel([("category", ASC)]), IndexModel([("offers.channel_id", ASC)])],
     "inventory": [

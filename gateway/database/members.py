@@ -52,8 +52,11 @@ async def list_members(
     """A page of members in id order (``first + 1`` at most).
 
     ``channel_id`` keeps members holding an identity in that channel. For a partner the
-    visibility rule is applied by the same identity query.
+    visibility rule is applied by the same identity query, and a home channel it may not see
+    gives an empty page (a partner cannot learn other channels' members' home channels).
     """
+    if home_channel_id is not None and not scope.allows(home_channel_id):
+        return []
     query = combine(
         {"tier": tier} if tier is not None else {},
         {"home_channel_id": home_channel_id} if home_channel_id is not None else {},

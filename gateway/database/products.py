@@ -32,7 +32,13 @@ async def list_products(
     brand: str | None = None,
     channel_id: str | None = None,
 ) -> list[Doc]:
-    """A page of products in SKU order (``first + 1`` documents at most)."""
+    """A page of products in SKU order (``first + 1`` documents at most).
+
+    A partner filtering by a channel it may not see gets an empty page (not the products that
+    channel shares with its own).
+    """
+    if channel_id is not None and not scope.allows(channel_id):
+        return []
     query = combine(
         {"category": category} if category is not None else {},
         {"brand": brand} if brand is not None else {},

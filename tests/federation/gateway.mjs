@@ -12,9 +12,15 @@ const { startStandaloneServer } = await import("@apollo/server/standalone");
 
 // Every subgraph request asks for an inline trace, as a gateway with usage reporting does:
 // the brand's gateway must accept the header.
+// Our gateway wants an API key: the router presents $OMNIGW_KEY to it.
+const authorization = { authorization: `Bearer ${process.env.OMNIGW_KEY ?? ""}` };
+
 class TracedDataSource extends RemoteGraphQLDataSource {
   willSendRequest({ request }) {
     request.http.headers.set("apollo-federation-include-trace", "ftv1");
+    if (this.url === process.env.OMNIGW_URL) {
+      request.http.headers.set("authorization", authorization.authorization);
+    }
   }
 }
 
@@ -27,7 +33,7 @@ async function answers(url) {
   try {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...authorization },
       body: JSON.stringify({ query: "{ _service { sdl } }" }),
     });
     return response.ok;

@@ -1,0 +1,239 @@
+"""API keys and the principals they stand for.
+
+A key is ``omnigw_`` followed by 32 random bytes (URL-safe base64). It is shown once, when it is
+created; the database keeps only ``HMAC-SHA256(pepper, key)`` as the document's ``_id``. The
+pepper is a server secret (``OMNIGW_KEY_PEPPER``). A keyed hash, not a slow one, because keys
+are long random secrets (no dictionary to guess from) and a request must not pay scrypt's cost;
+without the pepper a stolen ``api_keys`` collection gives nothing to try. A lookup is a find by
+``_id`` followed by :func:`hmac.compare_digest` of the stored and computed hashes.
+
+Lookups are cached per process for ``key_cache_ttl_seconds`` (10 s by default): in steady state
+a request costs no database command for its key (a revoked key stops working within that time).
+The first request of a key sends one ``find`` on ``api_keys``; it runs before the operation, so
+it is not counted in ``extensions.db``.
+
+Roles: ``admin`` sees everything; ``partner`` sees the rows of its channels; ``federation`` (a
+router's key) may read ``_service`` in production mode and sees the rows of its channels (none
+unless given).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from gateway import ids
+from gateway.database import Database, keys
+from gateway.database.scope import ADMIN, Scope
+from gateway.errors import BadUserInput
+from gateway.settings import Settings
+
+ROLES: Final = ("admin", "partner", "federation")
+KEY_PREFIX: Final = "omnigw_"
+# The development pepper: acceptable on the embedded store only (settings refuse production
+# mode against MONGODB_URI without OMNIGW_KEY_PEPPER).
+DEV_PEPPER: Final = b"omnigw-development-pepper-not-for-production"
+_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{8,200}$")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+CACHE_SIZE: Final = 10_000
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's id (a prefix of its hash), name, role and channels."""
+
+    key_id: str
+    name: str
+    role: str
+    channels: tuple[str, ...] = ()
+
+    @property
+    def scope(self) -> Scope:
+        return ADMIN if self.role == "admin" else Scope(channels=frozenset(self.channels))
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class Unauthorized(Exception):
+    """No key, a malformed key, an unknown key or a revoked key (HTTP 401)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def pepper(settings: Settings) -> bytes:
+    """The server secret keys are hashed with (the development one when unset)."""
+    if settings.key_pepper is None:
+        return DEV_PEPPER
+    return settings.key_pepper.get_secret_value().encode()
+
+
+def hash_key(key: str, secret: bytes) -> str:
+    """The stored form of a key: hex HMAC-SHA256 with the pepper."""
+    return hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def check_key_spec(name: str, role: str, channels: Sequence[str]) -> tuple[str, ...]:
+    """Validate a key's name, role and channels; return the channels, sorted and unique."""
+    if not _NAME.match(name):
+        raise BadUserInput(f"Key name {name[:70]!r}: 1 to 64 of A-Z a-z 0-9 _ . -", field="name")
+    if role not in ROLES:
+        raise BadUserInput(f"Role must be one of {', '.join(ROLES)}, got {role[:20]!r}.",
+                           field="role")
+    checked = tuple(sorted({ids.check(c, "ch_", field="channel") for c in channels}))
+    if role == "admin" and checked:
+        raise BadUserInput("An admin key sees every channel: give no --channel.", field="channel")
+    if role == "partner" and not checked:
+        raise BadUserInput("A partner key needs at least one --channel.", field="channel")
+    return checked
+
+
+async def create_key(
+    db: Database,
+    settings: Settings,
+    *,
+    name: str,
+    role: str,
+    channels: Sequence[str] = (),
+    key: str | None = None,
+    replace: bool = False,
+) -> str:
+    """Store a new key (its hash only) and return the key itself, which is never stored.
+
+    ``key`` fixes the value (demo keys); ``replace`` first removes a key of the same name.
+    """
+    checked = check_key_spec(name, role, channels)
+    key = key or new_key()
+    if not _TOKEN.match(key):
+        raise BadUserInput("A key is 8 to 200 of A-Z a-z 0-9 . _ ~ + / = -", field="key")
+    doc = {
+        "_id": hash_key(key, pepper(settings)),
+        "name": name,
+        "role": role,
+        "channels": list(checked),
+        "created_at": datetime.now(UTC),
+        "revoked_at": None,
+    }
+    await keys.insert(db, doc, replace=replace)
+    return key
+
+
+async def list_keys(db: Database) -> list[dict[str, Any]]:
+    """Every key's name, id (hash prefix), role, channels, creation and revocation times."""
+    return [
+        {"id": doc["_id"][:12], "name": doc["name"], "role": doc["role"],
+         "channels": doc.get("channels", []), "created_at": doc["created_at"],
+         "revoked_at": doc.get("revoked_at")}
+        for doc in await keys.list_all(db)
+    ]
+
+
+async def revoke_key(db: Database, name_or_id: str) -> str | None:
+    """Revoke the key with this name, or whose id (hash) starts with this (8+ characters).
+
+    Returns the revoked key's name, or None when no valid key matched.
+    """
+    docs = await keys.list_all(db)
+    match = [d for d in docs if d["name"] == name_or_id] or [
+        d for d in docs if len(name_or_id) >= 8 and d["_id"].startswith(name_or_id)
+    ]
+    if len(match) != 1:
+        return None
+    revoked = await keys.revoke(db, match[0]["_id"], at=datetime.now(UTC))
+    return str(match[0]["name"]) if revoked else None
+
+
+DEMO_PARTNER_CHANNELS: Final = ("ch_my_market", "ch_us_market")
+
+
+async def create_demo_keys(db: Database, settings: Settings) -> list[str]:
+    """Create (or replace) the demo admin and partner keys; return lines that show them.
+
+    ``OMNIGW_DEMO_ADMIN_KEY`` and ``OMNIGW_DEMO_PARTNER_KEY`` fix their values.
+    """
+    fixed_admin, fixed_partner = settings.demo_admin_key, settings.demo_partner_key
+    admin = await create_key(
+        db, settings, name="demo-admin", role="admin", replace=True,
+        key=fixed_admin.get_secret_value() if fixed_admin else None,
+    )
+    partner = await create_key(
+        db, settings, name="demo-partner", role="partner", channels=DEMO_PARTNER_CHANNELS,
+        replace=True, key=fixed_partner.get_secret_value() if fixed_partner else None,
+    )
+    return [
+        f"demo admin key (every channel): {admin}",
+        f"demo partner key ({', '.join(DEMO_PARTNER_CHANNELS)}): {partner}",
+        "send a key as the header  Authorization: Bearer <key>  (GraphiQL: Headers pane)",
+    ]
+
+
+def bearer_token(header: str | None) -> str:
+    """The key of an ``Authorization: Bearer <key>`` header, or :class:`Unauthorized`."""
+    if not header:
+        raise Unauthorized("Missing API key: send the header 'Authorization: Bearer <key>'.")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not _TOKEN.match(token):
+        raise Unauthorized("Malformed Authorization header: expected 'Bearer <key>'.")
+    return token
+
+
+class Authenticator:
+    """Maps keys to principals, with a small per-process cache of lookups (hits and misses)."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
+        self._secret = pepper(settings)
+        self._ttl = settings.key_cache_ttl_seconds
+        self._clock = clock
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def authenticate(self, db: Database, header: str | None) -> Principal:
+        """The principal of the request's key; :class:`Unauthorized` for any bad key.
+
+        An unreachable database raises :class:`pymongo.errors.PyMongoError`.
+        """
+        computed = hash_key(bearer_token(header), self._secret)
+        now = self._clock()
+        cached = self._cache.get(computed)
+        if cached is not None and cached[0] > now:
+            principal = cached[1]
+        else:
+            principal = self._principal(computed, await keys.by_hash(db, computed))
+            self._remember(computed, principal, now)
+        if principal is None:
+            raise Unauthorized("Invalid or revoked API key.")
+        return principal
+
+    @staticmethod
+    def _principal(computed: str, doc: dict[str, Any] | None) -> Principal | None:
+        if doc is None or not hmac.compare_digest(str(doc["_id"]), computed):
+            return None
+        if doc.get("revoked_at") is not None or doc.get("role") not in ROLES:
+            return None
+        return Principal(key_id=computed[:16], name=doc["name"], role=doc["role"],
+                         channels=tuple(doc.get("channels", ())))
+
+    def _remember(self, computed: str, principal: Principal | None, now: float) -> None:
+        if self._ttl <= 0:
+            return
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+        self._cache[computed] = (now + self._ttl, principal)
+
+

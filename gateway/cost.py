@@ -1,0 +1,238 @@
+"""Query cost, computed from the document before execution (and again from the result).
+
+The rules, in Shopify's spirit:
+
+- a scalar or enum field costs 0 (``__typename`` too);
+- a field that returns an object costs 1, plus 1 when it is database-backed (an ``async``
+  resolver: a loader or a repository call), plus the cost of its selection; a plain list
+  (order lines, offers, identities...) counts as one object, its lists being short and fixed;
+- a connection (a type named ``...Connection``) costs 1 (database) plus ``first`` times the cost
+  of one node (1 + its selection); ``edges``, ``cursor`` and ``pageInfo`` are free;
+- ``_entities`` costs 1 plus the number of representations times the cost of one entity;
+  ``_service`` and introspection (``__schema``, ``__type``) cost 1 each;
+- fragments on several types are all counted (an upper bound).
+
+``actualQueryCost`` follows the same rules over the response: a connection counts the nodes it
+returned, a null object only its database access, and a fragment that did not apply nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+    is_leaf_type,
+)
+from graphql.execution.values import VariableValues, get_argument_values
+
+MAX_FIRST = 100
+
+
+@dataclass
+class Analysis:
+    """What the walk found: the cost, and every ``first`` outside 1..100 with its path."""
+
+    cost: int = 0
+    bad_first: list[tuple[list[str], Any]] = field(default_factory=list)
+
+
+def _is_connection(type_: GraphQLNamedType) -> bool:
+    return type_.name.endswith("Connection") and isinstance(type_, GraphQLObjectType) and (
+        "edges" in type_.fields
+    )
+
+
+def _database_backed(field_def: GraphQLField) -> bool:
+    definition = field_def.extensions.get("strawberry-definition")
+    resolver = getattr(definition, "base_resolver", None)
+    return bool(resolver is not None and resolver.is_async)
+
+
+class CostWalker:
+    """Walks one operation over the schema, with the request's coerced variables."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: VariableValues,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.analysis = Analysis()
+        self._open: set[str] = set()
+        self._memo: dict[str, int] = {}
+
+    def requested(self, operation: OperationDefinitionNode) -> Analysis:
+        root = self.schema.get_root_type(operation.operation)
+        if root is not None:
+            self.analysis.cost = self._selection(operation.selection_set, root, None, [])
+        return self.analysis
+
+    def actual(self, operation: OperationDefinitionNode, data: Any) -> int:
+        root = self.schema.get_root_type(operation.operation)
+        if root is None or not isinstance(data, dict):
+            return 0
+        return self._selection(operation.selection_set, root, data, [])
+
+    def _selection(
+        self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType,
+        data: dict[str, Any] | None, path: list[str], visited: set[str] | None = None,
+    ) -> int:
+        """Cost of a selection set. As in execution, a fragment is expanded once per object
+        (``visited``), and a fragment's requested cost is computed once (``_memo``), so the walk
+        stays linear in the document whatever the fragments' fan-out."""
+        if selection_set is None:
+            return 0
+        visited = set() if visited is None else visited
+        total = 0
+        for sel in selection_set.selections:
+            if isinstance(sel, FieldNode):
+                total += self._field(sel, parent, data, path)
+            elif isinstance(sel, InlineFragmentNode):
+                cond = sel.type_condition
+                type_ = self.schema.get_type(cond.name.value) if cond else parent
+                total += self._selection(sel.selection_set, type_ or parent, data, path, visited)
+            elif isinstance(sel, FragmentSpreadNode):
+                total += self._spread(sel.name.value, parent, data, path, visited)
+        return total
+
+    def _spread(
+        self, name: str, parent: GraphQLNamedType, data: dict[str, Any] | None, path: list[str],
+        visited: set[str],
+    ) -> int:
+        fragment = self.fragments.get(name)
+        if fragment is None or name in visited or name in self._open:
+            return 0
+        visited.add(name)
+        if data is None and name in self._memo:
+            return self._memo[name]
+        self._open.add(name)
+        type_ = self.schema.get_type(fragment.type_condition.name.value) or parent
+        cost = self._selection(fragment.selection_set, type_, data, path, visited)
+        self._open.discard(name)
+        if data is None:
+            self._memo[name] = cost
+        return cost
+
+    def _field(
+        self, node: FieldNode, parent: GraphQLNamedType, data: dict[str, Any] | None,
+        path: list[str],
+    ) -> int:
+        name = node.name.value
+        key = node.alias.value if node.alias else name
+        if name == "__typename":
+            return 0
+        if name in ("__schema", "__type", "_service"):
+            return 1
+        fields = getattr(parent, "fields", None)
+        if not fields or name not in fields:
+            return 0
+        field_def: GraphQLField = fields[name]
+        type_ = get_named_type(field_def.type)
+        if is_leaf_type(type_):
+            return 0
+        if data is not None and key not in data:
+            return 0  # a fragment that did not apply to this object
+        value = None if data is None else data[key]
+        here = [*path, key]
+        if name == "_entities":
+            count = len(self._arguments(field_def, node).get("representations") or [])
+            return 1 + self._each(node, type_, data, value, here, count)
+        if _is_connection(type_):
+            first = self._arguments(field_def, node).get("first")
+            if isinstance(first, int) and not 1 <= first <= MAX_FIRST:
+                self.analysis.bad_first.append((here, first))
+                first = 0
+            count = first if isinstance(first, int) else MAX_FIRST
+            return 1 + self._connection(node, type_, value if data is not None else None,
+                                        here, count, data is not None)
+        own = 1 + _database_backed(field_def)
+        if data is not None and value is None:
+            return own - 1
+        return own + self._each(node, type_, data, value, here, None)
+
+    def _each(
+        self, node: FieldNode, type_: GraphQLNamedType, data: dict[str, Any] | None, value: Any,
+        path: list[str], count: int | None,
+    ) -> int:
+        """Cost of the selection under an object or list field (``count`` objects if given)."""
+        if data is None:
+            one = self._selection(node.selection_set, type_, None, path)
+            return one if count is None else count * (1 + one)
+        items = value if isinstance(value, list) else [value]
+        costs = [self._selection(node.selection_set, type_, item, path)
+                 for item in items if isinstance(item, dict)]
+        if count is None:
+            return max(costs, default=0)
+        return sum(1 + c for c in costs)
+
+    def _connection(
+        self, node: FieldNode, type_: GraphQLNamedType, value: Any, path: list[str],
+        first: int, actual: bool,
+    ) -> int:
+        """``first`` (or the nodes returned) times the cost of one node."""
+        total = 0
+        for edges in self._subfields(node.selection_set, "edges"):
+            for node_field in self._subfields(edges.selection_set, "node"):
+                node_type = self._node_type(type_)
+                if node_type is None:
+                    continue
+                if not actual:
+                    one = self._selection(node_field.selection_set, node_type, None,
+                                          [*path, "edges", "node"])
+                    total += first * (1 + one)
+                    continue
+                edge_key = edges.alias.value if edges.alias else "edges"
+                node_key = node_field.alias.value if node_field.alias else "node"
+                for edge in (value or {}).get(edge_key) or []:
+                    item = (edge or {}).get(node_key)
+                    if isinstance(item, dict):
+                        total += 1 + self._selection(node_field.selection_set, node_type, item,
+                                                     [*path, "edges", "node"])
+        return total
+
+    def _node_type(self, connection: GraphQLNamedType) -> GraphQLNamedType | None:
+        edges = getattr(connection, "fields", {}).get("edges")
+        edge = get_named_type(edges.type) if edges else None
+        node = getattr(edge, "fields", {}).get("node") if edge else None
+        return get_named_type(node.type) if node else None
+
+    def _subfields(self, selection_set: SelectionSetNode | None, name: str,
+                   visited: set[str] | None = None) -> list[FieldNode]:
+        """Fields called ``name`` in a selection set, through fragments (each expanded once)."""
+        found: list[FieldNode] = []
+        if selection_set is None:
+            return found
+        visited = set() if visited is None else visited
+        for sel in selection_set.selections:
+            if isinstance(sel, FieldNode) and sel.name.value == name:
+                found.append(sel)
+            elif isinstance(sel, InlineFragmentNode):
+                found += self._subfields(sel.selection_set, name, visited)
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in visited:
+                visited.add(sel.name.value)
+                fragment = self.fragments.get(sel.name.value)
+                if fragment is not None:
+                    found += self._subfields(fragment.selection_set, name, visited)
+        return found
+
+    def _arguments(self, field_def: GraphQLField, node: FieldNode) -> dict[str, Any]:
+        try:
+            return get_argument_values(field_def, node, self.variables)
+        except Exception:  # a bad argument fails at execution, with its code
+            return {}

@@ -1,0 +1,284 @@
+"""Limits that stop abusive requests before any database command.
+
+HTTP level (checked by :mod:`gateway.gate` before the key is looked up): the request body
+(``max_body_bytes``, HTTP 413) and batched requests (a JSON array body, HTTP 400), both with the
+GraphQL-shaped body ``{"errors": [{"message", "extensions": {"code": "QUERY_TOO_COMPLEX"}}]}``.
+
+Document level (checked by :class:`resolvers.guard.Guard` before validation or execution):
+tokens (``max_tokens``, before parsing), depth (``max_depth``) and aliases (``max_aliases``)
+counted through fragments, and string lengths (``max_string_length``). Each refusal names the
+limit (its setting) in its message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    StringValueNode,
+    Visitor,
+    visit,
+)
+from graphql.language import Lexer, Source, TokenKind
+from starlette.responses import JSONResponse
+
+from gateway.settings import Settings
+
+TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+
+
+class Refused(Exception):
+    """A request refused at the HTTP level: status, code and message."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+    def response(self) -> JSONResponse:
+        body = {"errors": [{"message": self.message, "extensions": {"code": self.code}}]}
+        return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+def too_complex(message: str, **extensions: Any) -> GraphQLError:
+    """A pre-execution error with code QUERY_TOO_COMPLEX."""
+    return GraphQLError(message, extensions={"code": TOO_COMPLEX, **extensions})
+
+
+async def read_body(headers: Mapping[str, str], receive: Receive, settings: Settings) -> bytes:
+    """The whole request body, or HTTP 413 as soon as it passes ``max_body_bytes``."""
+    limit = settings.max_body_bytes
+    refusal = Refused(413, TOO_COMPLEX, f"The request body is larger than {limit} bytes "
+                      "(limit max_body_bytes).")
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise refusal
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise refusal
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def check_batch(body: bytes, settings: Settings) -> None:
+    """Refuse a JSON array body (a batch of operations) unless ``batch_requests`` is on."""
+    if not settings.batch_requests and body.lstrip()[:1] == b"[":
+        raise Refused(400, TOO_COMPLEX, "Batched requests (a JSON array body) are disabled "
+                      "(limit batch_requests); send one operation per request.")
+
+
+def check_tokens(query: str, settings: Settings) -> None:
+    """Refuse a document of more than ``max_tokens`` tokens, counted before parsing."""
+    lexer = Lexer(Source(query))
+    count = 0
+    try:
+        while lexer.advance().kind != TokenKind.EOF:
+            count += 1
+            if count > settings.max_tokens:
+                raise too_complex(f"The document has more than {settings.max_tokens} tokens "
+                                  "(limit max_tokens).")
+    except GraphQLError as error:
+        if error.extensions and error.extensions.get("code") == TOO_COMPLEX:
+            raise
+        # A syntax error: the parser reports it with its own code.
+
+
+def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions
+            if isinstance(d, FragmentDefinitionNode)}
+
+
+def operations_of(document: DocumentNode) -> list[OperationDefinitionNode]:
+    return [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+
+
+class _Walker:
+    """Depth and alias count of selection sets, through fragments (memoized, cycle-safe)."""
+
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self.fragments = fragments
+        self._depth: dict[str, int] = {}
+        self._aliases: dict[str, int] = {}
+        self._open: set[str] = set()
+
+    def _fragment(self, name: str, memo: dict[str, int],
+                  measure: Callable[[SelectionSetNode], int]) -> int:
+        if name in memo:
+            return memo[name]
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self._open:
+            return 0  # unknown or cyclic: validation reports it
+        self._open.add(name)
+        memo[name] = measure(fragment.selection_set)
+        self._open.discard(name)
+        return memo[name]
+
+    def depth(self, selection_set: SelectionSetNode | None) -> int:
+        if selection_set is None:
+            return 0
+        deepest = 0
+        for sel in selection_set.selections:
+            if isinstance(sel, FieldNode):
+                # Introspection (__schema, __type) is not counted: GraphiQL's query is deep.
+                inner = 0 if sel.name.value.startswith("__") else self.depth(sel.selection_set)
+                deepest = max(deepest, 1 + inner)
+            elif isinstance(sel, InlineFragmentNode):
+                deepest = max(deepest, self.depth(sel.selection_set))
+            elif isinstance(sel, FragmentSpreadNode):
+                deepest = max(deepest, self._fragment(sel.name.value, self._depth, self.depth))
+        return deepest
+
+    def aliases(self, selection_set: SelectionSetNode | None) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for sel in selection_set.selections:
+            if isinstance(sel, FieldNode):
+                total += (sel.alias is not None) + self.aliases(sel.selection_set)
+            elif isinstance(sel, InlineFragmentNode):
+                total += self.aliases(sel.selection_set)
+            elif isinstance(sel, FragmentSpreadNode):
+                total += self._fragment(sel.name.value, self._aliases, self.aliases)
+        return total
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the document-level limits need to know of a document (cached per query text)."""
+
+    depth: int
+    aliases: int
+    longest_literal: int
+    introspection: str | None
+    root_fields: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    query: str
+    document: DocumentNode = field(compare=False, hash=False)
+
+
+@lru_cache(maxsize=256)
+def _profile(keyed: _Keyed) -> Profile:
+    document = keyed.document
+    walker = _Walker(fragments_of(document))
+    operations = operations_of(document)
+    longest = 0
+
+    class Literals(Visitor):
+        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+            nonlocal longest
+            longest = max(longest, len(node.value))
+
+    visit(document, Literals())
+    return Profile(
+        depth=max((walker.depth(op.selection_set) for op in operations), default=0),
+        aliases=max((walker.aliases(op.selection_set) for op in operations), default=0),
+        longest_literal=longest,
+        introspection=uses_introspection(document),
+        root_fields=frozenset(root_field_names(document)),
+    )
+
+
+def profile(query: str | None, document: DocumentNode) -> Profile:
+    """The document's profile; cached by query text (the parser cache keys documents so too)."""
+    if query is None:
+        return _profile.__wrapped__(_Keyed("", document))
+    return _profile(_Keyed(query, document))
+
+
+def check_shape(found: Profile, settings: Settings) -> list[GraphQLError]:
+    """Depth and alias limits (before validation)."""
+    if found.depth > settings.max_depth:
+        return [too_complex(f"The query is {found.depth} levels deep; at most "
+                            f"{settings.max_depth} are allowed (limit max_depth).")]
+    if found.aliases > settings.max_aliases:
+        return [too_complex(f"The query uses {found.aliases} aliases (counted through "
+                            f"fragments); at most {settings.max_aliases} are allowed "
+                            "(limit max_aliases).")]
+    return []
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def check_strings(
+    found: Profile, variables: Mapping[str, Any] | None, settings: Settings
+) -> list[GraphQLError]:
+    """BAD_USER_INPUT when a string literal or variable is longer than ``max_string_length``."""
+    limit = settings.max_string_length
+    longest = max([found.longest_literal, *(len(s) for s in _strings(dict(variables or {})))])
+    if longest > limit:
+        return [GraphQLError(f"A string argument has {longest} characters; at most {limit} are "
+                             "allowed (limit max_string_length).",
+                             extensions={"code": "BAD_USER_INPUT"})]
+    return []
+
+
+def root_field_names(document: DocumentNode) -> set[str]:
+    """Names of the fields selected at the root of any operation (through fragments)."""
+    fragments = fragments_of(document)
+    names: set[str] = set()
+    seen: set[str] = set()
+
+    def collect(selection_set: SelectionSetNode) -> None:
+        for sel in selection_set.selections:
+            if isinstance(sel, FieldNode):
+                names.add(sel.name.value)
+            elif isinstance(sel, InlineFragmentNode):
+                collect(sel.selection_set)
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
+                seen.add(sel.name.value)
+                if sel.name.value in fragments:
+                    collect(fragments[sel.name.value].selection_set)
+
+    for operation in operations_of(document):
+        collect(operation.selection_set)
+    return names
+
+
+def uses_introspection(document: DocumentNode) -> str | None:
+    """The first ``__schema`` or ``__type`` field anywhere in the document, if any."""
+    found: list[str] = []
+
+    class Fields(Visitor):
+        def enter_field(self, node: FieldNode, *_: Any) -> None:
+            if node.name.value in ("__schema", "__type") and not found:
+                found.append(node.name.value)
+
+    visit(document, Fields())
+    return found[0] if found else None
