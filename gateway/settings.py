@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     socket_timeout_ms: int = Field(default=5000, ge=100, le=300000)
     max_page_size: int = Field(default=100, ge=1, le=1000)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    tier_thresholds: dict[str, int] = Field(
+        default={"SILVER": 150_000, "GOLD": 500_000, "PLATINUM": 1_000_000},
+        description="Lifetime spend (base-currency minor units, cancelled orders excluded) "
+        "from which a member holds each tier; below the lowest, BRONZE. JSON in the env.",
+    )
 
     @field_validator("mongodb_uri")
     @classmethod
@@ -49,6 +54,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"MONGODB_URI must start with mongodb:// or mongodb+srv://, got {value!r}"
             )
+        return value
+
+    @field_validator("tier_thresholds")
+    @classmethod
+    def _tiers(cls, value: dict[str, int]) -> dict[str, int]:
+        if set(value) != {"SILVER", "GOLD", "PLATINUM"}:
+            raise ValueError(f"tier_thresholds needs SILVER, GOLD and PLATINUM, got {value!r}")
+        if not 0 < value["SILVER"] < value["GOLD"] < value["PLATINUM"]:
+            raise ValueError(f"tier_thresholds must increase SILVER < GOLD < PLATINUM: {value!r}")
         return value
 
     @property

@@ -16,6 +16,7 @@ from resolvers.activity import Activity
 from resolvers.channels import Channel, ChannelQuery, Location, load_channel, load_location
 from resolvers.extensions import DatabaseStats
 from resolvers.members import Identity, Member, MemberQuery, load_member
+from resolvers.mutations import Mutation
 from resolvers.node import Node
 from resolvers.orders import Order, OrderQuery, load_order
 from resolvers.payments import Payment
@@ -60,6 +61,7 @@ class Schema(strawberry.federation.Schema):
 def build_schema(**kwargs: Any) -> Schema:
     return Schema(
         query=Query,
+        mutation=Mutation,
         types=[Activity, Channel, Location, Product, Member, Identity, Order, Payment, Visit],
         extensions=[
             DatabaseStats,

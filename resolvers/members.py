@@ -16,7 +16,7 @@ from gateway.database import members as repo
 from gateway.database.activity import TIME_FIELD
 from gateway.database.query import Doc, Keyset
 from gateway.errors import BadUserInput
-from gateway.loaders import HistoryQuery
+from gateway.loaders import HistoryQuery, cluster_of
 from gateway.money import convert
 from resolvers.activity import COLLECTION_OF, Activity, ActivityKind
 from resolvers.channels import Channel, load_channel
@@ -120,6 +120,7 @@ class Member(Node):
     points: int = strawberry.field(description="Loyalty points balance.")
     joined_at: datetime = strawberry.field(description="When the member joined.")
     home_channel_id: strawberry.Private[str | None]
+    cluster: strawberry.Private[tuple[str, ...]]
 
     @strawberry.field(description="The channel where the member joined.")
     async def home_channel(self, info: Info) -> Channel | None:
@@ -158,7 +159,7 @@ class Member(Node):
             where=activity_filter(channels=channels, since=since, until=until),
             collections=tuple(COLLECTION_OF[k] for k in ActivityKind if k in wanted),
         )
-        page = await info.context.loaders.history_by_member.load((self.id, query))
+        page = await info.context.loaders.history_by_member.load((self.cluster, query))
         items, more = _merge_history(page.by_collection, first)
         edges = [Edge(cursor=encode_cursor(Keyset(id=a.id, at=a.at)), node=a) for a in items]
         return Connection(
@@ -169,7 +170,7 @@ class Member(Node):
 
     @strawberry.field(description="For each channel the member used: orders, spend and visits.")
     async def channel_summaries(self, info: Info) -> list[ChannelSummary]:
-        rows = await info.context.loaders.summaries_by_member.load(self.id)
+        rows = await info.context.loaders.summaries_by_member.load(self.cluster)
         return await _summaries(info, rows)
 
     @strawberry.field(
@@ -185,7 +186,7 @@ class Member(Node):
         ] = None,
     ) -> Money:
         base = info.context.settings.base_currency
-        rows = await info.context.loaders.summaries_by_member.load(self.id)
+        rows = await info.context.loaders.summaries_by_member.load(self.cluster)
         total = sum(r["spend_base"] for r in rows if "spend_base" in r)
         if currency is None or currency == base:
             return money(total, base)
@@ -209,6 +210,7 @@ class Member(Node):
             points=doc["points"],
             joined_at=utc(doc["joined_at"]),
             home_channel_id=doc.get("home_channel_id"),
+            cluster=tuple(cluster_of(doc)),
         )
 
     @classmethod
@@ -254,6 +256,8 @@ async def load_member(info: Info, member_id: str | None) -> Member | None:
     if member_id is None:
         return None
     doc = await info.context.loaders.members_by_id.load(member_id)
+    if doc is not None and doc.get("merged_into"):  # a merged member stands for its survivor
+        doc = await info.context.loaders.members_by_id.load(doc["merged_into"])
     return None if doc is None else Member.from_doc(doc)
 
 

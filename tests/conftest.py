@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 
 from gateway import demo_data
 from gateway.app import create_app
-from gateway.database import connect, seeding
+from gateway.database import Database, connect, seeding
 from gateway.settings import Settings
 from tests.mongo_server.server import WireServer
 
@@ -108,3 +109,31 @@ async def data(
     assert "errors" not in body, body["errors"]
     result: dict[str, Any] = body["data"]
     return result
+
+
+@dataclass
+class Gateway:
+    """A gateway on its own freshly seeded database, for tests that write."""
+
+    kind: str
+    client: httpx.AsyncClient
+    db: Database
+
+
+async def fresh_gateway(kind: str, uri: str | None, name: str) -> AsyncIterator[Gateway]:
+    """A gateway on a private copy of the demo data: a new database on the wire server
+    (``kind == "wire"``) or a new embedded store, so writes never leak into other tests."""
+    settings = Settings(mongodb_uri=uri if kind == "wire" else None,
+                        database=f"omnigw_{name}", debug_db_stats=True)
+    if kind == "wire":
+        db = connect(settings)
+        try:
+            await db.client.drop_database(settings.database)
+            await seeding.load(db, demo_data.read_seed_files(ROOT / "seeds"))
+        finally:
+            await db.close()
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            yield Gateway(kind=kind, client=client, db=app.state.db)

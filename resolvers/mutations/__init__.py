@@ -1,0 +1,17 @@
+"""Every mutation, top-level (only top-level mutation fields run one after another).
+
+Each returns a payload with the written object and typed ``userErrors``; the rules live in
+``gateway.commerce``.
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers.mutations.orders import OrderMutation
+from resolvers.mutations.stock import StockMutation
+
+
+@strawberry.type(description="Write orders, payments, visits, stock, members and identities.")
+class Mutation(OrderMutation, StockMutation):
+    pass
