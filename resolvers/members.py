@@ -16,10 +16,11 @@ from gateway.database import members as repo
 from gateway.database.activity import TIME_FIELD
 from gateway.database.query import Doc, Keyset
 from gateway.errors import BadUserInput
-from gateway.loaders import HistoryQuery, cluster_of
+from gateway.loaders import HistoryQuery, LedgerQuery, cluster_of
 from gateway.money import convert
 from resolvers.activity import COLLECTION_OF, Activity, ActivityKind
 from resolvers.channels import Channel, load_channel
+from resolvers.loyalty import Merge, PointsEntry
 from resolvers.node import Node
 from resolvers.orders import Order, activity_filter
 from resolvers.payments import Payment
@@ -198,6 +199,27 @@ class Member(Node):
                     rate=Decimal(1) / rates[currency]),
             currency,
         )
+
+    @strawberry.field(
+        description="Every change of the points balance, newest first, including those of "
+        "members merged into this one. See PointsReason for the earning rule per channel."
+    )
+    async def points_ledger(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+    ) -> Connection[PointsEntry]:
+        query = LedgerQuery(first=check_first(first), after=_time_cursor(after))
+        docs = await info.context.loaders.ledger_by_member.load((self.cluster, query))
+        return connection(docs, first, PointsEntry.from_doc,
+                          lambda d: Keyset(id=d["_id"], at=utc(d["at"])))
+
+    @strawberry.field(description="Merges this member took part in (as survivor or merged), "
+                      "oldest first, including undone ones.")
+    async def merges(self, info: Info) -> list[Merge]:
+        docs = await info.context.loaders.merges_by_member.load(self.id)
+        return [Merge.from_doc(d) for d in docs]
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Member:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers.mutations.activity import ActivityMutation
+from resolvers.mutations.members import MemberMutation
 from resolvers.mutations.orders import OrderMutation
 from resolvers.mutations.stock import StockMutation
 
 
 @strawberry.type(description="Write orders, payments, visits, stock, members and identities.")
-class Mutation(OrderMutation, StockMutation):
+class Mutation(OrderMutation, StockMutation, ActivityMutation, MemberMutation):
     pass
