@@ -10,10 +10,12 @@ import strawberry
 
 from resolvers.mutations.activity import ActivityMutation
 from resolvers.mutations.members import MemberMutation
+from resolvers.mutations.merges import MergeMutation
 from resolvers.mutations.orders import OrderMutation
 from resolvers.mutations.stock import StockMutation
 
 
 @strawberry.type(description="Write orders, payments, visits, stock, members and identities.")
-class Mutation(OrderMutation, StockMutation, ActivityMutation, MemberMutation):
+class Mutation(OrderMutation, StockMutation, ActivityMutation, MemberMutation,
+               MergeMutation):
     pass
