@@ -39,9 +39,9 @@ async def fx_snapshot(
     loaders: Loaders, *, amount: int, currency: str, base_currency: str, field: str
 ) -> FxSnapshot:
     """Convert ``amount`` with today's rate (half-even to the base minor unit)."""
-    rates = await loaders.fx_rates.load("all")
     if currency == base_currency:
         return FxSnapshot(rate=Decimal(1), base_amount=amount)
+    rates = await loaders.fx_rates.load("all")
     if currency not in rates:
         raise reject("INVALID", f"No exchange rate for {currency}.", field=field)
     rate = rates[currency]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Annotated, Any
 
@@ -81,9 +82,7 @@ async def _payload(info: Info, record: dict[str, Any]) -> MergePayload:
     # The writes changed both members and their identities: read them afresh.
     info.context.loaders.members_by_id.clear_all()
     info.context.loaders.identities_by_member.clear_all()
-    return MergePayload(
-        merge=Merge.from_doc(record),
-        survivor=await load_member(info, record["survivor_id"]),
-        merged=await load_member(info, record["merged_id"]),
-        user_errors=[],
-    )
+    survivor, merged = await asyncio.gather(load_member(info, record["survivor_id"]),
+                                            load_member(info, record["merged_id"]))
+    return MergePayload(merge=Merge.from_doc(record), survivor=survivor, merged=merged,
+                        user_errors=[])
