@@ -9,6 +9,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.mutations.activity import ActivityMutation
+from resolvers.mutations.imports import ImportMutation
 from resolvers.mutations.members import MemberMutation
 from resolvers.mutations.merges import MergeMutation
 from resolvers.mutations.orders import OrderMutation
@@ -17,5 +18,5 @@ from resolvers.mutations.stock import StockMutation
 
 @strawberry.type(description="Write orders, payments, visits, stock, members and identities.")
 class Mutation(OrderMutation, StockMutation, ActivityMutation, MemberMutation,
-               MergeMutation):
+               MergeMutation, ImportMutation):
     pass
