@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from gateway.settings import Settings
 from tests.conftest import Gateway, data, fresh_gateway
 
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
@@ -122,3 +124,25 @@ async def test_cancelling_a_paid_order_takes_the_points_back(gw: Gateway) -> Non
     after = (await data(gw.client, MEMBER, {"id": "mem_00007"}))["member"]
     assert after["points"] == paid - total // 100
     assert after["pointsLedger"]["edges"][0]["node"]["reason"] == "REVERSE"
+
+
+async def test_tier_follows_lifetime_spend_in_the_base_currency(gw: Gateway) -> None:
+    # given a BRONZE member with 1,376.60 CNY of lifetime spend (SILVER starts at 1,500.00)
+    member = "mem_00016"
+    assert (await data(gw.client, MEMBER, {"id": member}))["member"]["tier"] == "BRONZE"
+    # when an order of 2 x 118.90 is placed and paid
+    second, total = await place(gw, "tier-2", member=member)
+    assert total == 2 * 11890
+    await data(gw.client, PAY, pay(second, total, "pay-tier-2"))
+    # then 1,376.60 + 237.80 = 1,614.40 makes SILVER
+    assert (await data(gw.client, MEMBER, {"id": member}))["member"]["tier"] == "SILVER"
+    # and cancelling the paid order brings the member back to BRONZE
+    await data(gw.client, CANCEL, {"id": second})
+    assert (await data(gw.client, MEMBER, {"id": member}))["member"]["tier"] == "BRONZE"
+
+
+@pytest.mark.parametrize("thresholds", [
+    {"SILVER": 5, "GOLD": 4, "PLATINUM": 9}, {"SILVER": 1, "GOLD": 2}])
+def test_tier_thresholds_must_name_three_increasing_tiers(thresholds: dict[str, int]) -> None:
+    with pytest.raises(ValidationError, match="tier_thresholds"):
+        Settings(tier_thresholds=thresholds)
