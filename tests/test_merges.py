@@ -27,6 +27,8 @@ MERGE = """mutation($s: ID!, $m: ID!) { mergeMembers(survivor: $s, merged: $m) {
 UNMERGE = """mutation($id: ID!) { unmergeMembers(mergeId: $id) {
   merge { id status unmergedBy } survivor { id } merged { id }
   userErrors { field code message } } }"""
+PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
+  order { id member { id } } userErrors { code } } }"""
 A, B = "mem_00021", "mem_00022"
 
 
@@ -127,3 +129,17 @@ async def test_merge_retry_and_conflicts(gw: Gateway) -> None:
     unknown = await data(gw.client, UNMERGE, {"id": "mrg_nothing"})
     assert unknown["unmergeMembers"]["userErrors"] == [
         {"field": "mergeId", "code": "NOT_FOUND", "message": "Unknown merge mrg_nothing."}]
+
+
+async def test_new_activity_of_a_merged_id_goes_to_the_survivor(gw: Gateway) -> None:
+    # given mem_00040 merged into mem_00041
+    await data(gw.client, MERGE, {"s": "mem_00041", "m": "mem_00040"})
+    # when an order is placed for the merged id
+    placed = await data(gw.client, PLACE, {"input": {
+        "channel": "ch_flagship", "member": "mem_00040", "idempotencyKey": "merged-order",
+        "lines": [{"sku": "sku_baby_diapers_m_60", "quantity": 1}]}})
+    # then it is the survivor's order
+    order = placed["placeOrder"]["order"]
+    assert order["member"] == {"id": "mem_00041"}
+    doc = await gw.db["orders"].find_one({"_id": order["id"]})
+    assert doc["member_id"] == "mem_00041"

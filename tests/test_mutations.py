@@ -269,3 +269,10 @@ async def test_adjust_stock_is_a_compare_and_set_with_an_audit_entry(gw: Gateway
         "field": "delta", "code": "INVALID",
         "message": "On-hand cannot go below the 3 units reserved."}]
     assert await stock(gw, sku, STORE) == (41, 3)
+
+
+async def test_idempotency_keys_are_kept_at_least_24_hours(gw: Gateway) -> None:
+    indexes = await gw.db["idempotency"].index_information()
+    ttl = [spec["expireAfterSeconds"] for spec in indexes.values()
+           if "expireAfterSeconds" in spec]
+    assert ttl == [48 * 3600]

@@ -19,6 +19,7 @@ from gateway.commerce.errors import Rejected, UserError, reject
 from gateway.commerce.idempotency import Once, run_once
 from gateway.database import Database
 from gateway.database.query import Doc
+from gateway.database.scope import Scope
 from gateway.database.writes import orders as order_writes
 from gateway.database.writes import stock as stock_writes
 from gateway.ids import identity_key
@@ -211,12 +212,13 @@ async def _release_all(db: Database, *, location_id: str | None, lines: tuple[Li
 
 
 async def cancel_order(
-    *, db: Database, loaders: Loaders, settings: Settings, order_id: str, caller: str
+    *, db: Database, loaders: Loaders, settings: Settings, scope: Scope, order_id: str,
+    caller: str,
 ) -> Doc:
     """Cancel an order that has not shipped and give its reserved stock back. Cancelling a
     cancelled order changes nothing and returns it (retries are safe)."""
     before = await order_writes.set_status(
-        db, order_id=order_id, from_statuses=CANCELLABLE, to="CANCELLED",
+        db, scope=scope, order_id=order_id, from_statuses=CANCELLABLE, to="CANCELLED",
         extra={"cancelled_at": now(), "cancelled_by": caller},
     )
     if before is None:

@@ -12,6 +12,7 @@ from gateway.commerce.errors import reject
 from gateway.commerce.idempotency import Once, run_once
 from gateway.database import Database
 from gateway.database.query import Doc
+from gateway.database.scope import Scope
 from gateway.database.writes import orders as order_writes
 from gateway.ids import identity_key
 from gateway.loaders import Loaders
@@ -23,8 +24,8 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 
 async def record_payment(
-    *, db: Database, loaders: Loaders, settings: Settings, caller: str, order_id: str,
-    amount: int, currency: str, method: str, idempotency_key: str,
+    *, db: Database, loaders: Loaders, settings: Settings, scope: Scope, caller: str,
+    order_id: str, amount: int, currency: str, method: str, idempotency_key: str,
 ) -> Once:
     """Record a captured payment once per key. The order's ``paid`` counter grows by one
     conditional ``$inc`` that matches only while the order is open, in ``currency``, and
@@ -36,7 +37,7 @@ async def record_payment(
                      field="amount")
 
     async def work(payment_id: str) -> None:
-        after = await order_writes.add_paid(db, order_id=order_id, amount=amount,
+        after = await order_writes.add_paid(db, scope=scope, order_id=order_id, amount=amount,
                                             currency=currency)
         if after is None:
             await _why_not_paid(loaders, order_id=order_id, amount=amount, currency=currency)
@@ -56,8 +57,9 @@ async def record_payment(
             raise
         loaders.payments_by_id.prime(payment_id, doc)
         if after["paid"] == after["total"]:
-            paid = await order_writes.set_status(db, order_id=order_id, from_statuses=["PLACED"],
-                                                 to="PAID", extra={"paid_at": doc["paid_at"]})
+            paid = await order_writes.set_status(
+                db, scope=scope, order_id=order_id, from_statuses=["PLACED"], to="PAID",
+                extra={"paid_at": doc["paid_at"]})
             if paid is not None:  # this request moved it to PAID: it alone earns the points
                 await loyalty.earn(db, loaders=loaders, settings=settings, order=paid)
 

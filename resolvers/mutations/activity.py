@@ -73,7 +73,7 @@ class ActivityMutation:
             if len(input.currency) != 3 or not input.currency.isalpha():
                 raise reject("INVALID", "currency must be an ISO 4217 code.", field="currency")
             once = await record_payment(
-                db=ctx.db, loaders=ctx.loaders, settings=ctx.settings,
+                db=ctx.db, loaders=ctx.loaders, settings=ctx.settings, scope=ctx.scope,
                 caller=caller_of(ctx.scope),
                 order_id=validation.id_of(input.order, "ord_", field="order"),
                 amount=input.amount, currency=input.currency, method=input.method.name,

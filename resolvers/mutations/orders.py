@@ -93,7 +93,7 @@ class OrderMutation:
         try:
             order_id = validation.id_of(order, "ord_", field="order")
             await cancel_order(db=ctx.db, loaders=ctx.loaders, settings=ctx.settings,
-                               order_id=order_id, caller=caller_of(ctx.scope))
+                               scope=ctx.scope, order_id=order_id, caller=caller_of(ctx.scope))
         except Rejected as exc:
             return CancelOrderPayload(order=None, user_errors=user_errors(exc))
         return CancelOrderPayload(order=await load_order(info, order_id), user_errors=[])

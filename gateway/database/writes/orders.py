@@ -6,6 +6,7 @@ from pymongo import ReturnDocument
 
 from gateway.database import Database
 from gateway.database.query import Doc
+from gateway.database.scope import Scope
 
 
 async def insert(db: Database, collection: str, doc: Doc) -> None:
@@ -13,27 +14,30 @@ async def insert(db: Database, collection: str, doc: Doc) -> None:
     await db[collection].insert_one(doc)
 
 
-async def set_status(db: Database, *, order_id: str, from_statuses: list[str], to: str,
-                     extra: Doc | None = None) -> Doc | None:
-    """Move an order from one of ``from_statuses`` to ``to``; the document before the change,
-    or ``None`` when it was in another status (one conditional findAndModify)."""
+async def set_status(db: Database, *, scope: Scope, order_id: str, from_statuses: list[str],
+                     to: str, extra: Doc | None = None) -> Doc | None:
+    """Move an order (of a channel the caller may see) from one of ``from_statuses`` to
+    ``to``; the document before the change, or ``None`` when it was in another status (one
+    conditional findAndModify)."""
     found: Doc | None = await db["orders"].find_one_and_update(
-        {"_id": order_id, "status": {"$in": from_statuses}},
+        scope.restrict({"_id": order_id, "status": {"$in": from_statuses}}),
         {"$set": {"status": to, **(extra or {})}},
     )
     return found
 
 
-async def add_paid(db: Database, *, order_id: str, amount: int, currency: str) -> Doc | None:
+async def add_paid(
+    db: Database, *, scope: Scope, order_id: str, amount: int, currency: str
+) -> Doc | None:
     """``paid += amount`` while the order is open, in ``currency``, and ``paid + amount`` does
     not exceed its total; the document after, or ``None``."""
     found: Doc | None = await db["orders"].find_one_and_update(
-        {
+        scope.restrict({
             "_id": order_id,
             "currency": currency,
             "status": {"$in": ["PLACED", "PAID"]},
             "$expr": {"$lte": [{"$add": [{"$ifNull": ["$paid", 0]}, amount]}, "$total"]},
-        },
+        }),
         {"$inc": {"paid": amount}},
         return_document=ReturnDocument.AFTER,
     )
