@@ -4,11 +4,14 @@ replays and validation. Each module writes to its own freshly seeded database.""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import pytest
 
+from gateway.commerce.idempotency import fingerprint
+from gateway.commerce.orders import check_place_order
 from tests.conftest import SEEDS, Gateway, data, fresh_gateway
 
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
@@ -276,3 +279,47 @@ async def test_idempotency_keys_are_kept_at_least_24_hours(gw: Gateway) -> None:
     ttl = [spec["expireAfterSeconds"] for spec in indexes.values()
            if "expireAfterSeconds" in spec]
     assert ttl == [48 * 3600]
+
+
+async def stale_claim(gw: Gateway, key: str, variables: dict[str, Any], result_id: str) -> None:
+    """A PENDING claim left two minutes ago by a request that died."""
+    i = variables["input"]
+    order = check_place_order(
+        channel=i["channel"], location=i["location"], member=i["member"], identity=None,
+        lines=[(x["sku"], x["quantity"]) for x in i["lines"]], idempotency_key=key)
+    old = datetime.now(UTC) - timedelta(minutes=2)
+    await gw.db["idempotency"].insert_one({
+        "_id": f"admin:placeOrder:{key}", "fingerprint": fingerprint(order.fingerprint_input()),
+        "status": "PENDING", "result_id": result_id, "token": "dead", "created_at": old,
+        "claimed_at": old})
+
+
+async def test_a_stale_claim_is_taken_over(gw: Gateway) -> None:
+    # given a claim whose holder died before writing anything
+    await set_stock(gw, "sku_bok_choy_500g", STORE, 47, 9)
+    variables = order_input("stale-1", [("sku_bok_choy_500g", 1)])
+    await stale_claim(gw, "stale-1", variables, "ord_stale1")
+    # when the client retries
+    result = await data(gw.client, PLACE, variables)
+    # then the order is written under the claim's id, once
+    assert result["placeOrder"]["order"]["id"] == "ord_stale1"
+    assert await stock(gw, "sku_bok_choy_500g", STORE) == (47, 10)
+    claim = await gw.db["idempotency"].find_one({"_id": "admin:placeOrder:stale-1"})
+    assert (claim["status"], claim["result_id"]) == ("DONE", "ord_stale1")
+
+
+async def test_a_stale_claim_whose_order_was_written_is_completed(gw: Gateway) -> None:
+    # given a claim whose holder wrote the order, then died before storing the result
+    await set_stock(gw, "sku_bok_choy_500g", STORE, 47, 9)
+    variables = order_input("stale-2", [("sku_bok_choy_500g", 1)])
+    first = await data(gw.client, PLACE, order_input("stale-2-source",
+                                                     [("sku_bok_choy_500g", 1)]))
+    written = first["placeOrder"]["order"]["id"]
+    await stale_claim(gw, "stale-2", variables, written)
+    orders = await count(gw, "orders")
+    # when the client retries
+    result = await data(gw.client, PLACE, variables)
+    # then that order is returned and nothing more is written or reserved
+    assert result["placeOrder"]["order"]["id"] == written
+    assert await count(gw, "orders") == orders
+    assert await stock(gw, "sku_bok_choy_500g", STORE) == (47, 10)

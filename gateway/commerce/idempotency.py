@@ -13,9 +13,15 @@ The race, and how it is settled without transactions:
    is ``DONE`` (and returns the same object: the replay writes nothing) or gone (it claims
    again). After ``wait_seconds`` it returns ``IDEMPOTENCY_KEY_IN_USE``, which is retryable.
 
+4. **Stale claims.** A claim still PENDING ``STALE_AFTER`` seconds after it was taken belongs
+   to a request that died mid-work. A waiting request takes it over (a conditional update on
+   the old holder's token: one winner) and runs the work again with the same ``result_id``.
+   If the dead holder had already written the object, the work's insert of that id fails as
+   a duplicate: the work undoes its own steps and raises :class:`AlreadyDone`, and the claim
+   is completed with the existing object. (Stock the dead holder reserved for an order it
+   never wrote stays reserved: fix it with ``adjustStock``.)
+
 Keys live at least 48 hours (a TTL index on ``created_at``, see indexes.py).
-A claim left PENDING by a process that died mid-work keeps its key busy until the TTL removes
-it (the retryable ``IDEMPOTENCY_KEY_IN_USE`` says so).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -37,6 +43,17 @@ from gateway.database.scope import Scope
 from gateway.database.writes import idempotency as repo
 
 WAIT_SECONDS = 5.0
+STALE_AFTER = timedelta(seconds=60)
+
+
+class AlreadyDone(Exception):
+    """Raised by a resumed work function whose object already exists."""
+
+
+async def check_not_done(db: Database, collection: str, result_id: str, resumed: bool) -> None:
+    """In a resumed work, raise :class:`AlreadyDone` if ``result_id`` was already written."""
+    if resumed and await repo.exists(db, collection=collection, doc_id=result_id):
+        raise AlreadyDone(result_id)
 
 
 def caller_of(scope: Scope) -> str:
@@ -68,11 +85,12 @@ async def run_once(
     key: str,
     request: Any,
     new_id: str,
-    work: Callable[[str], Awaitable[None]],
+    work: Callable[[str, bool], Awaitable[None]],
     key_field: str = "idempotencyKey",
     wait_seconds: float = WAIT_SECONDS,
 ) -> Once:
-    """Run ``work(new_id)`` once per key; replays get the first call's result id."""
+    """Run ``work(new_id, resumed)`` once per key; replays get the first call's result id.
+    ``resumed`` is True when a stale claim was taken over (see the module docstring)."""
     key_id = f"{caller}:{mutation}:{key}"
     digest = fingerprint(request)
     token = uuid.uuid4().hex
@@ -82,22 +100,45 @@ async def run_once(
         existing = await repo.claim(db, key_id=key_id, fingerprint=digest, result_id=new_id,
                                     token=token, now=datetime.now(UTC))
         if existing is None:
-            try:
-                await work(new_id)
-            except BaseException:
-                await repo.release(db, key_id=key_id, token=token)
-                raise
-            await repo.complete(db, key_id=key_id, token=token, result_id=new_id)
-            return Once(result_id=new_id, replayed=False)
+            return await _work(db, key_id=key_id, token=token, result_id=new_id, work=work,
+                               resumed=False)
         while existing is not None:
             if existing.get("fingerprint", digest) != digest:
                 raise reject("IDEMPOTENCY_KEY_REUSED", "This idempotency key was used with a "
                              "different input.", field=key_field)
             if existing["status"] == "DONE":
                 return Once(result_id=existing["result_id"], replayed=True)
+            if existing["status"] == "PENDING" and _stale(existing):
+                taken = await repo.take_over(db, key_id=key_id, old_token=existing["token"],
+                                             token=token, now=datetime.now(UTC))
+                if taken is not None:
+                    return await _work(db, key_id=key_id, token=token,
+                                       result_id=taken["result_id"], work=work, resumed=True)
             if time.monotonic() > deadline:
                 raise reject("IDEMPOTENCY_KEY_IN_USE", "A request with this idempotency key is "
                              "still in progress; retry shortly.", field=key_field)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
             existing = await repo.get(db, key_id=key_id)
+
+
+def _stale(claim: dict[str, Any]) -> bool:
+    claimed: datetime = claim.get("claimed_at") or claim["created_at"]
+    if claimed.tzinfo is None:
+        claimed = claimed.replace(tzinfo=UTC)
+    return claimed < datetime.now(UTC) - STALE_AFTER
+
+
+async def _work(db: Database, *, key_id: str, token: str, result_id: str,
+                work: Callable[[str, bool], Awaitable[None]], resumed: bool) -> Once:
+    """Run the work as the key's holder; store the result, or free the key on failure."""
+    try:
+        await work(result_id, resumed)
+    except AlreadyDone:
+        await repo.complete(db, key_id=key_id, token=token, result_id=result_id)
+        return Once(result_id=result_id, replayed=True)
+    except BaseException:
+        await repo.release(db, key_id=key_id, token=token)
+        raise
+    await repo.complete(db, key_id=key_id, token=token, result_id=result_id)
+    return Once(result_id=result_id, replayed=False)

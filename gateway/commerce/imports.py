@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from gateway.commerce import loyalty, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, new_id, now
 from gateway.commerce.errors import Rejected, UserError, reject
-from gateway.commerce.idempotency import run_once
+from gateway.commerce.idempotency import check_not_done, run_once
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.writes import orders as order_writes
@@ -101,7 +101,8 @@ async def _import_row(
 ) -> RowResult:
     _check_shape(row, channel=channel, prefix=prefix)
 
-    async def work(order_id: str) -> None:
+    async def work(order_id: str, resumed: bool) -> None:
+        await check_not_done(db, "orders", order_id, resumed)
         order = await _order_doc(loaders=loaders, settings=settings, caller=caller,
                                  channel=channel, location_id=location_id, row=row,
                                  order_id=order_id, prefix=prefix)

@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from gateway.commerce import loyalty, validation
 from gateway.commerce.common import channel_doc, member_id_of, new_id, now
 from gateway.commerce.errors import reject
-from gateway.commerce.idempotency import Once, run_once
+from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.writes import members as member_writes
@@ -41,7 +41,8 @@ async def enrol_member(
     if email is not None and not _EMAIL.match(email):
         raise reject("INVALID", "email must look like name@domain.", field="email")
 
-    async def work(member_id: str) -> None:
+    async def work(member_id: str, resumed: bool) -> None:
+        await check_not_done(db, "members", member_id, resumed)
         await channel_doc(loaders, home_channel_id, field="homeChannel")
         joined = now()
         identity = None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from gateway.commerce import loyalty, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, member_id_of, new_id, now
 from gateway.commerce.errors import Rejected, UserError, reject
-from gateway.commerce.idempotency import Once, run_once
+from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.scope import Scope
@@ -101,7 +101,8 @@ async def place_order(
 ) -> Once:
     """Place ``order`` exactly once per idempotency key; the order id (and whether replayed)."""
 
-    async def work(order_id: str) -> None:
+    async def work(order_id: str, resumed: bool) -> None:
+        await check_not_done(db, "orders", order_id, resumed)
         doc = await _priced_order(loaders=loaders, settings=settings, order=order,
                                   order_id=order_id, caller=caller)
         if doc["stock"] == "RESERVED":

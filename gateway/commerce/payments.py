@@ -9,7 +9,7 @@ from typing import NoReturn
 from gateway.commerce import loyalty, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, member_id_of, new_id, now
 from gateway.commerce.errors import reject
-from gateway.commerce.idempotency import Once, run_once
+from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.scope import Scope
@@ -36,7 +36,8 @@ async def record_payment(
         raise reject("INVALID", "amount must be a positive number of minor units.",
                      field="amount")
 
-    async def work(payment_id: str) -> None:
+    async def work(payment_id: str, resumed: bool) -> None:
+        await check_not_done(db, "payments", payment_id, resumed)
         after = await order_writes.add_paid(db, scope=scope, order_id=order_id, amount=amount,
                                             currency=currency)
         if after is None:
@@ -98,7 +99,8 @@ async def record_visit(
     if member_id is not None and identity is not None:
         raise reject("INVALID", "Give member or identity, not both.", field="member")
 
-    async def work(visit_id: str) -> None:
+    async def work(visit_id: str, resumed: bool) -> None:
+        await check_not_done(db, "visits", visit_id, resumed)
         channel, location, member = await asyncio.gather(
             channel_doc(loaders, channel_id),
             loaders.locations_by_id.load(location_id) if location_id else _none(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from gateway.database import Database
@@ -24,7 +25,7 @@ async def claim(
     """Insert a PENDING claim; ``None`` when this call won, else the existing document
     (read after the insert failed)."""
     doc = {"_id": key_id, "fingerprint": fingerprint, "status": "PENDING",
-           "result_id": result_id, "token": token, "created_at": now}
+           "result_id": result_id, "token": token, "created_at": now, "claimed_at": now}
     try:
         await db[COLLECTION].insert_one(doc)
     except DuplicateKeyError:
@@ -48,3 +49,20 @@ async def release(db: Database, *, key_id: str, token: str) -> None:
     """Give a claim up (the work was refused), so the same key can be used again."""
     await db[COLLECTION].delete_one({"_id": key_id, "token": token})
 
+
+
+async def take_over(db: Database, *, key_id: str, old_token: str, token: str,
+                    now: datetime) -> Doc | None:
+    """Take a PENDING claim from a holder that stopped (its token is still ``old_token``);
+    the claim after, or ``None`` when someone else moved it first."""
+    found: Doc | None = await db[COLLECTION].find_one_and_update(
+        {"_id": key_id, "token": old_token, "status": "PENDING"},
+        {"$set": {"token": token, "claimed_at": now}}, return_document=ReturnDocument.AFTER,
+    )
+    return found
+
+
+async def exists(db: Database, *, collection: str, doc_id: str) -> bool:
+    """Whether the object a claim was for was written (used when resuming a stale claim)."""
+    found = await db[collection].find_one({"_id": doc_id}, {"_id": 1})
+    return found is not None
