@@ -116,3 +116,22 @@ async def test_other_mutations_commands(gw: Gateway) -> None:
         ("unmerge", unmerge)]}
     assert counts == {"part": 4, "rest": 10, "cancel": 8, "adjust": 4, "visit": 5, "enrol": 6,
                       "link": 3, "merge": 9, "unmerge": 6}
+
+
+IMPORT = """mutation($orders: [ImportOrderInput!]!) { importOrders(channel: "ch_freshmart",
+  location: "%s", orders: $orders) { created userErrors { code } } }""" % STORE
+
+
+async def test_import_orders_commands(gw: Gateway) -> None:
+    # importOrders sends, per batch: find channels, locations, products (every SKU of the
+    # batch), members (every member of the batch); per CREATED row: claim the key, one
+    # conditional update per line (on_hand), insert order, insert payment, then the points
+    # (aggregate lifetime spend, findAndModify member, insert ledger entry), key DONE:
+    # 4 + rows x (7 + lines). A DUPLICATE row costs 2 (the failed claim and its read).
+    rows = [{"externalId": f"cmd-imp-{i}", "currency": "CNY", "member": "mem_00012",
+             "placedAt": "2026-10-30T03:00:00Z",
+             "lines": [{"sku": SKUS[i], "quantity": 1, "unitPrice": 1000}]}
+            for i in range(2)]
+    created = await commands(gw, IMPORT, {"orders": rows})
+    again = await commands(gw, IMPORT, {"orders": rows})
+    assert (created["commands"], again["commands"]) == (4 + 2 * 8, 4 + 2 * 2)
