@@ -119,7 +119,7 @@ async def test_other_mutations_commands(gw: Gateway) -> None:
 
 
 IMPORT = """mutation($orders: [ImportOrderInput!]!) { importOrders(channel: "ch_freshmart",
-  location: "%s", orders: $orders) { created userErrors { code } } }""" % STORE
+  location: "loc_fm_shenzhen_nanshan", orders: $orders) { created userErrors { code } } }"""
 
 
 async def test_import_orders_commands(gw: Gateway) -> None:
