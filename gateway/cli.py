@@ -72,6 +72,43 @@ async def load_with_progress(settings: Settings, data: dict[str, list[dict[str, 
     typer.echo(" ".join(f"{name}={n}" for name, n in counts.items()))
 
 
+import_app = typer.Typer(help="Send data from files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("orders")
+def import_orders(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines file.")],
+    channel: Annotated[str, typer.Option(help="The channel sold in (ch_ id).")],
+    location: Annotated[str | None, typer.Option(help="The store or outlet (loc_ id).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=500, help="Rows per call.")] = 500,
+) -> None:
+    """Import offline orders (one JSON object per line) into MONGODB_URI; safe to re-run."""
+    from gateway.batch_import import import_file, read_rows
+
+    settings = Settings()
+    if settings.mongodb_uri is None:
+        typer.echo("MONGODB_URI is not set: importing into the embedded store would be lost.",
+                   err=True)
+        raise typer.Exit(2)
+    total = len(read_rows(file)[0])
+    with Progress() as progress:
+        task = progress.add_task(f"importing {file.name}", total=total)
+        try:
+            summary = asyncio.run(import_file(
+                settings, file, channel=channel, location=location, batch_size=batch_size,
+                advance=lambda n: progress.advance(task, n)))
+        except RuntimeError as exc:
+            typer.echo(f"import stopped: {exc}", err=True)
+            raise typer.Exit(2) from None
+    for problem in summary.problems:
+        typer.echo(problem, err=True)
+    typer.echo(" ".join(f"{status.lower()}={summary.counts[status]}"
+                        for status in ("CREATED", "DUPLICATE", "REJECTED")))
+    if summary.counts["REJECTED"]:
+        raise typer.Exit(1)
+
+
 @app.command("export-schema")
 def export_schema(
     output: Annotated[Path, typer.Option(help="Where to write the SDL.")] = PROJECT_ROOT

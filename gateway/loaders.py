@@ -2,6 +2,12 @@
 
 Each batch function sends one query for all the keys of a tick (``$in``) and returns one
 value per key, in key order, ``None`` (or an empty list) for a miss.
+
+Member activity is keyed by the member's *cluster*: the member's own id followed by the ids
+of the members merged into it (``merged_ids`` on the member document). The history, summary
+and points-ledger loaders query by every id of every cluster in one ``$in`` and fold the
+results back per cluster, so a merged member's orders, payments and visits count for the
+survivor without being rewritten.
 """
 
 from __future__ import annotations
@@ -15,8 +21,16 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from gateway.database import Database, activity, analytics, channels, members, products
-from gateway.database.activity import ACTIVITY_COLLECTIONS, ActivityFilter
+from gateway.database import (
+    Database,
+    activity,
+    analytics,
+    channels,
+    member_records,
+    members,
+    products,
+)
+from gateway.database.activity import ACTIVITY_COLLECTIONS, TIME_FIELD, ActivityFilter
 from gateway.database.query import Doc, Keyset
 from gateway.database.scope import Scope
 
@@ -51,6 +65,31 @@ class HistoryPage:
     by_collection: dict[str, list[Doc]]
 
 
+Cluster = tuple[str, ...]
+
+
+def cluster_of(member: Doc) -> list[str]:
+    """The member's id followed by the ids of the members merged into it."""
+    return [member["_id"], *member.get("merged_ids", [])]
+
+
+def _owners(clusters: Sequence[Cluster]) -> tuple[list[str], dict[str, list[Cluster]]]:
+    """Every id of the clusters (once) and, for each id, the clusters it belongs to."""
+    owners: dict[str, list[Cluster]] = defaultdict(list)
+    for cluster in dict.fromkeys(clusters):
+        for member_id in cluster:
+            owners[member_id].append(cluster)
+    return list(owners), owners
+
+
+@dataclass(frozen=True)
+class LedgerQuery:
+    """The arguments of one ``Member.pointsLedger`` page."""
+
+    first: int
+    after: Keyset | None
+
+
 @dataclass
 class Loaders:
     channels_by_id: DataLoader[str, Doc | None]
@@ -65,8 +104,10 @@ class Loaders:
     payments_by_id: DataLoader[str, Doc | None]
     visits_by_id: DataLoader[str, Doc | None]
     payments_by_order: DataLoader[str, list[Doc]]
-    history_by_member: DataLoader[tuple[str, HistoryQuery], HistoryPage]
-    summaries_by_member: DataLoader[str, list[Doc]]
+    history_by_member: DataLoader[tuple[Cluster, HistoryQuery], HistoryPage]
+    summaries_by_member: DataLoader[Cluster, list[Doc]]
+    ledger_by_member: DataLoader[tuple[Cluster, LedgerQuery], list[Doc]]
+    merges_by_member: DataLoader[str, list[Doc]]
     fx_rates: DataLoader[str, dict[str, Decimal]]
     footfall_by_location: DataLoader[analytics.SeriesKey, list[Doc]]
     sales_by_channel: DataLoader[analytics.SeriesKey, list[Doc]]
@@ -90,13 +131,14 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
             channel_list = asyncio.ensure_future(channels.list_channels(db, scope=scope))
         return {doc["_id"]: doc for doc in await asyncio.shield(channel_list)}
 
-    async def history(keys: list[tuple[str, HistoryQuery]]) -> list[HistoryPage]:
-        by_query: dict[HistoryQuery, list[str]] = defaultdict(list)
-        for member_id, query in keys:
-            by_query[query].append(member_id)
-        pages: dict[tuple[str, HistoryQuery], HistoryPage] = {}
-        for query, member_ids in by_query.items():
-            # One aggregate per collection for the whole page of members, sent concurrently.
+    async def history(keys: list[tuple[Cluster, HistoryQuery]]) -> list[HistoryPage]:
+        by_query: dict[HistoryQuery, list[Cluster]] = defaultdict(list)
+        for cluster, query in keys:
+            by_query[query].append(cluster)
+        pages: dict[tuple[Cluster, HistoryQuery], HistoryPage] = {}
+        for query, clusters in by_query.items():
+            member_ids, _ = _owners(clusters)
+            # One aggregate per collection for every member of every cluster, sent concurrently.
             results = await asyncio.gather(*(
                 activity.latest_by_member(
                     db, collection, scope=scope, member_ids=member_ids, where=query.where,
@@ -105,21 +147,39 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
                 for collection in query.collections
             ))
             found = dict(zip(query.collections, results, strict=True))
-            for member_id in member_ids:
-                pages[(member_id, query)] = HistoryPage(
-                    {c: found[c].get(member_id, []) for c in query.collections}
-                )
+            for cluster in clusters:
+                pages[(cluster, query)] = HistoryPage({
+                    c: _newest([d for m in cluster for d in found[c].get(m, [])],
+                               TIME_FIELD[c], query.first + 1)
+                    for c in query.collections
+                })
         return [pages[key] for key in keys]
 
-    async def summaries(member_ids: list[str]) -> list[list[Doc]]:
+    async def summaries(clusters: list[Cluster]) -> list[list[Doc]]:
+        member_ids, owners = _owners(clusters)
         orders, visits = await asyncio.gather(
             activity.order_totals_by_member(db, member_ids, scope=scope),
             activity.visit_totals_by_member(db, member_ids, scope=scope),
         )
-        rows: dict[str, list[Doc]] = defaultdict(list)
+        rows: dict[Cluster, list[Doc]] = defaultdict(list)
         for row in orders + visits:
-            rows[row["_id"]["member"]].append(row)
-        return [rows.get(member_id, []) for member_id in member_ids]
+            for cluster in owners[row["_id"]["member"]]:
+                rows[cluster].append(row)
+        return [rows.get(cluster, []) for cluster in clusters]
+
+    async def ledger(keys: list[tuple[Cluster, LedgerQuery]]) -> list[list[Doc]]:
+        by_query: dict[LedgerQuery, list[Cluster]] = defaultdict(list)
+        for cluster, query in keys:
+            by_query[query].append(cluster)
+        pages: dict[tuple[Cluster, LedgerQuery], list[Doc]] = {}
+        for query, clusters in by_query.items():
+            member_ids, _ = _owners(clusters)
+            found = await member_records.ledger_by_members(db, member_ids, after=query.after,
+                                                    limit=query.first + 1)
+            for cluster in clusters:
+                pages[(cluster, query)] = _newest(
+                    [d for m in cluster for d in found.get(m, [])], "at", query.first + 1)
+        return [pages[key] for key in keys]
 
     async def fx(keys: Sequence[str]) -> list[dict[str, Decimal]]:
         rates = await channels.fx_rates(db)
@@ -148,6 +208,8 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
         ),
         history_by_member=DataLoader(load_fn=history),
         summaries_by_member=DataLoader(load_fn=summaries),
+        ledger_by_member=DataLoader(load_fn=ledger),
+        merges_by_member=_loader(lambda ids: member_records.merges_by_members(db, ids), default=[]),
         fx_rates=DataLoader(load_fn=fx),
         footfall_by_location=DataLoader(
             load_fn=lambda keys: analytics.footfall_batch(db, keys, scope=scope)
@@ -170,3 +232,8 @@ async def _stock(db: Database, keys: list[tuple[str, str]]) -> dict[tuple[str, s
     return {
         key: found[products.stock_key(*key)] for key in keys if products.stock_key(*key) in found
     }
+
+
+def _newest(docs: list[Doc], time_field: str, limit: int) -> list[Doc]:
+    """The ``limit`` newest of documents gathered from several members, (time, id) desc."""
+    return sorted(docs, key=lambda d: (d[time_field], d["_id"]), reverse=True)[:limit]

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         description="Most entity representations one request may resolve through _entities.",
     )
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    tier_thresholds: dict[str, int] = Field(
+        default={"SILVER": 150_000, "GOLD": 500_000, "PLATINUM": 1_000_000},
+        description="Lifetime spend (base-currency minor units, cancelled orders excluded) "
+        "from which a member holds each tier; below the lowest, BRONZE. JSON in the env.",
+    )
 
     # Keys, partners and limits (gateway/auth.py, gateway/limits.py, gateway/cost.py).
     production: bool = Field(
@@ -106,6 +111,15 @@ class Settings(BaseSettings):
                 "(the built-in development pepper is only for the embedded store)"
             )
         return self
+
+    @field_validator("tier_thresholds")
+    @classmethod
+    def _tiers(cls, value: dict[str, int]) -> dict[str, int]:
+        if set(value) != {"SILVER", "GOLD", "PLATINUM"}:
+            raise ValueError(f"tier_thresholds needs SILVER, GOLD and PLATINUM, got {value!r}")
+        if not 0 < value["SILVER"] < value["GOLD"] < value["PLATINUM"]:
+            raise ValueError(f"tier_thresholds must increase SILVER < GOLD < PLATINUM: {value!r}")
+        return value
 
     @property
     def embedded(self) -> bool:

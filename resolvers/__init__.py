@@ -19,6 +19,7 @@ from resolvers.extensions import DatabaseStats
 from resolvers.federation import FederationSchema, RepresentationLimit
 from resolvers.guard import Guard
 from resolvers.members import Identity, Member, MemberQuery, load_member
+from resolvers.mutations import Mutation
 from resolvers.node import Node
 from resolvers.orders import Order, OrderQuery, load_order
 from resolvers.payments import Payment
@@ -65,6 +66,7 @@ def build_schema(**kwargs: Any) -> Schema:
     kwargs.setdefault("execution_context_class", FastExecutionContext)
     return Schema(
         query=Query,
+        mutation=Mutation,
         types=[Activity, Channel, Location, Product, Member, Identity, Order, Payment, Visit],
         extensions=[
             DatabaseStats,

@@ -16,10 +16,11 @@ from gateway.database import members as repo
 from gateway.database.activity import TIME_FIELD
 from gateway.database.query import Doc, Keyset
 from gateway.errors import BadUserInput
-from gateway.loaders import HistoryQuery
+from gateway.loaders import HistoryQuery, LedgerQuery, cluster_of
 from gateway.money import convert
 from resolvers.activity import COLLECTION_OF, Activity, ActivityKind
 from resolvers.channels import Channel, load_channel
+from resolvers.loyalty import Merge, PointsEntry
 from resolvers.node import Node
 from resolvers.orders import Order, activity_filter
 from resolvers.payments import Payment
@@ -120,6 +121,7 @@ class Member(Node):
     points: int = strawberry.field(description="Loyalty points balance.")
     joined_at: datetime = strawberry.field(description="When the member joined.")
     home_channel_id: strawberry.Private[str | None]
+    cluster: strawberry.Private[tuple[str, ...]]
 
     @strawberry.field(description="The channel where the member joined.")
     async def home_channel(self, info: Info) -> Channel | None:
@@ -158,7 +160,7 @@ class Member(Node):
             where=activity_filter(channels=channels, since=since, until=until),
             collections=tuple(COLLECTION_OF[k] for k in ActivityKind if k in wanted),
         )
-        page = await info.context.loaders.history_by_member.load((self.id, query))
+        page = await info.context.loaders.history_by_member.load((self.cluster, query))
         items, more = _merge_history(page.by_collection, first)
         edges = [Edge(cursor=encode_cursor(Keyset(id=a.id, at=a.at)), node=a) for a in items]
         return Connection(
@@ -169,7 +171,7 @@ class Member(Node):
 
     @strawberry.field(description="For each channel the member used: orders, spend and visits.")
     async def channel_summaries(self, info: Info) -> list[ChannelSummary]:
-        rows = await info.context.loaders.summaries_by_member.load(self.id)
+        rows = await info.context.loaders.summaries_by_member.load(self.cluster)
         return await _summaries(info, rows)
 
     @strawberry.field(
@@ -185,7 +187,7 @@ class Member(Node):
         ] = None,
     ) -> Money:
         base = info.context.settings.base_currency
-        rows = await info.context.loaders.summaries_by_member.load(self.id)
+        rows = await info.context.loaders.summaries_by_member.load(self.cluster)
         total = sum(r["spend_base"] for r in rows if "spend_base" in r)
         if currency is None or currency == base:
             return money(total, base)
@@ -198,6 +200,27 @@ class Member(Node):
             currency,
         )
 
+    @strawberry.field(
+        description="Every change of the points balance, newest first, including those of "
+        "members merged into this one. See PointsReason for the earning rule per channel."
+    )
+    async def points_ledger(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+    ) -> Connection[PointsEntry]:
+        query = LedgerQuery(first=check_first(first), after=_time_cursor(after))
+        docs = await info.context.loaders.ledger_by_member.load((self.cluster, query))
+        return connection(docs, first, PointsEntry.from_doc,
+                          lambda d: Keyset(id=d["_id"], at=utc(d["at"])))
+
+    @strawberry.field(description="Merges this member took part in (as survivor or merged), "
+                      "oldest first, including undone ones.")
+    async def merges(self, info: Info) -> list[Merge]:
+        docs = await info.context.loaders.merges_by_member.load(self.id)
+        return [Merge.from_doc(d) for d in docs]
+
     @classmethod
     def from_doc(cls, doc: Doc) -> Member:
         return cls(
@@ -209,6 +232,7 @@ class Member(Node):
             points=doc["points"],
             joined_at=utc(doc["joined_at"]),
             home_channel_id=doc.get("home_channel_id"),
+            cluster=tuple(cluster_of(doc)),
         )
 
     @classmethod
@@ -254,6 +278,8 @@ async def load_member(info: Info, member_id: str | None) -> Member | None:
     if member_id is None:
         return None
     doc = await info.context.loaders.members_by_id.load(member_id)
+    if doc is not None and doc.get("merged_into"):  # a merged member stands for its survivor
+        doc = await info.context.loaders.members_by_id.load(doc["merged_into"])
     return None if doc is None else Member.from_doc(doc)
 
 

@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 
 from gateway import auth, demo_data
 from gateway.app import create_app
-from gateway.database import connect, seeding
+from gateway.database import Database, connect, seeding
 from gateway.settings import Settings
 from tests.mongo_server.server import WireServer
 
@@ -199,3 +199,31 @@ async def data(
     assert "errors" not in body, body["errors"]
     result: dict[str, Any] = body["data"]
     return result
+
+
+@dataclass
+class WritingGateway:
+    """A gateway on its own freshly seeded database, for tests that write."""
+
+    kind: str
+    client: httpx.AsyncClient
+    db: Database
+
+
+async def fresh_gateway(kind: str, uri: str | None, name: str) -> AsyncIterator[WritingGateway]:
+    """A gateway on a private copy of the demo data: a new database on the wire server
+    (``kind == "wire"``) or a new embedded store, so writes never leak into other tests. Its
+    client presents an admin key."""
+    settings = Settings(mongodb_uri=uri if kind == "wire" else None,
+                        database=f"omnigw_{name}", debug_db_stats=True, **TEST_DEFAULTS)
+    if kind == "wire":
+        db = connect(settings)
+        try:
+            await db.client.drop_database(settings.database)
+            await seeding.load(db, demo_data.read_seed_files(ROOT / "seeds"))
+        finally:
+            await db.close()
+    async for gateway in _gateway(settings):
+        key = await gateway.key("admin", "admin")  # audit entries read "by: admin"
+        async with gateway.client(key) as client:
+            yield WritingGateway(kind=kind, client=client, db=gateway.app.state.db)

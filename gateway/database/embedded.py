@@ -37,6 +37,7 @@ _COMMANDS = {
     "distinct": "distinct",
     "create_indexes": "createIndexes",
     "create_index": "createIndexes",
+    "index_information": "listIndexes",
     "drop": "drop",
 }
 

@@ -11,6 +11,10 @@ from pymongo import ASCENDING as ASC
 from pymongo import DESCENDING as DESC
 from pymongo import IndexModel
 
+# Idempotency keys live at least this long (TTL index; MongoDB's TTL monitor removes them
+# within a minute or so after expiry). Changing it needs the old index dropped first.
+IDEMPOTENCY_TTL_SECONDS: Final = 48 * 3600
+
 INDEXES: Final[dict[str, list[IndexModel]]] = {
     "api_keys": [IndexModel([("name", ASC)], unique=True)],
     "locations": [IndexModel([("channel_id", ASC)])],
@@ -36,6 +40,10 @@ INDEXES: Final[dict[str, list[IndexModel]]] = {
         IndexModel([("location_id", ASC), ("at", DESC)]),
         IndexModel([("at", DESC), ("_id", DESC)]),
     ],
+    "idempotency": [IndexModel([("created_at", ASC)], expireAfterSeconds=IDEMPOTENCY_TTL_SECONDS)],
+    "stock_movements": [IndexModel([("sku", ASC), ("location_id", ASC), ("at", DESC)])],
+    "points_ledger": [IndexModel([("member_id", ASC), ("at", DESC), ("_id", DESC)])],
+    "merges": [IndexModel([("survivor_id", ASC)]), IndexModel([("merged_id", ASC)])],
 }
 
 

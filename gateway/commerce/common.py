@@ -1,0 +1,65 @@
+"""Small helpers shared by the rules: new ids, the clock, FX snapshots, look-ups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from bson import ObjectId
+
+from gateway.commerce.errors import reject
+from gateway.database.query import Doc
+from gateway.loaders import Loaders
+from gateway.money import convert
+
+
+def new_id(prefix: str) -> str:
+    """A fresh id with a readable prefix; ids sort by creation time."""
+    return f"{prefix}{ObjectId()}"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class FxSnapshot:
+    """The rate to the base currency at the moment of a write, and the converted amount."""
+
+    rate: Decimal
+    base_amount: int
+
+    @property
+    def rate_text(self) -> str:
+        return str(self.rate)
+
+
+async def fx_snapshot(
+    loaders: Loaders, *, amount: int, currency: str, base_currency: str, field: str
+) -> FxSnapshot:
+    """Convert ``amount`` with today's rate (half-even to the base minor unit)."""
+    if currency == base_currency:
+        return FxSnapshot(rate=Decimal(1), base_amount=amount)
+    rates = await loaders.fx_rates.load("all")
+    if currency not in rates:
+        raise reject("INVALID", f"No exchange rate for {currency}.", field=field)
+    rate = rates[currency]
+    return FxSnapshot(rate=rate, base_amount=convert(amount, from_currency=currency,
+                                                     to_currency=base_currency, rate=rate))
+
+
+async def channel_doc(loaders: Loaders, channel_id: str, *, field: str = "channel") -> Doc:
+    doc = await loaders.channels_by_id.load(channel_id)
+    if doc is None:
+        raise reject("NOT_FOUND", f"Unknown channel {channel_id}.", field=field)
+    return doc
+
+
+async def member_id_of(loaders: Loaders, member_id: str, *, field: str = "member") -> str:
+    """The member that stands for ``member_id``: itself, or the survivor it was merged into."""
+    doc = await loaders.members_by_id.load(member_id)
+    if doc is None:
+        raise reject("NOT_FOUND", f"Unknown member {member_id}.", field=field)
+    survivor: str = doc.get("merged_into") or doc["_id"]
+    return survivor

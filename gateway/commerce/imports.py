@@ -1,0 +1,218 @@
+"""Offline batches: orders already sold at a till or outlet, sent when the connection is back.
+
+Each row is independent and carries the prices actually paid. Its external order id is its
+idempotency key (scoped to the caller and channel), so a batch can be sent again after an
+interruption: rows already imported come back DUPLICATE and write nothing. A CREATED row is
+a COMPLETED order, paid in full by one captured payment at the time of sale; its units left
+the shelf, so on-hand stock is taken (``on_hand -= q``, only while that many are available;
+otherwise the row is REJECTED with INSUFFICIENT_STOCK: fix the level with adjustStock and
+send the row again). The FX snapshot uses the rates known at import time. Points are earned
+as for any paid order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from gateway.commerce import loyalty, validation
+from gateway.commerce.common import channel_doc, fx_snapshot, new_id, now
+from gateway.commerce.errors import Rejected, UserError, reject
+from gateway.commerce.idempotency import check_not_done, run_once
+from gateway.database import Database
+from gateway.database.query import Doc
+from gateway.database.writes import orders as order_writes
+from gateway.database.writes import stock as stock_writes
+from gateway.ids import identity_key
+from gateway.loaders import Loaders
+from gateway.settings import Settings
+
+MAX_ROWS = 500
+MAX_UNIT_PRICE = 10**9
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ImportLine:
+    sku: str
+    quantity: int
+    unit_price: int
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    external_id: str
+    lines: tuple[ImportLine, ...]
+    currency: str
+    placed_at: datetime
+    payment_method: str
+    member_id: str | None = None
+    identity: tuple[str, str] | None = None
+
+
+@dataclass
+class RowResult:
+    """CREATED (a new order), DUPLICATE (imported before: that order) or REJECTED."""
+
+    status: str
+    order_id: str | None = None
+    errors: list[UserError] = field(default_factory=list)
+
+
+async def import_orders(
+    *, db: Database, loaders: Loaders, settings: Settings, caller: str, channel_id: str,
+    location_id: str | None, rows: list[ImportRow],
+) -> list[RowResult]:
+    """Import up to 500 rows; one result per row, in row order."""
+    if not 1 <= len(rows) <= MAX_ROWS:
+        raise reject("INVALID", f"Send 1 to {MAX_ROWS} orders per call.", field="orders")
+    channel = await channel_doc(loaders, channel_id)
+    if location_id is not None:
+        location = await loaders.locations_by_id.load(location_id)
+        if location is None:
+            raise reject("NOT_FOUND", f"Unknown location {location_id}.", field="location")
+        if location["channel_id"] != channel_id:
+            raise reject("INVALID", f"{location_id} is not a location of {channel_id}.",
+                         field="location")
+    elif channel["kind"] in ("SUPERMARKET", "RURAL_OUTLET"):
+        raise reject("INVALID", f"Orders in {channel_id} name the store or outlet.",
+                     field="location")
+    # Warm the caches: one query each for every SKU, member and identity of the batch.
+    await loaders.products_by_sku.load_many(
+        list({line.sku for row in rows for line in row.lines}))
+    await loaders.members_by_id.load_many(list({r.member_id for r in rows if r.member_id}))
+    await loaders.identities_by_id.load_many(
+        list({identity_key(*r.identity) for r in rows if r.identity}))
+    results = []
+    for i, row in enumerate(rows):
+        try:
+            results.append(await _import_row(db=db, loaders=loaders, settings=settings,
+                                             caller=caller, channel=channel,
+                                             location_id=location_id, row=row,
+                                             prefix=f"orders.{i}"))
+        except Rejected as exc:
+            results.append(RowResult(status="REJECTED", errors=exc.errors))
+    return results
+
+
+async def _import_row(
+    *, db: Database, loaders: Loaders, settings: Settings, caller: str, channel: Doc,
+    location_id: str | None, row: ImportRow, prefix: str,
+) -> RowResult:
+    _check_shape(row, channel=channel, prefix=prefix)
+
+    async def work(order_id: str, resumed: bool) -> None:
+        await check_not_done(db, "orders", order_id, resumed)
+        order = await _order_doc(loaders=loaders, settings=settings, caller=caller,
+                                 channel=channel, location_id=location_id, row=row,
+                                 order_id=order_id, prefix=prefix)
+        taken: list[ImportLine] = []
+        inserted = False
+        try:
+            for n, line in enumerate(row.lines):
+                if location_id is not None and not await stock_writes.take(
+                        db, sku=line.sku, location_id=location_id, quantity=line.quantity):
+                    raise reject("INSUFFICIENT_STOCK",
+                                 f"Not enough {line.sku} at {location_id} for "
+                                 f"{line.quantity}.", field=f"{prefix}.lines.{n}.quantity")
+                taken.append(line)
+            await order_writes.insert(db, "orders", order)
+            inserted = True
+            await _pay(db, order=order, row=row)
+        except BaseException:
+            if inserted:
+                await order_writes.delete(db, "orders", order_id)
+            for line in taken if location_id is not None else []:
+                await stock_writes.put_back(db, sku=line.sku, location_id=location_id or "",
+                                            quantity=line.quantity)
+            raise
+        await loyalty.earn(db, loaders=loaders, settings=settings, order=order)
+        loaders.orders_by_id.prime(order_id, order, force=True)
+
+    once = await run_once(
+        db, caller=caller, mutation="importOrders", key=f"{channel['_id']}:{row.external_id}",
+        request=_fingerprint(row, location_id), new_id=new_id("ord_"), work=work,
+        key_field=f"{prefix}.externalId")
+    return RowResult(status="DUPLICATE" if once.replayed else "CREATED",
+                     order_id=once.result_id)
+
+
+def _check_shape(row: ImportRow, *, channel: Doc, prefix: str) -> None:
+    validation.external_id(row.external_id, field=f"{prefix}.externalId")
+    validation.idempotency_key(row.external_id, field=f"{prefix}.externalId")
+    if row.currency != channel["currency"]:
+        raise reject("CURRENCY_MISMATCH", f"{channel['_id']} sells in {channel['currency']}, "
+                     f"not {row.currency[:8]}.", field=f"{prefix}.currency")
+    if row.placed_at > now() + CLOCK_SKEW:
+        raise reject("INVALID", "An order cannot be placed in the future.",
+                     field=f"{prefix}.placedAt")
+    if row.member_id is not None and row.identity is not None:
+        raise reject("INVALID", "Give member or identity, not both.", field=f"{prefix}.member")
+    if not 1 <= len(row.lines) <= validation.MAX_LINES:
+        raise reject("INVALID", f"An order has 1 to {validation.MAX_LINES} lines.",
+                     field=f"{prefix}.lines")
+    seen: set[str] = set()
+    for n, line in enumerate(row.lines):
+        where = f"{prefix}.lines.{n}"
+        validation.id_of(line.sku, "sku_", field=f"{where}.sku")
+        validation.quantity(line.quantity, field=f"{where}.quantity")
+        if not 0 <= line.unit_price <= MAX_UNIT_PRICE:
+            raise reject("INVALID", "unitPrice must be 0 to 10^9 minor units.",
+                         field=f"{where}.unitPrice")
+        if line.sku in seen:
+            raise reject("INVALID", f"{line.sku} appears on two lines; use one line.",
+                         field=f"{where}.sku")
+        seen.add(line.sku)
+
+
+async def _order_doc(
+    *, loaders: Loaders, settings: Settings, caller: str, channel: Doc,
+    location_id: str | None, row: ImportRow, order_id: str, prefix: str,
+) -> Doc:
+    for n, line in enumerate(row.lines):
+        if await loaders.products_by_sku.load(line.sku) is None:
+            raise reject("NOT_FOUND", f"Unknown SKU {line.sku}.", field=f"{prefix}.lines.{n}.sku")
+    member_id = None
+    if row.member_id is not None:
+        member = await loaders.members_by_id.load(row.member_id)
+        if member is None:
+            raise reject("NOT_FOUND", f"Unknown member {row.member_id}.",
+                         field=f"{prefix}.member")
+        member_id = member.get("merged_into") or member["_id"]
+    elif row.identity is not None:
+        identity = await loaders.identities_by_id.load(identity_key(*row.identity))
+        if identity is None:
+            raise reject("NOT_FOUND", "No member holds this identity.",
+                         field=f"{prefix}.identity")
+        member_id = identity["member_id"]
+    lines = [{"sku": x.sku, "quantity": x.quantity, "unit_price": x.unit_price}
+             for x in row.lines]
+    total = sum(x.unit_price * x.quantity for x in row.lines)
+    fx = await fx_snapshot(loaders, amount=total, currency=row.currency,
+                           base_currency=settings.base_currency, field=f"{prefix}.currency")
+    return {
+        "_id": order_id, "member_id": member_id, "channel_id": channel["_id"],
+        "location_id": location_id, "lines": lines, "total": total, "currency": row.currency,
+        "status": "COMPLETED", "placed_at": row.placed_at, "fx_rate": fx.rate_text,
+        "total_base": fx.base_amount, "paid": total,
+        "stock": "TAKEN" if location_id is not None else None, "source": "import",
+        "external_id": row.external_id, "placed_by": caller,
+    }
+
+
+async def _pay(db: Database, *, order: Doc, row: ImportRow) -> None:
+    if order["total"] > 0:
+        await order_writes.insert(db, "payments", {
+            "_id": new_id("pay_"), "order_id": order["_id"], "member_id": order["member_id"],
+            "channel_id": order["channel_id"], "location_id": order["location_id"],
+            "method": row.payment_method, "amount": order["total"],
+            "currency": order["currency"], "status": "CAPTURED", "paid_at": row.placed_at,
+            "fx_rate": order["fx_rate"], "amount_base": order["total_base"],
+            "recorded_by": order["placed_by"],
+        })
+
+
+def _fingerprint(row: ImportRow, location_id: str | None) -> list[object]:
+    return [location_id, row.member_id, list(row.identity or ()), row.currency,
+            row.placed_at.isoformat(), row.payment_method,
+            [[x.sku, x.quantity, x.unit_price] for x in row.lines]]

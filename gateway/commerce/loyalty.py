@@ -1,0 +1,93 @@
+"""Loyalty: points earned by paid orders, and the tier that follows lifetime spend.
+
+Earning rule (per channel kind, see ``POINTS_PER_BASE_UNIT``): when an order becomes PAID
+its member earns ``floor(total_base / 100) x multiplier`` points, i.e. 1 point per whole unit
+of the base currency (per yuan by default), doubled at rural outlets. Cancelling a paid order
+takes those points back. New members get ``SIGNUP_BONUS`` points. Each change is one entry in
+``points_ledger`` (``_id`` ``"<reason>:<order or member id>"``, unique, so it is written once).
+
+Tier: the highest tier whose threshold in ``Settings.tier_thresholds`` (lifetime spend in the
+base currency, cancelled orders excluded, merged members included) the member reaches;
+recomputed whenever an order of the member is paid or cancelled, and on merges.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pymongo.errors import DuplicateKeyError
+
+from gateway.commerce.common import now
+from gateway.database import Database, activity
+from gateway.database.query import Doc
+from gateway.database.scope import ADMIN
+from gateway.database.writes import members as member_writes
+from gateway.loaders import Loaders, cluster_of
+from gateway.settings import Settings
+
+POINTS_PER_BASE_UNIT: Final = {"ONLINE_SHOP": 1, "SUPERMARKET": 1, "RURAL_OUTLET": 2,
+                               "OVERSEAS": 1}
+SIGNUP_BONUS: Final = 100
+LEDGER = "points_ledger"
+
+
+def points_for(*, total_base: int, channel_kind: str) -> int:
+    """Points an order of ``total_base`` minor units earns in a channel of that kind."""
+    return total_base // 100 * POINTS_PER_BASE_UNIT.get(channel_kind, 1)
+
+
+def tier_for(lifetime_base: int, settings: Settings) -> str:
+    thresholds = settings.tier_thresholds
+    for tier in ("PLATINUM", "GOLD", "SILVER"):
+        if lifetime_base >= thresholds[tier]:
+            return tier
+    return "BRONZE"
+
+
+async def lifetime_spend(db: Database, *, cluster: list[str]) -> int:
+    """Lifetime spend in the base currency of a member and the members merged into it."""
+    rows = await activity.order_totals_by_member(db, cluster, scope=ADMIN)
+    return sum(int(row.get("spend_base", 0)) for row in rows)
+
+
+async def _apply(db: Database, *, loaders: Loaders, settings: Settings, member_id: str,
+                 order_id: str | None, delta: int, reason: str) -> None:
+    member = await loaders.members_by_id.load(member_id)
+    if member is None:
+        return
+    tier = tier_for(await lifetime_spend(db, cluster=cluster_of(member)), settings)
+    after = await member_writes.add_points(db, member_id=member_id, delta=delta, tier=tier)
+    if after is None:
+        return
+    try:
+        await member_writes.insert(db, LEDGER, {
+            "_id": f"{reason}:{order_id or member_id}", "member_id": member_id,
+            "order_id": order_id, "delta": delta, "reason": reason,
+            "balance": after["points"], "at": now(),
+        })
+    except DuplicateKeyError:  # already recorded: undo the second increment
+        await member_writes.add_points(db, member_id=member_id, delta=-delta, tier=None)
+    loaders.members_by_id.prime(member_id, after, force=True)
+
+
+async def earn(db: Database, *, loaders: Loaders, settings: Settings, order: Doc) -> None:
+    """Credit the points of an order that just became PAID (called once, by the request that
+    moved it to PAID)."""
+    if order.get("member_id") is None:
+        return
+    channel = await loaders.channels_by_id.load(order["channel_id"])
+    delta = points_for(total_base=order["total_base"],
+                       channel_kind=channel["kind"] if channel else "")
+    await _apply(db, loaders=loaders, settings=settings, member_id=order["member_id"],
+                 order_id=order["_id"], delta=delta, reason="EARN")
+
+
+async def reverse(db: Database, *, loaders: Loaders, settings: Settings, order: Doc) -> None:
+    """Take back the points of a paid order that was cancelled."""
+    if order.get("member_id") is None:
+        return
+    channel = await loaders.channels_by_id.load(order["channel_id"])
+    delta = points_for(total_base=order["total_base"],
+                       channel_kind=channel["kind"] if channel else "")
+    await _apply(db, loaders=loaders, settings=settings, member_id=order["member_id"],
+                 order_id=order["_id"], delta=-delta, reason="REVERSE")

@@ -1,0 +1,116 @@
+"""Enrolling members and linking the identities they use in each channel.
+
+An identity's ``_id`` is ``"<channel>:<external id>"``: linking is an insert, and the unique
+``_id`` makes it safe under concurrency (two members can never hold one identity). Linking is
+naturally idempotent: re-linking an identity to the member that holds it writes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pymongo.errors import DuplicateKeyError
+
+from gateway.commerce import loyalty, validation
+from gateway.commerce.common import channel_doc, member_id_of, new_id, now
+from gateway.commerce.errors import reject
+from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.database import Database
+from gateway.database.query import Doc
+from gateway.database.writes import members as member_writes
+from gateway.ids import identity_key
+from gateway.loaders import Loaders
+
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,189}$")
+_PHONE = re.compile(r"^\+?[0-9 ()-]{5,32}$")
+
+
+async def enrol_member(
+    *, db: Database, loaders: Loaders, caller: str, name: str, phone: str | None,
+    email: str | None, home_channel_id: str, external_id: str | None, source: str,
+    idempotency_key: str,
+) -> Once:
+    """Create a member once per key, BRONZE with the signup bonus; with ``external_id``, also
+    link the member's identity in the home channel (IDENTITY_TAKEN if someone holds it)."""
+    validation.idempotency_key(idempotency_key)
+    validation.text(name, field="name", max_length=100)
+    validation.text(source, field="source", max_length=50)
+    if phone is not None and not _PHONE.match(phone):
+        raise reject("INVALID", "phone must be 5 to 32 digits, spaces, +, - or ().",
+                     field="phone")
+    if email is not None and not _EMAIL.match(email):
+        raise reject("INVALID", "email must look like name@domain.", field="email")
+
+    async def work(member_id: str, resumed: bool) -> None:
+        await check_not_done(db, "members", member_id, resumed)
+        await channel_doc(loaders, home_channel_id, field="homeChannel")
+        joined = now()
+        identity = None
+        if external_id is not None:
+            identity = await _insert_identity(db, member_id=member_id,
+                                              channel_id=home_channel_id,
+                                              external_id=external_id, source=source)
+        doc = {"_id": member_id, "name": name, "phone": phone, "email": email,
+               "tier": "BRONZE", "points": loyalty.SIGNUP_BONUS, "joined_at": joined,
+               "home_channel_id": home_channel_id, "enrolled_by": caller}
+        try:
+            await member_writes.insert(db, "members", doc)
+        except BaseException:
+            if identity is not None:
+                await member_writes.delete(db, "identities", identity["_id"])
+            raise
+        await member_writes.insert(db, loyalty.LEDGER, {
+            "_id": f"SIGNUP:{member_id}", "member_id": member_id, "order_id": None,
+            "delta": loyalty.SIGNUP_BONUS, "reason": "SIGNUP",
+            "balance": loyalty.SIGNUP_BONUS, "at": joined})
+        loaders.members_by_id.prime(member_id, doc, force=True)
+
+    return await run_once(
+        db, caller=caller, mutation="enrolMember", key=idempotency_key,
+        request=[name, phone, email, home_channel_id, external_id, source],
+        new_id=new_id("mem_"), work=work)
+
+
+async def _insert_identity(db: Database, *, member_id: str, channel_id: str, external_id: str,
+                           source: str) -> Doc:
+    doc = {"_id": identity_key(channel_id, external_id), "member_id": member_id,
+           "channel_id": channel_id, "external_id": external_id, "linked_at": now(),
+           "source": source}
+    try:
+        await member_writes.insert(db, "identities", doc)
+    except DuplicateKeyError:
+        raise reject("IDENTITY_TAKEN", f"{external_id} in {channel_id} belongs to another "
+                     "member.", field="externalId") from None
+    return doc
+
+
+async def link_identity(
+    *, db: Database, loaders: Loaders, member_id: str, channel_id: str, external_id: str,
+    source: str,
+) -> Doc:
+    """Link ``external_id`` in ``channel_id`` to the member (its survivor, if merged)."""
+    validation.text(source, field="source", max_length=50)
+    await channel_doc(loaders, channel_id)
+    holder = await member_id_of(loaders, member_id)
+    key = identity_key(channel_id, external_id)
+    doc = {"_id": key, "member_id": holder, "channel_id": channel_id,
+           "external_id": external_id, "linked_at": now(), "source": source}
+    try:
+        await member_writes.insert(db, "identities", doc)
+    except DuplicateKeyError:
+        existing = await member_writes.find_one(db, "identities", key)
+        if existing is not None and existing["member_id"] == holder:
+            return existing
+        raise reject("IDENTITY_TAKEN", f"{external_id} in {channel_id} belongs to another "
+                     "member.", field="externalId") from None
+    loaders.identities_by_id.prime(key, doc, force=True)
+    return doc
+
+
+async def unlink_identity(*, db: Database, channel_id: str, external_id: str) -> Doc:
+    """Remove an identity; the removed document."""
+    removed = await member_writes.delete(db, "identities", identity_key(channel_id, external_id))
+    if removed is None:
+        raise reject("NOT_FOUND", f"No identity {external_id} in {channel_id}.",
+                     field="externalId")
+    return removed

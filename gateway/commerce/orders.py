@@ -1,0 +1,240 @@
+"""Placing and cancelling orders: server-side prices, FX snapshots and stock reservations.
+
+Stock model: placing an order at a physical location RESERVES each line (``reserved += q``
+on ``inventory``, one conditional update per line that matches only while
+``on_hand - reserved >= q``); ``on_hand`` is left alone until the goods leave (an
+``adjustStock`` or a fulfilment system records that). Cancelling releases the reservation.
+When a line cannot be reserved, the lines reserved before it are released, no order is
+written and the user error ``INSUFFICIENT_STOCK`` names the SKU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from gateway.commerce import loyalty, validation
+from gateway.commerce.common import channel_doc, fx_snapshot, member_id_of, new_id, now
+from gateway.commerce.errors import Rejected, UserError, reject
+from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.database import Database
+from gateway.database.query import Doc
+from gateway.database.scope import Scope
+from gateway.database.writes import orders as order_writes
+from gateway.database.writes import stock as stock_writes
+from gateway.ids import identity_key
+from gateway.loaders import Loaders
+from gateway.settings import Settings
+
+# Channels that sell only from physical locations: their orders must name one.
+LOCATION_REQUIRED = frozenset({"SUPERMARKET", "RURAL_OUTLET"})
+# Orders in these statuses can still be cancelled (their goods have not left).
+CANCELLABLE = ["PLACED", "PAID"]
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    """A checked ``PlaceOrderInput``."""
+
+    channel_id: str
+    location_id: str | None
+    member_id: str | None
+    identity: tuple[str, str] | None
+    lines: tuple[Line, ...]
+    idempotency_key: str
+
+    def fingerprint_input(self) -> dict[str, object]:
+        return {"channel": self.channel_id, "location": self.location_id,
+                "member": self.member_id, "identity": list(self.identity or ()),
+                "lines": [[line.sku, line.quantity] for line in self.lines]}
+
+
+def check_place_order(
+    *, channel: str, location: str | None, member: str | None,
+    identity: tuple[str, str] | None, lines: list[tuple[str, int]], idempotency_key: str,
+) -> PlaceOrder:
+    """Shape checks that need no database: ids, quantities, line count, the key."""
+    errors: list[UserError] = []
+    checked_lines: list[Line] = []
+    validation.idempotency_key(idempotency_key)
+    channel_id = validation.id_of(channel, "ch_", field="channel")
+    location_id = (validation.id_of(location, "loc_", field="location")
+                   if location is not None else None)
+    if member is not None and identity is not None:
+        raise reject("INVALID", "Give member or identity, not both.", field="member")
+    member_id = validation.id_of(member, "mem_", field="member") if member else None
+    ident = None
+    if identity is not None:
+        ident = (validation.id_of(identity[0], "ch_", field="identity.channel"),
+                 validation.external_id(identity[1], field="identity.externalId"))
+    if not 1 <= len(lines) <= validation.MAX_LINES:
+        raise reject("INVALID", f"An order has 1 to {validation.MAX_LINES} lines.",
+                     field="lines")
+    seen: set[str] = set()
+    for i, (sku, quantity) in enumerate(lines):
+        try:
+            sku = validation.id_of(sku, "sku_", field=f"lines.{i}.sku")
+            validation.quantity(quantity, field=f"lines.{i}.quantity")
+            if sku in seen:
+                raise reject("INVALID", f"{sku} appears on two lines; use one line.",
+                             field=f"lines.{i}.sku")
+        except Rejected as exc:
+            errors += exc.errors
+            continue
+        seen.add(sku)
+        checked_lines.append(Line(sku=sku, quantity=quantity))
+    if errors:
+        raise Rejected(*errors)
+    return PlaceOrder(channel_id=channel_id, location_id=location_id, member_id=member_id,
+                      identity=ident, lines=tuple(checked_lines),
+                      idempotency_key=idempotency_key)
+
+
+async def place_order(
+    *, db: Database, loaders: Loaders, settings: Settings, caller: str, order: PlaceOrder
+) -> Once:
+    """Place ``order`` exactly once per idempotency key; the order id (and whether replayed)."""
+
+    async def work(order_id: str, resumed: bool) -> None:
+        await check_not_done(db, "orders", order_id, resumed)
+        doc = await _priced_order(loaders=loaders, settings=settings, order=order,
+                                  order_id=order_id, caller=caller)
+        if doc["stock"] == "RESERVED":
+            await _reserve_all(db, location_id=doc["location_id"], lines=order.lines)
+        try:
+            await order_writes.insert(db, "orders", doc)
+        except BaseException:
+            await _release_all(db, location_id=doc["location_id"], lines=order.lines)
+            raise
+        loaders.orders_by_id.prime(order_id, doc)
+
+    return await run_once(db, caller=caller, mutation="placeOrder", key=order.idempotency_key,
+                          request=order.fingerprint_input(), new_id=new_id("ord_"), work=work)
+
+
+async def _priced_order(
+    *, loaders: Loaders, settings: Settings, order: PlaceOrder, order_id: str, caller: str
+) -> Doc:
+    """Look everything up (one query per collection) and build the order document."""
+    skus = [line.sku for line in order.lines]
+    channel, location, products, member_id = await asyncio.gather(
+        channel_doc(loaders, order.channel_id),
+        loaders.locations_by_id.load(order.location_id) if order.location_id else _none(),
+        loaders.products_by_sku.load_many(skus),
+        _member(loaders, order),
+    )
+    errors: list[UserError] = []
+    if order.location_id is not None:
+        if location is None:
+            errors.append(UserError("location", "NOT_FOUND",
+                                    f"Unknown location {order.location_id}."))
+        elif location["channel_id"] != channel["_id"]:
+            errors.append(UserError("location", "INVALID",
+                                    f"{order.location_id} is not a location of {channel['_id']}."))
+    elif channel["kind"] in LOCATION_REQUIRED:
+        errors.append(UserError("location", "INVALID",
+                                f"Orders in {channel['_id']} name the store or outlet."))
+    currency = channel["currency"]
+    lines: list[Doc] = []
+    for i, (line, product) in enumerate(zip(order.lines, products, strict=True)):
+        offer = None if product is None else next(
+            (o for o in product.get("offers", []) if o["channel_id"] == channel["_id"]), None)
+        field = f"lines.{i}.sku"
+        if product is None:
+            errors.append(UserError(field, "NOT_FOUND", f"Unknown SKU {line.sku}."))
+        elif offer is None or not offer["available"]:
+            errors.append(UserError(field, "INVALID",
+                                    f"{line.sku} is not for sale in {channel['_id']}."))
+        elif offer["currency"] != currency:
+            errors.append(UserError(field, "CURRENCY_MISMATCH",
+                                    f"The offer of {line.sku} is not in {currency}."))
+        else:
+            lines.append({"sku": line.sku, "quantity": line.quantity,
+                          "unit_price": offer["price"]})
+    if errors:
+        raise Rejected(*errors)
+    total = sum(line["unit_price"] * line["quantity"] for line in lines)
+    fx = await fx_snapshot(loaders, amount=total, currency=currency,
+                           base_currency=settings.base_currency, field="channel")
+    return {
+        "_id": order_id, "member_id": member_id, "channel_id": channel["_id"],
+        "location_id": order.location_id, "lines": lines, "total": total,
+        "currency": currency, "status": "PLACED", "placed_at": now(),
+        "fx_rate": fx.rate_text, "total_base": fx.base_amount, "paid": 0,
+        "stock": "RESERVED" if order.location_id is not None else None,
+        "source": "api", "placed_by": caller,
+    }
+
+
+async def _none() -> None:
+    return None
+
+
+async def _member(loaders: Loaders, order: PlaceOrder) -> str | None:
+    if order.member_id is not None:
+        return await member_id_of(loaders, order.member_id)
+    if order.identity is not None:
+        doc = await loaders.identities_by_id.load(identity_key(*order.identity))
+        if doc is None:
+            raise reject("NOT_FOUND", "No member holds this identity.", field="identity")
+        member: str = doc["member_id"]
+        return member
+    return None
+
+
+async def _reserve_all(db: Database, *, location_id: str, lines: tuple[Line, ...]) -> None:
+    """Reserve line after line; on the first failure release the earlier ones."""
+    done: list[Line] = []
+    try:
+        for line in lines:
+            if not await stock_writes.reserve(db, sku=line.sku, location_id=location_id,
+                                              quantity=line.quantity):
+                raise reject("INSUFFICIENT_STOCK",
+                             f"Not enough {line.sku} at {location_id} for {line.quantity}.",
+                             field=f"lines.{lines.index(line)}.quantity")
+            done.append(line)
+    except BaseException:
+        await _release_all(db, location_id=location_id, lines=tuple(done))
+        raise
+
+
+async def _release_all(db: Database, *, location_id: str | None, lines: tuple[Line, ...]) -> None:
+    if location_id is None:
+        return
+    for line in lines:
+        await stock_writes.release(db, sku=line.sku, location_id=location_id,
+                                   quantity=line.quantity)
+
+
+async def cancel_order(
+    *, db: Database, loaders: Loaders, settings: Settings, scope: Scope, order_id: str,
+    caller: str,
+) -> Doc:
+    """Cancel an order that has not shipped and give its reserved stock back. Cancelling a
+    cancelled order changes nothing and returns it (retries are safe)."""
+    before = await order_writes.set_status(
+        db, scope=scope, order_id=order_id, from_statuses=CANCELLABLE, to="CANCELLED",
+        extra={"cancelled_at": now(), "cancelled_by": caller},
+    )
+    if before is None:
+        current = await loaders.orders_by_id.load(order_id)
+        if current is None:
+            raise reject("NOT_FOUND", f"Unknown order {order_id}.", field="order")
+        if current["status"] != "CANCELLED":
+            raise reject("CONFLICT", f"Order {order_id} is {current['status']} and can no "
+                         "longer be cancelled.", field="order")
+        return current
+    if before.get("stock") == "RESERVED":
+        lines = tuple(Line(sku=x["sku"], quantity=x["quantity"]) for x in before["lines"])
+        await _release_all(db, location_id=before["location_id"], lines=lines)
+    if before["status"] == "PAID":
+        await loyalty.reverse(db, loaders=loaders, settings=settings, order=before)
+    after = {**before, "status": "CANCELLED"}
+    loaders.orders_by_id.prime(order_id, after, force=True)
+    return after

@@ -1,0 +1,140 @@
+"""Payments and visits: the other two activity records a channel writes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import NoReturn
+
+from gateway.commerce import loyalty, validation
+from gateway.commerce.common import channel_doc, fx_snapshot, member_id_of, new_id, now
+from gateway.commerce.errors import reject
+from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.database import Database
+from gateway.database.query import Doc
+from gateway.database.scope import Scope
+from gateway.database.writes import orders as order_writes
+from gateway.ids import identity_key
+from gateway.loaders import Loaders
+from gateway.settings import Settings
+
+MAX_AMOUNT = 10**12
+# A visit may be reported late (offline apps), but not from the future.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+async def record_payment(
+    *, db: Database, loaders: Loaders, settings: Settings, scope: Scope, caller: str,
+    order_id: str, amount: int, currency: str, method: str, idempotency_key: str,
+) -> Once:
+    """Record a captured payment once per key. The order's ``paid`` counter grows by one
+    conditional ``$inc`` that matches only while the order is open, in ``currency``, and
+    ``paid + amount <= total``, so payments never exceed the total, whatever the concurrency.
+    The payment that completes the total moves the order to PAID and earns its points."""
+    validation.idempotency_key(idempotency_key)
+    if not 1 <= amount <= MAX_AMOUNT:
+        raise reject("INVALID", "amount must be a positive number of minor units.",
+                     field="amount")
+
+    async def work(payment_id: str, resumed: bool) -> None:
+        await check_not_done(db, "payments", payment_id, resumed)
+        after = await order_writes.add_paid(db, scope=scope, order_id=order_id, amount=amount,
+                                            currency=currency)
+        if after is None:
+            await _why_not_paid(loaders, order_id=order_id, amount=amount, currency=currency)
+        fx = await fx_snapshot(loaders, amount=amount, currency=currency,
+                               base_currency=settings.base_currency, field="currency")
+        doc = {
+            "_id": payment_id, "order_id": order_id, "member_id": after.get("member_id"),
+            "channel_id": after["channel_id"], "location_id": after.get("location_id"),
+            "method": method, "amount": amount, "currency": currency, "status": "CAPTURED",
+            "paid_at": now(), "fx_rate": fx.rate_text, "amount_base": fx.base_amount,
+            "recorded_by": caller,
+        }
+        try:
+            await order_writes.insert(db, "payments", doc)
+        except BaseException:
+            await order_writes.remove_paid(db, order_id=order_id, amount=amount)
+            raise
+        loaders.payments_by_id.prime(payment_id, doc)
+        if after["paid"] == after["total"]:
+            paid = await order_writes.set_status(
+                db, scope=scope, order_id=order_id, from_statuses=["PLACED"], to="PAID",
+                extra={"paid_at": doc["paid_at"]})
+            if paid is not None:  # this request moved it to PAID: it alone earns the points
+                await loyalty.earn(db, loaders=loaders, settings=settings, order=paid)
+
+    return await run_once(db, caller=caller, mutation="recordPayment", key=idempotency_key,
+                          request=[order_id, amount, currency, method],
+                          new_id=new_id("pay_"), work=work)
+
+
+async def _why_not_paid(
+    loaders: Loaders, *, order_id: str, amount: int, currency: str
+) -> NoReturn:
+    order = await loaders.orders_by_id.load(order_id)
+    if order is None:
+        raise reject("NOT_FOUND", f"Unknown order {order_id}.", field="order")
+    if order["currency"] != currency:
+        raise reject("CURRENCY_MISMATCH", f"Order {order_id} is in {order['currency']}.",
+                     field="currency")
+    if order["status"] not in ("PLACED", "PAID"):
+        raise reject("CONFLICT", f"Order {order_id} is {order['status']}.", field="order")
+    left = order["total"] - order.get("paid", 0)
+    raise reject("OVERPAYMENT", f"Only {left} minor units of order {order_id} are unpaid.",
+                 field="amount")
+
+
+async def record_visit(
+    *, db: Database, loaders: Loaders, caller: str, channel_id: str, location_id: str | None,
+    member_id: str | None, identity: tuple[str, str] | None, kind: str, source: str,
+    at: datetime | None, idempotency_key: str,
+) -> Once:
+    """Record a store visit, app session or view once per key (anonymous when no member)."""
+    validation.idempotency_key(idempotency_key)
+    validation.text(source, field="source", max_length=50)
+    when = at or now()
+    if when > now() + CLOCK_SKEW:
+        raise reject("INVALID", "A visit cannot be in the future.", field="at")
+    if member_id is not None and identity is not None:
+        raise reject("INVALID", "Give member or identity, not both.", field="member")
+
+    async def work(visit_id: str, resumed: bool) -> None:
+        await check_not_done(db, "visits", visit_id, resumed)
+        channel, location, member = await asyncio.gather(
+            channel_doc(loaders, channel_id),
+            loaders.locations_by_id.load(location_id) if location_id else _none(),
+            _member(loaders, member_id, identity),
+        )
+        if location_id is not None and (location is None
+                                        or location["channel_id"] != channel["_id"]):
+            raise reject("NOT_FOUND", f"{location_id} is not a location of {channel_id}.",
+                         field="location")
+        doc = {"_id": visit_id, "member_id": member, "channel_id": channel_id,
+               "location_id": location_id, "kind": kind, "source": source, "at": when,
+               "recorded_by": caller}
+        await order_writes.insert(db, "visits", doc)
+        loaders.visits_by_id.prime(visit_id, doc)
+
+    return await run_once(
+        db, caller=caller, mutation="recordVisit", key=idempotency_key,
+        request=[channel_id, location_id, member_id, list(identity or ()), kind, source,
+                 at.isoformat() if at else None],
+        new_id=new_id("vis_"), work=work)
+
+
+async def _none() -> None:
+    return None
+
+
+async def _member(loaders: Loaders, member_id: str | None,
+                  identity: tuple[str, str] | None) -> str | None:
+    if member_id is not None:
+        return await member_id_of(loaders, member_id)
+    if identity is not None:
+        doc: Doc | None = await loaders.identities_by_id.load(identity_key(*identity))
+        if doc is None:
+            raise reject("NOT_FOUND", "No member holds this identity.", field="identity")
+        found: str = doc["member_id"]
+        return found
+    return None

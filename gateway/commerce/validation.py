@@ -1,0 +1,61 @@
+"""Input checks shared by the mutations. Nothing here touches the database.
+
+Every id is checked against its prefix and ``[A-Za-z0-9_.-]``, and free text may not contain
+control characters: no input can carry a MongoDB operator (``$...``) into a query or an
+update, because ids are only ever used as values and user text is never used as a key.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from gateway import ids
+from gateway.commerce.errors import reject
+from gateway.errors import BadUserInput
+
+MIN_QUANTITY: Final = 1
+MAX_QUANTITY: Final = 999
+MAX_LINES: Final = 50
+MAX_KEY: Final = 255
+MAX_TEXT: Final = 200
+_TEXT = re.compile(r"^[^\x00-\x1f]*$")
+
+
+def id_of(value: str | None, prefix: str, *, field: str) -> str:
+    """A well-formed id with ``prefix``, or an INVALID user error naming ``field``."""
+    try:
+        return ids.check(str(value), prefix, field=field)
+    except BadUserInput:
+        raise reject("INVALID", f"{field} must be an id starting with {prefix}.",
+                     field=field) from None
+
+
+def external_id(value: str, *, field: str) -> str:
+    try:
+        return ids.check_external_id(value, field=field)
+    except BadUserInput as exc:
+        raise reject("INVALID", exc.message, field=field) from None
+
+
+def idempotency_key(value: str, *, field: str = "idempotencyKey") -> str:
+    """1 to 255 printable characters."""
+    if not 1 <= len(value) <= MAX_KEY or not _TEXT.match(value):
+        raise reject("INVALID", f"{field} must be 1 to {MAX_KEY} printable characters.",
+                     field=field)
+    return value
+
+
+def quantity(value: int, *, field: str) -> int:
+    if not MIN_QUANTITY <= value <= MAX_QUANTITY:
+        raise reject("INVALID", f"quantity must be between {MIN_QUANTITY} and {MAX_QUANTITY}, "
+                     f"got {value}.", field=field)
+    return value
+
+
+def text(value: str, *, field: str, min_length: int = 1, max_length: int = MAX_TEXT) -> str:
+    """Free text of bounded length without control characters."""
+    if not min_length <= len(value) <= max_length or not _TEXT.match(value):
+        raise reject("INVALID", f"{field} must be {min_length} to {max_length} printable "
+                     "characters.", field=field)
+    return value

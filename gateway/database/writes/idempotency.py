@@ -1,0 +1,68 @@
+"""The ``idempotency`` collection: one document per (caller, mutation, key).
+
+``_id`` is ``"<caller>:<mutation>:<key>"``, so the unique ``_id`` picks exactly one winner when
+several requests claim the same key at once. A document holds the request's fingerprint, its
+status (``PENDING`` while the winner works, ``DONE`` after) and the id of the object created.
+A TTL index on ``created_at`` removes it after the retention period (see indexes.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from gateway.database import Database
+from gateway.database.query import Doc
+
+COLLECTION = "idempotency"
+
+
+async def claim(
+    db: Database, *, key_id: str, fingerprint: str, result_id: str, token: str, now: datetime
+) -> Doc | None:
+    """Insert a PENDING claim; ``None`` when this call won, else the existing document
+    (read after the insert failed)."""
+    doc = {"_id": key_id, "fingerprint": fingerprint, "status": "PENDING",
+           "result_id": result_id, "token": token, "created_at": now, "claimed_at": now}
+    try:
+        await db[COLLECTION].insert_one(doc)
+    except DuplicateKeyError:
+        return await get(db, key_id=key_id) or {"_id": key_id, "status": "GONE"}
+    return None
+
+
+async def get(db: Database, *, key_id: str) -> Doc | None:
+    found: Doc | None = await db[COLLECTION].find_one({"_id": key_id})
+    return found
+
+
+async def complete(db: Database, *, key_id: str, token: str, result_id: str) -> None:
+    """Mark the claim DONE with the id of what was created."""
+    await db[COLLECTION].update_one(
+        {"_id": key_id, "token": token}, {"$set": {"status": "DONE", "result_id": result_id}}
+    )
+
+
+async def release(db: Database, *, key_id: str, token: str) -> None:
+    """Give a claim up (the work was refused), so the same key can be used again."""
+    await db[COLLECTION].delete_one({"_id": key_id, "token": token})
+
+
+
+async def take_over(db: Database, *, key_id: str, old_token: str, token: str,
+                    now: datetime) -> Doc | None:
+    """Take a PENDING claim from a holder that stopped (its token is still ``old_token``);
+    the claim after, or ``None`` when someone else moved it first."""
+    found: Doc | None = await db[COLLECTION].find_one_and_update(
+        {"_id": key_id, "token": old_token, "status": "PENDING"},
+        {"$set": {"token": token, "claimed_at": now}}, return_document=ReturnDocument.AFTER,
+    )
+    return found
+
+
+async def exists(db: Database, *, collection: str, doc_id: str) -> bool:
+    """Whether the object a claim was for was written (used when resuming a stale claim)."""
+    found = await db[collection].find_one({"_id": doc_id}, {"_id": 1})
+    return found is not None

@@ -1,0 +1,54 @@
+"""Order, payment and visit writes."""
+
+from __future__ import annotations
+
+from pymongo import ReturnDocument
+
+from gateway.database import Database
+from gateway.database.query import Doc
+from gateway.database.scope import Scope
+
+
+async def insert(db: Database, collection: str, doc: Doc) -> None:
+    """Insert one order, payment or visit (its ``_id`` is chosen by the caller)."""
+    await db[collection].insert_one(doc)
+
+
+async def set_status(db: Database, *, scope: Scope, order_id: str, from_statuses: list[str],
+                     to: str, extra: Doc | None = None) -> Doc | None:
+    """Move an order (of a channel the caller may see) from one of ``from_statuses`` to
+    ``to``; the document before the change, or ``None`` when it was in another status (one
+    conditional findAndModify)."""
+    found: Doc | None = await db["orders"].find_one_and_update(
+        scope.restrict({"_id": order_id, "status": {"$in": from_statuses}}),
+        {"$set": {"status": to, **(extra or {})}},
+    )
+    return found
+
+
+async def add_paid(
+    db: Database, *, scope: Scope, order_id: str, amount: int, currency: str
+) -> Doc | None:
+    """``paid += amount`` while the order is open, in ``currency``, and ``paid + amount`` does
+    not exceed its total; the document after, or ``None``."""
+    found: Doc | None = await db["orders"].find_one_and_update(
+        scope.restrict({
+            "_id": order_id,
+            "currency": currency,
+            "status": {"$in": ["PLACED", "PAID"]},
+            "$expr": {"$lte": [{"$add": [{"$ifNull": ["$paid", 0]}, amount]}, "$total"]},
+        }),
+        {"$inc": {"paid": amount}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return found
+
+
+async def remove_paid(db: Database, *, order_id: str, amount: int) -> None:
+    """Undo :func:`add_paid` (the payment document could not be written)."""
+    await db["orders"].update_one({"_id": order_id}, {"$inc": {"paid": -amount}})
+
+
+async def delete(db: Database, collection: str, doc_id: str) -> None:
+    """Remove a document written by a step that is being undone."""
+    await db[collection].delete_one({"_id": doc_id})

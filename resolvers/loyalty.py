@@ -1,0 +1,83 @@
+"""Loyalty: the points ledger of a member and the merge records of their account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from gateway.context import Info
+from gateway.database.query import Doc
+from resolvers.orders import Order, load_order
+from resolvers.scalars import optional_utc, utc
+
+
+@strawberry.enum(description="Why a points balance changed.")
+class PointsReason(Enum):
+    SIGNUP = strawberry.enum_value("SIGNUP", description="The signup bonus (100 points).")
+    EARN = strawberry.enum_value(
+        "EARN",
+        description="An order became PAID: floor(total in base currency / 1 base unit) x the "
+        "channel's multiplier (ONLINE_SHOP 1, SUPERMARKET 1, RURAL_OUTLET 2, OVERSEAS 1).")
+    REVERSE = strawberry.enum_value("REVERSE", description="A paid order was cancelled.")
+
+
+@strawberry.type(
+    description="One change of a member's points balance. Tier follows lifetime spend in the "
+    "base currency (cancelled orders excluded; thresholds in the OMNIGW_TIER_THRESHOLDS "
+    "setting, by default SILVER from 1,500.00, GOLD from 5,000.00, PLATINUM from 10,000.00)."
+)
+class PointsEntry:
+    id: strawberry.ID = strawberry.field(description="Entry id: reason and order or member id.")
+    delta: int = strawberry.field(description="Points added (positive) or taken (negative).")
+    reason: PointsReason = strawberry.field(description="Why.")
+    balance: int = strawberry.field(description="The member's balance right after.")
+    at: datetime = strawberry.field(description="When (UTC).")
+    member_id: strawberry.ID = strawberry.field(
+        description="The member account it was booked to (a merged member's own id).")
+    order_id: strawberry.Private[str | None]
+
+    @strawberry.field(description="The order that earned or lost the points, if any.")
+    async def order(self, info: Info) -> Order | None:
+        return await load_order(info, self.order_id)
+
+    @classmethod
+    def from_doc(cls, doc: Doc) -> PointsEntry:
+        return cls(id=strawberry.ID(doc["_id"]), delta=doc["delta"],
+                   reason=PointsReason(doc["reason"]), balance=doc["balance"],
+                   at=utc(doc["at"]), member_id=strawberry.ID(doc["member_id"]),
+                   order_id=doc.get("order_id"))
+
+
+@strawberry.enum(description="Whether a merge is in effect.")
+class MergeStatus(Enum):
+    PENDING = strawberry.enum_value("PENDING", description="Being applied or undone.")
+    ACTIVE = strawberry.enum_value("ACTIVE", description="In effect.")
+    UNDONE = strawberry.enum_value("UNDONE", description="Reverted by unmergeMembers.")
+
+
+@strawberry.type(description="One merge of two member accounts: what moved, when, by whom.")
+class Merge:
+    id: strawberry.ID = strawberry.field(description="Merge id, prefix mrg_.")
+    survivor_id: strawberry.ID = strawberry.field(description="The member that remains.")
+    merged_id: strawberry.ID = strawberry.field(description="The member folded into it.")
+    status: MergeStatus = strawberry.field(description="In effect or undone.")
+    moved_identities: list[str] = strawberry.field(
+        description="Identity ids (`channel:externalId`) moved to the survivor.")
+    moved_points: int = strawberry.field(description="Points moved to the survivor.")
+    merged_by: str = strawberry.field(description="Who merged.")
+    merged_at: datetime = strawberry.field(description="When (UTC).")
+    unmerged_by: str | None = strawberry.field(description="Who undid it, if undone.")
+    unmerged_at: datetime | None = strawberry.field(description="When it was undone.")
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Merge:
+        return cls(
+            id=strawberry.ID(doc["_id"]), survivor_id=strawberry.ID(doc["survivor_id"]),
+            merged_id=strawberry.ID(doc["merged_id"]), status=MergeStatus(doc["status"]),
+            moved_identities=list(doc["identity_ids"]), moved_points=doc["points"],
+            merged_by=doc["merged_by"], merged_at=utc(doc["merged_at"]),
+            unmerged_by=doc.get("unmerged_by"), unmerged_at=optional_utc(doc.get("unmerged_at")),
+        )

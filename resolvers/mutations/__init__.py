@@ -1,0 +1,22 @@
+"""Every mutation, top-level (only top-level mutation fields run one after another).
+
+Each returns a payload with the written object and typed ``userErrors``; the rules live in
+``gateway.commerce``.
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers.mutations.activity import ActivityMutation
+from resolvers.mutations.imports import ImportMutation
+from resolvers.mutations.members import MemberMutation
+from resolvers.mutations.merges import MergeMutation
+from resolvers.mutations.orders import OrderMutation
+from resolvers.mutations.stock import StockMutation
+
+
+@strawberry.type(description="Write orders, payments, visits, stock, members and identities.")
+class Mutation(OrderMutation, StockMutation, ActivityMutation, MemberMutation,
+               MergeMutation, ImportMutation):
+    pass

@@ -1,0 +1,77 @@
+"""adjustStock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from gateway.commerce import validation
+from gateway.commerce.errors import Rejected
+from gateway.commerce.idempotency import caller_of
+from gateway.commerce.stock import adjust_stock
+from gateway.context import Info
+from resolvers.mutations.common import UserError, user_errors
+from resolvers.products import StockLevel
+from resolvers.scalars import utc
+
+
+@strawberry.type(description="One audited change of on-hand stock.")
+class StockMovement:
+    id: strawberry.ID = strawberry.field(description="Movement id, prefix mov_.")
+    sku: strawberry.ID = strawberry.field(description="The product.")
+    location_id: strawberry.ID = strawberry.field(description="The location (loc_ id).")
+    delta: int = strawberry.field(description="Units added (positive) or removed (negative).")
+    reason: str = strawberry.field(description="Why, as given by the caller.")
+    before: int = strawberry.field(description="On-hand units before.")
+    after: int = strawberry.field(description="On-hand units after.")
+    by: str = strawberry.field(description="Who made the change (the caller).")
+    at: datetime = strawberry.field(description="When (UTC).")
+
+
+@strawberry.type(description="The result of adjustStock.")
+class AdjustStockPayload:
+    stock: StockLevel | None = strawberry.field(description="The level after the change.")
+    movement: StockMovement | None = strawberry.field(description="The audit entry written.")
+    user_errors: list[UserError] = strawberry.field(description="Why it was refused.")
+
+
+@strawberry.type
+class StockMutation:
+    @strawberry.mutation(
+        description="Add or remove on-hand units (a delivery, a count, damage) as a "
+        "compare-and-set: it applies only while on-hand is `expectedOnHand` (else "
+        "STOCK_CHANGED, nothing written) and never below the reserved units. Writes an audit "
+        "entry (who, why, before, after). Retrying after success gives STOCK_CHANGED."
+    )
+    async def adjust_stock(
+        self, info: Info,
+        sku: Annotated[strawberry.ID, strawberry.argument(description="sku_ id.")],
+        location: Annotated[strawberry.ID, strawberry.argument(description="loc_ id.")],
+        delta: Annotated[int, strawberry.argument(description="Non-zero change of on-hand.")],
+        reason: Annotated[str, strawberry.argument(description="Why, 1 to 200 characters.")],
+        expected_on_hand: Annotated[
+            int, strawberry.argument(description="The on-hand level the caller last saw.")],
+    ) -> AdjustStockPayload:
+        ctx = info.context
+        try:
+            after, movement = await adjust_stock(
+                db=ctx.db, loaders=ctx.loaders, caller=caller_of(ctx.scope, ctx.principal),
+                sku=validation.id_of(sku, "sku_", field="sku"),
+                location_id=validation.id_of(location, "loc_", field="location"),
+                delta=delta, reason=reason, expected_on_hand=expected_on_hand,
+            )
+        except Rejected as exc:
+            return AdjustStockPayload(stock=None, movement=None, user_errors=user_errors(exc))
+        return AdjustStockPayload(
+            stock=StockLevel(on_hand=after["on_hand"], reserved=after["reserved"],
+                             available=after["on_hand"] - after["reserved"],
+                             location_id=after["location_id"]),
+            movement=StockMovement(
+                id=strawberry.ID(movement["_id"]), sku=strawberry.ID(movement["sku"]),
+                location_id=strawberry.ID(movement["location_id"]), delta=movement["delta"],
+                reason=movement["reason"], before=movement["before"], after=movement["after"],
+                by=movement["by"], at=utc(movement["at"])),
+            user_errors=[],
+        )

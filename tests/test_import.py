@@ -1,0 +1,142 @@
+"""importOrders (both stores) and ``omnigw import orders`` (wire server): independent rows,
+one result per row, and re-runs that never double anything."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.cli import app
+from tests.conftest import WritingGateway, data, fresh_gateway
+
+IMPORT = """mutation($channel: ID!, $location: ID, $orders: [ImportOrderInput!]!) {
+  importOrders(channel: $channel, location: $location, orders: $orders) {
+    results { index externalId status order { id status total { minorUnits } }
+              userErrors { field code message } }
+    created duplicates rejected userErrors { field code message } } }"""
+CHANNEL, OUTLET = "ch_villagelink", "loc_vl_anji"
+OIL, MILLET = "sku_sesame_oil_500ml", "sku_yellow_millet_1kg"
+NAME = "import"
+
+
+@pytest.fixture(scope="module", params=["wire", "embedded"])
+async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[WritingGateway]:
+    async for gateway in fresh_gateway(request.param, seeded, NAME):
+        yield gateway
+
+
+def row(external_id: str, lines: list[tuple[str, int, int]], **extra: Any) -> dict[str, Any]:
+    return {"externalId": external_id, "currency": "CNY", "placedAt": "2026-10-30T03:00:00Z",
+            "member": "mem_00020",
+            "lines": [{"sku": s, "quantity": q, "unitPrice": p} for s, q, p in lines], **extra}
+
+
+async def on_hand(gw: WritingGateway, sku: str) -> int:
+    doc = await gw.db["inventory"].find_one({"_id": f"{sku}@{OUTLET}"})
+    assert doc is not None
+    value: int = doc["on_hand"]
+    return value
+
+
+async def send(gw: WritingGateway, orders: list[dict[str, Any]]) -> dict[str, Any]:
+    result = await data(gw.client, IMPORT, {"channel": CHANNEL, "location": OUTLET,
+                                            "orders": orders})
+    payload: dict[str, Any] = result["importOrders"]
+    return payload
+
+
+async def test_rows_are_independent_and_resending_doubles_nothing(gw: WritingGateway) -> None:
+    # given a batch with two good rows, an unknown SKU and a wrong currency
+    batch = [row("T1-0001", [(OIL, 2, 2500)]),
+             row("T1-0002", [(OIL, 1, 2500), (MILLET, 3, 1500)], paymentMethod="WALLET"),
+             row("T1-0003", [("sku_unknown", 1, 100)]),
+             row("T1-0004", [(OIL, 1, 100)], currency="USD")]
+    oil, orders = await on_hand(gw, OIL), await gw.db["orders"].count_documents({})
+    # when it is sent
+    first = await send(gw, batch)
+    # then each row has its own outcome
+    assert [(r["index"], r["externalId"], r["status"], r["userErrors"])
+            for r in first["results"]] == [
+        (0, "T1-0001", "CREATED", []), (1, "T1-0002", "CREATED", []),
+        (2, "T1-0003", "REJECTED", [{"field": "orders.2.lines.0.sku", "code": "NOT_FOUND",
+                                     "message": "Unknown SKU sku_unknown."}]),
+        (3, "T1-0004", "REJECTED", [{"field": "orders.3.currency", "code": "CURRENCY_MISMATCH",
+                                     "message": "ch_villagelink sells in CNY, not USD."}])]
+    assert (first["created"], first["duplicates"], first["rejected"]) == (2, 0, 2)
+    assert [r["order"]["total"]["minorUnits"] for r in first["results"][:2]] == [5000, 7000]
+    assert {r["order"]["status"] for r in first["results"][:2]} == {"COMPLETED"}
+    assert await on_hand(gw, OIL) == oil - 3
+    assert await gw.db["orders"].count_documents({}) == orders + 2
+    created = first["results"][1]["order"]["id"]
+    payment = await gw.db["payments"].find_one({"order_id": created})
+    assert (payment["amount"], payment["method"], payment["status"]) == (7000, "WALLET",
+                                                                         "CAPTURED")
+    # when the same batch is sent again
+    again = await send(gw, batch)
+    # then the imported rows are DUPLICATE with the same orders, and nothing is written
+    assert [(r["status"], r["order"]) for r in again["results"][:2]] == [
+        ("DUPLICATE", first["results"][0]["order"]), ("DUPLICATE", first["results"][1]["order"])]
+    assert (again["created"], again["duplicates"], again["rejected"]) == (0, 2, 2)
+    assert await on_hand(gw, OIL) == oil - 3
+    assert await gw.db["orders"].count_documents({}) == orders + 2
+
+
+async def test_changed_row_with_a_used_id_and_short_stock(gw: WritingGateway) -> None:
+    await send(gw, [row("T2-0001", [(MILLET, 1, 1500)])])
+    millet = await on_hand(gw, MILLET)
+    result = await send(gw, [row("T2-0001", [(MILLET, 2, 1500)]),
+                             row("T2-0002", [(MILLET, 1, 1500), (OIL, 999, 2500)])])
+    assert [r["userErrors"] for r in result["results"]] == [
+        [{"field": "orders.0.externalId", "code": "IDEMPOTENCY_KEY_REUSED",
+          "message": "This idempotency key was used with a different input."}],
+        [{"field": "orders.1.lines.1.quantity", "code": "INSUFFICIENT_STOCK",
+          "message": f"Not enough {OIL} at {OUTLET} for 999."}]]
+    assert await on_hand(gw, MILLET) == millet
+
+
+async def test_batch_limits(gw: WritingGateway) -> None:
+    too_many = await send(gw, [row(f"T3-{i}", [(OIL, 1, 1)]) for i in range(501)])
+    assert too_many["userErrors"] == [{"field": "orders", "code": "INVALID",
+                                       "message": "Send 1 to 500 orders per call."}]
+    no_outlet = await data(gw.client, IMPORT, {"channel": CHANNEL, "orders": [
+        row("T3-x", [(OIL, 1, 1)])]})
+    assert no_outlet["importOrders"]["userErrors"] == [{
+        "field": "location", "code": "INVALID",
+        "message": "Orders in ch_villagelink name the store or outlet."}]
+
+
+async def test_cli_import_can_be_rerun_after_an_interruption(
+    seeded: str, tmp_path: Path
+) -> None:
+    # given a fresh database and a file of 30 offline orders
+    async for gw in fresh_gateway("wire", seeded, "import_cli"):
+        orders = await gw.db["orders"].count_documents({})
+        rows = [row(f"CLI-{i:04d}", [(OIL if i % 2 else MILLET, 1, 2000 + i)])
+                for i in range(30)]
+        whole, part = tmp_path / "outlet.jsonl", tmp_path / "first-10.jsonl"
+        whole.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        part.write_text("".join(json.dumps(r) + "\n" for r in rows[:10]))
+        # when an interrupted run sent the first 10, and then the whole file is sent
+        first = await asyncio.to_thread(run_cli, seeded, part)
+        second = await asyncio.to_thread(run_cli, seeded, whole)
+        # then 10 + 20 orders exist, none twice
+        assert (first.exit_code, first.stdout.splitlines()[-1]) == (
+            0, "created=10 duplicate=0 rejected=0")
+        assert (second.exit_code, second.stdout.splitlines()[-1]) == (
+            0, "created=20 duplicate=10 rejected=0")
+        assert await gw.db["orders"].count_documents({}) == orders + 30
+        assert await gw.db["orders"].count_documents({"source": "import"}) == 30
+
+
+def run_cli(uri: str, path: Path) -> Any:
+    """``omnigw import orders`` in batches of 7 (in a thread: it runs its own event loop)."""
+    return CliRunner().invoke(
+        app, ["import", "orders", str(path), "--channel", CHANNEL, "--location", OUTLET,
+              "--batch-size", "7"],
+        env={"MONGODB_URI": uri, "OMNIGW_DATABASE": "omnigw_import_cli"})

@@ -1,0 +1,137 @@
+"""The database commands each write sends are bounded and known (counted by the gateway's
+command listener and reported in ``extensions.db``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import WritingGateway, fresh_gateway, gql
+
+PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
+  order { id total { minorUnits } } userErrors { code } } }"""
+STORE = "loc_fm_shenzhen_nanshan"
+SKUS = ["sku_baby_diapers_m_60", "sku_baby_wipes_6x80", "sku_bamboo_chopsticks_10_pairs",
+        "sku_bamboo_toothbrush_4pk", "sku_cherry_tomatoes_1kg", "sku_daily_mixed_nuts_30x25g",
+        "sku_dianhong_black_tea_200g", "sku_dish_soap_1_5kg", "sku_dried_mango_200g",
+        "sku_facial_tissue_18pk"]
+
+
+@pytest.fixture(scope="module", params=["wire", "embedded"])
+async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[WritingGateway]:
+    async for gateway in fresh_gateway(request.param, seeded, "commands"):
+        yield gateway
+
+
+async def commands(gw: WritingGateway, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    body = await gql(gw.client, query, variables)
+    assert "errors" not in body, body["errors"]
+    stats: dict[str, Any] = body["extensions"]["db"]
+    return stats
+
+
+def order(key: str, skus: list[str]) -> dict[str, Any]:
+    return {"input": {"channel": "ch_freshmart", "location": STORE, "member": "mem_00012",
+                      "lines": [{"sku": s, "quantity": 1} for s in skus],
+                      "idempotencyKey": key}}
+
+
+async def test_place_order_commands_for_1_and_10_lines(gw: WritingGateway) -> None:
+    # placeOrder sends, in order:
+    #   1 insert        idempotency   claim the key (the unique _id picks one winner)
+    #   4 find          channels, locations, products (all SKUs in one $in), members
+    #                   (looked up together; no fx_rates read for a base-currency channel)
+    #   n update        inventory     one conditional reservation per line
+    #   1 insert        orders        the order (the payload is served from the loader cache)
+    #   1 update        idempotency   mark the key DONE with the order id
+    # = 7 + n commands: 8 for 1 line, 17 for 10 lines.
+    one = await commands(gw, PLACE, order("cmd-1", SKUS[:1]))
+    ten = await commands(gw, PLACE, order("cmd-10", SKUS))
+    assert one == {"commands": 8, "byCollection": {
+        "channels": 1, "idempotency": 2, "inventory": 1, "locations": 1, "members": 1,
+        "orders": 1, "products": 1}}
+    assert ten == {"commands": 17, "byCollection": {
+        "channels": 1, "idempotency": 2, "inventory": 10, "locations": 1, "members": 1,
+        "orders": 1, "products": 1}}
+    # a replay: the claim insert fails, the claim is read, the order is read for the payload
+    replay = await commands(gw, PLACE, order("cmd-10", SKUS))
+    assert replay == {"commands": 3, "byCollection": {"idempotency": 2, "orders": 1}}
+
+
+PAY = """mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {
+  payment { id } userErrors { code } } }"""
+CANCEL = """mutation($id: ID!) { cancelOrder(order: $id) { order { id } userErrors { code } } }"""
+ADJUST = """mutation { adjustStock(sku: "sku_dried_mango_200g", location: "%s", delta: 5,
+  reason: "count", expectedOnHand: %d) { stock { onHand } userErrors { code } } }"""
+VISIT = """mutation { recordVisit(input: {channel: "ch_flagship", kind: APP_SESSION,
+  source: "push", member: "mem_00012", idempotencyKey: "cmd-v"}) {
+  visit { id } userErrors { code } } }"""
+ENROL = """mutation { enrolMember(input: {name: "Ma Li", homeChannel: "ch_miniapp",
+  externalId: "wxo_cmd", idempotencyKey: "cmd-e"}) { member { id } userErrors { code } } }"""
+LINK = """mutation { linkIdentity(member: "mem_00012", channel: "ch_th_market",
+  externalId: "th_cmd") { identity { externalId } userErrors { code } } }"""
+MERGE = """mutation { mergeMembers(survivor: "mem_00013", merged: "mem_00014") {
+  merge { id } userErrors { code } } }"""
+UNMERGE = """mutation($id: ID!) { unmergeMembers(mergeId: $id) { merge { id }
+  userErrors { code } } }"""
+
+
+async def test_other_mutations_commands(gw: WritingGateway) -> None:
+    placed = await gql(gw.client, PLACE, order("cmd-pay", SKUS[:2]))
+    order_id = placed["data"]["placeOrder"]["order"]["id"]
+    total = placed["data"]["placeOrder"]["order"]["total"]["minorUnits"]
+    pay = {"order": order_id, "currency": "CNY", "method": "CASH"}
+    # recordPayment, part: claim, findAndModify(paid), insert payment, key DONE
+    part = await commands(gw, PAY, {"input": {**pay, "amount": 100, "idempotencyKey": "p1"}})
+    # recordPayment, the rest: the same, + findAndModify(PAID) + find channels (the points
+    # rule) + find member + aggregate (lifetime spend for the tier) + findAndModify(points,
+    # tier) + insert ledger entry
+    rest = await commands(gw, PAY, {"input": {**pay, "amount": total - 100,
+                                              "idempotencyKey": "p2"}})
+    # cancelOrder of a paid order: findAndModify(status), release each of 2 lines, then the
+    # points go back (find channels, find member, aggregate, findAndModify, insert ledger)
+    cancel = await commands(gw, CANCEL, {"id": order_id})
+    level = await gw.db["inventory"].find_one({"_id": f"sku_dried_mango_200g@{STORE}"})
+    # adjustStock: find product and location, findAndModify, insert movement
+    adjust = await commands(gw, ADJUST % (STORE, level["on_hand"]), {})
+    # recordVisit: claim, find channel, find member, insert visit, key DONE
+    visit = await commands(gw, VISIT, {})
+    # enrolMember: claim, find channel, insert identity, insert member, insert ledger, DONE
+    enrol = await commands(gw, ENROL, {})
+    # linkIdentity: find channel, find member, insert identity
+    link = await commands(gw, LINK, {})
+    # mergeMembers: find both members, find identities, aggregate (tier), insert record,
+    # update merged, update survivor, update identities, findAndModify record; then the
+    # payload reads both members again (one find)
+    merge = await commands(gw, MERGE, {})
+    merge_id = (await gw.db["merges"].find_one({"survivor_id": "mem_00013"}))["_id"]
+    # unmergeMembers: findAndModify record, update identities, update both members,
+    # findAndModify record; the payload reads both members (one find)
+    unmerge = await commands(gw, UNMERGE, {"id": merge_id})
+    counts = {name: stats["commands"] for name, stats in [
+        ("part", part), ("rest", rest), ("cancel", cancel), ("adjust", adjust),
+        ("visit", visit), ("enrol", enrol), ("link", link), ("merge", merge),
+        ("unmerge", unmerge)]}
+    assert counts == {"part": 4, "rest": 10, "cancel": 8, "adjust": 4, "visit": 5, "enrol": 6,
+                      "link": 3, "merge": 9, "unmerge": 6}
+
+
+IMPORT = """mutation($orders: [ImportOrderInput!]!) { importOrders(channel: "ch_freshmart",
+  location: "loc_fm_shenzhen_nanshan", orders: $orders) { created userErrors { code } } }"""
+
+
+async def test_import_orders_commands(gw: WritingGateway) -> None:
+    # importOrders sends, per batch: find channels, locations, products (every SKU of the
+    # batch), members (every member of the batch); per CREATED row: claim the key, one
+    # conditional update per line (on_hand), insert order, insert payment, then the points
+    # (aggregate lifetime spend, findAndModify member, insert ledger entry), key DONE:
+    # 4 + rows x (7 + lines). A DUPLICATE row costs 2 (the failed claim and its read).
+    rows = [{"externalId": f"cmd-imp-{i}", "currency": "CNY", "member": "mem_00012",
+             "placedAt": "2026-10-30T03:00:00Z",
+             "lines": [{"sku": SKUS[i], "quantity": 1, "unitPrice": 1000}]}
+            for i in range(2)]
+    created = await commands(gw, IMPORT, {"orders": rows})
+    again = await commands(gw, IMPORT, {"orders": rows})
+    assert (created["commands"], again["commands"]) == (4 + 2 * 8, 4 + 2 * 2)

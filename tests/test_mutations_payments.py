@@ -1,0 +1,148 @@
+"""recordPayment on both stores: never above the total, currency checks, FX snapshots, the
+order becoming PAID once and earning points once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from gateway.settings import Settings
+from tests.conftest import WritingGateway, data, fresh_gateway
+
+PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
+  order { id total { minorUnits } } userErrors { code } } }"""
+PAY = """mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {
+  payment { id method status amount { minorUnits currencyCode } order { id status } }
+  userErrors { field code message } } }"""
+CANCEL = """mutation($id: ID!) { cancelOrder(order: $id) {
+  order { status } userErrors { code } } }"""
+MEMBER = """query($id: ID!) { member(id: $id) { points tier
+  pointsLedger(first: 10) { edges { node { delta reason balance order { id } } } } } }"""
+
+
+@pytest.fixture(scope="module", params=["wire", "embedded"])
+async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[WritingGateway]:
+    async for gateway in fresh_gateway(request.param, seeded, "payments"):
+        yield gateway
+
+
+async def place(gw: WritingGateway, key: str, member: str = "mem_00007",
+                channel: str = "ch_flagship") -> tuple[str, int]:
+    result = await data(gw.client, PLACE, {"input": {
+        "channel": channel, "member": member,
+        "lines": [{"sku": "sku_baby_diapers_m_60", "quantity": 2}], "idempotencyKey": key}})
+    order = result["placeOrder"]["order"]
+    return order["id"], order["total"]["minorUnits"]
+
+
+def pay(order: str, amount: int, key: str, currency: str = "CNY") -> dict[str, Any]:
+    return {"input": {"order": order, "amount": amount, "currency": currency,
+                      "method": "CARD", "idempotencyKey": key}}
+
+
+async def test_two_payments_complete_the_order_and_earn_points_once(gw: WritingGateway) -> None:
+    # given a placed order and the member's balance
+    order_id, total = await place(gw, "p-1")
+    before = (await data(gw.client, MEMBER, {"id": "mem_00007"}))["member"]
+    # when it is paid in two parts
+    first = await data(gw.client, PAY, pay(order_id, total - 1000, "pay-1a"))
+    second = await data(gw.client, PAY, pay(order_id, 1000, "pay-1b"))
+    # then the first leaves it PLACED, the second makes it PAID
+    assert first["recordPayment"]["payment"]["order"] == {"id": order_id, "status": "PLACED"}
+    assert second["recordPayment"]["payment"]["order"] == {"id": order_id, "status": "PAID"}
+    assert second["recordPayment"]["payment"]["amount"] == {"minorUnits": 1000,
+                                                            "currencyCode": "CNY"}
+    doc = await gw.db["orders"].find_one({"_id": order_id})
+    assert (doc["paid"], doc["status"]) == (total, "PAID")
+    payments = await gw.db["payments"].find({"order_id": order_id}).to_list(None)
+    assert sorted((p["amount"], p["fx_rate"], p["amount_base"]) for p in payments) == [
+        (1000, "1", 1000), (total - 1000, "1", total - 1000)]
+    # and the member earned floor(total_base / 100) points, once, in the ledger
+    after = (await data(gw.client, MEMBER, {"id": "mem_00007"}))["member"]
+    assert after["points"] == before["points"] + total // 100
+    assert after["pointsLedger"]["edges"][0]["node"] == {
+        "delta": total // 100, "reason": "EARN", "balance": after["points"],
+        "order": {"id": order_id}}
+
+
+async def test_payments_never_exceed_the_total(gw: WritingGateway) -> None:
+    order_id, total = await place(gw, "p-2")
+    await data(gw.client, PAY, pay(order_id, total - 500, "pay-2a"))
+    over = await data(gw.client, PAY, pay(order_id, 501, "pay-2b"))
+    assert over["recordPayment"] == {"payment": None, "userErrors": [{
+        "field": "amount", "code": "OVERPAYMENT",
+        "message": f"Only 500 minor units of order {order_id} are unpaid."}]}
+    doc = await gw.db["orders"].find_one({"_id": order_id})
+    assert (doc["paid"], doc["status"]) == (total - 500, "PLACED")
+    assert await gw.db["payments"].count_documents({"order_id": order_id}) == 1
+
+
+async def test_concurrent_payments_stop_at_the_total(gw: WritingGateway) -> None:
+    # given an order; when 20 payments of a tenth of its total race
+    order_id, total = await place(gw, "p-3")
+    assert total % 10 == 0
+    results = await asyncio.gather(*(data(gw.client, PAY, pay(order_id, total // 10, f"c-{i}"))
+                                     for i in range(20)))
+    # then exactly 10 are recorded and the order is paid exactly
+    codes = sorted(r["recordPayment"]["userErrors"][0]["code"] if r["recordPayment"]["userErrors"]
+                   else "OK" for r in results)
+    assert codes == ["OK"] * 10 + ["OVERPAYMENT"] * 10
+    doc = await gw.db["orders"].find_one({"_id": order_id})
+    assert (doc["paid"], doc["status"]) == (total, "PAID")
+    assert await gw.db["points_ledger"].count_documents({"order_id": order_id}) == 1
+
+
+async def test_currency_must_match_and_order_must_exist(gw: WritingGateway) -> None:
+    order_id, _ = await place(gw, "p-4")
+    wrong = await data(gw.client, PAY, pay(order_id, 100, "pay-4a", currency="USD"))
+    unknown = await data(gw.client, PAY, pay("ord_missing", 100, "pay-4b"))
+    assert wrong["recordPayment"]["userErrors"] == [{
+        "field": "currency", "code": "CURRENCY_MISMATCH",
+        "message": f"Order {order_id} is in CNY."}]
+    assert unknown["recordPayment"]["userErrors"] == [{
+        "field": "order", "code": "NOT_FOUND", "message": "Unknown order ord_missing."}]
+
+
+async def test_overseas_payment_has_its_fx_snapshot(gw: WritingGateway) -> None:
+    order_id, total = await place(gw, "p-5", channel="ch_us_market")
+    result = await data(gw.client, PAY, pay(order_id, total, "pay-5", currency="USD"))
+    assert result["recordPayment"]["payment"]["order"]["status"] == "PAID"
+    doc = await gw.db["payments"].find_one({"order_id": order_id})
+    assert (doc["fx_rate"], doc["amount_base"]) == ("7.1240", round(total * 7.124))
+
+
+async def test_cancelling_a_paid_order_takes_the_points_back(gw: WritingGateway) -> None:
+    order_id, total = await place(gw, "p-6")
+    await data(gw.client, PAY, pay(order_id, total, "pay-6"))
+    paid = (await data(gw.client, MEMBER, {"id": "mem_00007"}))["member"]["points"]
+    cancelled = await data(gw.client, CANCEL, {"id": order_id})
+    assert cancelled["cancelOrder"] == {"order": {"status": "CANCELLED"}, "userErrors": []}
+    after = (await data(gw.client, MEMBER, {"id": "mem_00007"}))["member"]
+    assert after["points"] == paid - total // 100
+    assert after["pointsLedger"]["edges"][0]["node"]["reason"] == "REVERSE"
+
+
+async def test_tier_follows_lifetime_spend_in_the_base_currency(gw: WritingGateway) -> None:
+    # given a BRONZE member with 1,376.60 CNY of lifetime spend (SILVER starts at 1,500.00)
+    member = "mem_00016"
+    assert (await data(gw.client, MEMBER, {"id": member}))["member"]["tier"] == "BRONZE"
+    # when an order of 2 x 118.90 is placed and paid
+    second, total = await place(gw, "tier-2", member=member)
+    assert total == 2 * 11890
+    await data(gw.client, PAY, pay(second, total, "pay-tier-2"))
+    # then 1,376.60 + 237.80 = 1,614.40 makes SILVER
+    assert (await data(gw.client, MEMBER, {"id": member}))["member"]["tier"] == "SILVER"
+    # and cancelling the paid order brings the member back to BRONZE
+    await data(gw.client, CANCEL, {"id": second})
+    assert (await data(gw.client, MEMBER, {"id": member}))["member"]["tier"] == "BRONZE"
+
+
+@pytest.mark.parametrize("thresholds", [
+    {"SILVER": 5, "GOLD": 4, "PLATINUM": 9}, {"SILVER": 1, "GOLD": 2}])
+def test_tier_thresholds_must_name_three_increasing_tiers(thresholds: dict[str, int]) -> None:
+    with pytest.raises(ValidationError, match="tier_thresholds"):
+        Settings(tier_thresholds=thresholds)
