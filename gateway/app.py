@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,17 +11,19 @@ from typing import Any
 import orjson
 from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from gateway import demo_data
+from gateway import demo_data, metrics, tracing
 from gateway.context import Context, make_context
 from gateway.database import Database, connect, seeding
 from gateway.database.indexes import ensure_indexes
 from gateway.database.scope import ADMIN
+from gateway.observability import RequestContext
 from gateway.settings import Settings
 from resolvers import build_schema
 
@@ -53,13 +56,25 @@ async def _ensure_indexes(app: Starlette) -> bool:
     return bool(app.state.indexes_ready)
 
 
+async def _answers_within(seconds: float, ping: Any) -> bool:
+    """True when ``ping`` returns True within ``seconds``."""
+    try:
+        return bool(await asyncio.wait_for(ping, seconds))
+    except TimeoutError:
+        return False
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
-    """The gateway: ``/graphql`` (GraphiQL on GET from a browser), ``/healthz``, ``/readyz``."""
+    """The gateway: ``/graphql`` (GraphiQL on GET from a browser), ``/healthz``, ``/readyz``,
+    ``/metrics``."""
     settings = settings or Settings()
     graphql = GraphQLApp(settings)
+    metrics.install()
+    tracing.install()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        provider = tracing.configure()
         db = connect(settings)
         app.state.db = db
         app.state.indexes_ready = False
@@ -78,13 +93,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await db.close()
+            log.info("database client closed")
+            if provider is not None:
+                provider.shutdown()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
         db: Database = request.app.state.db
-        if await db.ping() and await _ensure_indexes(request.app):
+        if await _answers_within(1.0, db.ping()) and await _ensure_indexes(request.app):
             return JSONResponse({"status": "ready", "database": db.kind})
         return JSONResponse(
             {"status": "unavailable", "database": db.kind, "code": "UNAVAILABLE"}, status_code=503
@@ -94,8 +112,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics.metrics_endpoint),
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestContext)],
     )

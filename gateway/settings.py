@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     socket_timeout_ms: int = Field(default=5000, ge=100, le=300000)
     max_page_size: int = Field(default=100, ge=1, le=1000)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    graceful_shutdown_seconds: int = Field(
+        default=30, ge=1, le=3600,
+        description="On SIGTERM, how long in-flight requests may take before they are cut.",
+    )
 
     @field_validator("mongodb_uri")
     @classmethod

@@ -11,6 +11,7 @@ from strawberry.types.execution import ExecutionContext
 
 from gateway import ids
 from gateway.context import Info
+from gateway.metrics import OperationMetrics
 from resolvers import errors
 from resolvers.activity import Activity
 from resolvers.channels import Channel, ChannelQuery, Location, load_channel, load_location
@@ -63,6 +64,7 @@ def build_schema(**kwargs: Any) -> Schema:
         types=[Activity, Channel, Location, Product, Member, Identity, Order, Payment, Visit],
         extensions=[
             DatabaseStats,
+            OperationMetrics,
             lambda: ParserCache(maxsize=256),  # the LRU caches are shared across requests
             lambda: ValidationCache(maxsize=256),
         ],

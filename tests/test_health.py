@@ -1,0 +1,59 @@
+"""Health, readiness and the request id."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+
+async def test_healthz_says_the_process_is_up(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_readyz_answers_200_when_mongodb_answers_ping(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert (response.status_code, response.json()) == (
+        200, {"status": "ready", "database": "mongodb"}
+    )
+
+
+async def test_readyz_is_503_when_ping_hangs(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a database whose ping never answers
+    import asyncio
+
+    from gateway.database import Database
+
+    async def hangs(self: Database) -> bool:
+        await asyncio.sleep(30)
+        return True
+
+    monkeypatch.setattr(Database, "ping", hangs)
+    # when readiness is asked, then it gives up after one second with 503
+    response = await client.get("/readyz")
+    assert (response.status_code, response.json()) == (
+        503, {"status": "unavailable", "database": "mongodb", "code": "UNAVAILABLE"}
+    )
+
+
+async def test_a_sane_request_id_is_echoed(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz", headers={"X-Request-Id": "abc-123.def:4_5"})
+    assert response.headers["x-request-id"] == "abc-123.def:4_5"
+
+
+@pytest.mark.parametrize("given", ["", "a b", "x" * 129, "<script>", "é"])
+async def test_an_insane_request_id_is_replaced(client: httpx.AsyncClient, given: str) -> None:
+    response = await client.get("/healthz", headers={"X-Request-Id": given.encode()})
+    generated = response.headers["x-request-id"]
+    assert generated != given
+    assert uuid.UUID(hex=generated).hex == generated
+
+
+async def test_every_response_gets_a_fresh_request_id(client: httpx.AsyncClient) -> None:
+    first = await client.post("/graphql", json={"query": "{ channels { id } }"})
+    second = await client.post("/graphql", json={"query": "{ channels { id } }"})
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
