@@ -16,26 +16,32 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from gateway import demo_data, metrics, tracing
 from gateway.context import Context, make_context
 from gateway.database import Database, connect, seeding
 from gateway.database.indexes import ensure_indexes
 from gateway.database.scope import ADMIN
+from gateway.http import SpecView
 from gateway.observability import RequestContext
+from gateway.persisted import Manifest, PersistedQueries
 from gateway.settings import Settings
 from resolvers import build_schema
 
 log = logging.getLogger("gateway")
 
 
-class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI app with our context and orjson responses."""
+class GraphQLApp(SpecView):
+    """The GraphQL-over-HTTP view (``gateway.http``) with our context and orjson responses."""
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(build_schema(), **kwargs)
         self.settings = settings
+        manifest = settings.persisted_queries_manifest
+        self.persisted = PersistedQueries(
+            manifest=Manifest.read(manifest) if manifest is not None else None,
+            cache_size=settings.apq_cache_size,
+        )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         db: Database = request.app.state.db

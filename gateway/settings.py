@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     socket_timeout_ms: int = Field(default=5000, ge=100, le=300000)
     max_page_size: int = Field(default=100, ge=1, le=1000)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    persisted_queries_manifest: Path | None = Field(
+        default=None,
+        description="Safelist mode: an Apollo persisted-query manifest; only its operations run.",
+    )
+    apq_cache_size: int = Field(
+        default=1000, ge=1, le=1_000_000,
+        description="Automatic persisted queries remembered per process (LRU).",
+    )
     graceful_shutdown_seconds: int = Field(
         default=30, ge=1, le=3600,
         description="On SIGTERM, how long in-flight requests may take before they are cut.",
