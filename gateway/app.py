@@ -16,13 +16,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
 
-from gateway import demo_data, metrics, tracing
+from gateway import demo_data, live, metrics, tracing
 from gateway.context import Context, make_context
 from gateway.database import Database, connect, seeding
 from gateway.database.indexes import ensure_indexes
 from gateway.database.scope import ADMIN
+from gateway.errors import Unauthenticated
 from gateway.http import SpecView
+from gateway.loaders import create_loaders
 from gateway.observability import RequestContext
 from gateway.persisted import Manifest, PersistedQueries
 from gateway.settings import Settings
@@ -35,6 +39,9 @@ class GraphQLApp(SpecView):
     """The GraphQL-over-HTTP view (``gateway.http``) with our context and orjson responses."""
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "max_subscriptions_per_connection", settings.live_max_subscriptions_per_connection
+        )
         super().__init__(build_schema(), **kwargs)
         self.settings = settings
         manifest = settings.persisted_queries_manifest
@@ -46,6 +53,17 @@ class GraphQLApp(SpecView):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         db: Database = request.app.state.db
         return make_context(db, self.settings, ADMIN, request=request, response=response)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket from ``connection_init``'s ``Authorization`` entry."""
+        params = context.connection_params or {}
+        try:
+            context.scope = live.connection_scope(params.get("Authorization"))
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from exc
+        context.loaders = create_loaders(context.db, context.scope)
+        unset: UnsetType = UNSET
+        return unset
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -83,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         provider = tracing.configure()
         db = connect(settings)
         app.state.db = db
+        app.state.live = live.Poller(db, interval=settings.live_poll_interval_ms / 1000)
         app.state.indexes_ready = False
         if db.kind == "embedded":
             counts = await seeding.load(db, demo_data.read_seed_files(settings.seeds_dir))
@@ -98,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await app.state.live.stop()
             await db.close()
             log.info("database client closed")
             if provider is not None:

@@ -23,6 +23,7 @@ class Context:
     request: Any = None
     response: Any = None
     stats: CommandStats = field(default_factory=CommandStats)
+    connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
 
 
 def make_context(

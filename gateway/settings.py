@@ -47,6 +47,13 @@ class Settings(BaseSettings):
         default=1000, ge=1, le=1_000_000,
         description="Automatic persisted queries remembered per process (LRU).",
     )
+    live_poll_interval_ms: int = Field(
+        default=500, ge=50, le=60_000,
+        description="How often the live poller reads each watched collection.",
+    )
+    live_max_subscriptions_per_connection: int = Field(
+        default=50, ge=1, le=10_000, description="Open operations allowed per WebSocket."
+    )
     graceful_shutdown_seconds: int = Field(
         default=30, ge=1, le=3600,
         description="On SIGTERM, how long in-flight requests may take before they are cut.",

@@ -21,6 +21,7 @@ from resolvers.node import Node
 from resolvers.orders import Order, OrderQuery, load_order
 from resolvers.payments import Payment
 from resolvers.products import Product, ProductQuery, load_product
+from resolvers.subscriptions import Subscription
 from resolvers.visits import Visit, VisitQuery
 
 
@@ -61,6 +62,7 @@ class Schema(strawberry.federation.Schema):
 def build_schema(**kwargs: Any) -> Schema:
     return Schema(
         query=Query,
+        subscription=Subscription,
         types=[Activity, Channel, Location, Product, Member, Identity, Order, Payment, Visit],
         extensions=[
             DatabaseStats,
