@@ -85,6 +85,7 @@ class Poller:
     _watchers: dict[Interest, set[Feed]] = field(default_factory=lambda: defaultdict(set))
     _task: asyncio.Task[None] | None = None
     _stopped: bool = False
+    _ticking: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @asynccontextmanager
     async def subscribe(
@@ -129,6 +130,10 @@ class Poller:
 
     async def tick(self) -> CommandStats:
         """One poll: one ``find`` per watched collection; returns its command stats."""
+        async with self._ticking:  # one tick at a time moves the keysets
+            return await self._tick()
+
+    async def _tick(self) -> CommandStats:
         by_collection: dict[str, dict[str, set[str]]] = defaultdict(
             lambda: {"member_id": set(), "channel_id": set()}
         )

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 
 import httpx
 import pytest
+
+from tests.conftest import ROOT, _client, gql, wire_settings
+from tests.mongo_server.server import WireServer
 
 
 async def test_healthz_says_the_process_is_up(client: httpx.AsyncClient) -> None:
@@ -24,8 +29,6 @@ async def test_readyz_is_503_when_ping_hangs(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a database whose ping never answers
-    import asyncio
-
     from gateway.database import Database
 
     async def hangs(self: Database) -> bool:
@@ -57,3 +60,39 @@ async def test_every_response_gets_a_fresh_request_id(client: httpx.AsyncClient)
     first = await client.post("/graphql", json={"query": "{ channels { id } }"})
     second = await client.post("/graphql", json={"query": "{ channels { id } }"})
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+async def test_outage_is_detected_and_recovered_without_a_restart() -> None:
+    # given a gateway on its own test server
+    server = WireServer(ROOT).start()
+    try:
+        async for client in _client(wire_settings(server.uri)):
+            assert (await client.get("/readyz")).status_code == 200
+            # when the server stops
+            server.stop()
+            stopped = time.monotonic()
+            body = await gql(client, "{ channels { id } }")
+            unavailable = time.monotonic() - stopped
+            for _ in range(100):
+                if (await client.get("/readyz")).status_code == 503:
+                    break
+                await asyncio.sleep(0.1)
+            not_ready = time.monotonic() - stopped
+            # then requests fail fast with UNAVAILABLE and readiness turns 503
+            assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAVAILABLE"]
+            assert unavailable < 2.0, unavailable
+            assert not_ready < 5.0, not_ready
+            # when it comes back, requests succeed again, with no restart of the gateway
+            server.restart()
+            restarted = time.monotonic()
+            for _ in range(200):
+                if "errors" not in await gql(client, "{ channels { id } }"):
+                    break
+                await asyncio.sleep(0.1)
+            recovered = time.monotonic() - restarted
+            assert recovered < 10.0, recovered
+            assert (await client.get("/readyz")).status_code == 200
+            print(f"outage: UNAVAILABLE after {unavailable:.2f} s, /readyz 503 after "
+                  f"{not_ready:.2f} s; recovery: requests succeed {recovered:.2f} s after restart")
+    finally:
+        server.stop()
