@@ -14,12 +14,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
-from gateway import demo_data, live, metrics, tracing
+from gateway import demo_data, graphiql, live, metrics, tracing
 from gateway.context import Context, make_context
 from gateway.database import Database, connect, seeding
 from gateway.database.indexes import ensure_indexes
@@ -53,6 +53,10 @@ class GraphQLApp(SpecView):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         db: Database = request.app.state.db
         return make_context(db, self.settings, ADMIN, request=request, response=response)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL page, with assets served by the gateway (no CDN)."""
+        return graphiql.page(self.settings)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a WebSocket from ``connection_init``'s ``Authorization`` entry."""
@@ -139,6 +143,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics.metrics_endpoint),
+            Mount("/graphiql", graphiql.assets()),
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
         ],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     )
     live_max_subscriptions_per_connection: int = Field(
         default=50, ge=1, le=10_000, description="Open operations allowed per WebSocket."
+    )
+    demo_admin_key: SecretStr | None = Field(
+        default=None,
+        description="Development only: GraphiQL's header editor is prefilled with this key.",
     )
     graceful_shutdown_seconds: int = Field(
         default=30, ge=1, le=3600,
