@@ -158,3 +158,18 @@ async def test_log_lines_are_json_with_the_request_id(
         "level": "INFO", "logger": "gateway.access", "message": "GET /healthz 200",
         "method": "GET", "path": "/healthz", "status": 200, "request_id": "req-42"}
     assert isinstance(line["duration_ms"], float)
+
+
+def test_otlp_export_turns_on_with_its_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given the standard OTLP endpoint variable (nothing is sent: no span is made)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    provider = tracing.configure()
+    try:
+        # then the gateway's tracer is an SDK tracer, exporting by OTLP
+        assert isinstance(provider, TracerProvider)
+        assert type(tracing.tracer()).__module__ == "opentelemetry.sdk.trace"
+        processors = provider._active_span_processor._span_processors
+        assert [type(p.span_exporter).__name__ for p in processors] == ["OTLPSpanExporter"]
+    finally:
+        tracing.use_provider(None)
+        provider.shutdown()
