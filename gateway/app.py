@@ -42,13 +42,13 @@ class GraphQLApp(SpecView):
         kwargs.setdefault(
             "max_subscriptions_per_connection", settings.live_max_subscriptions_per_connection
         )
-        super().__init__(build_schema(), **kwargs)
-        self.settings = settings
         manifest = settings.persisted_queries_manifest
-        self.persisted = PersistedQueries(
+        persisted = PersistedQueries(
             manifest=Manifest.read(manifest) if manifest is not None else None,
             cache_size=settings.apq_cache_size,
         )
+        super().__init__(build_schema(), persisted=persisted, **kwargs)
+        self.settings = settings
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         db: Database = request.app.state.db

@@ -82,7 +82,11 @@ class SpecView(GraphQL[Any, None]):
     """Strawberry's ASGI view with content negotiation, HTTP status codes and persisted
     queries."""
 
-    persisted: PersistedQueries = PersistedQueries()
+    def __init__(
+        self, schema: Any, *, persisted: PersistedQueries | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(schema, **kwargs)
+        self.persisted = persisted or PersistedQueries()
 
     async def run(
         self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET

@@ -30,7 +30,9 @@ request_id: ContextVar[str | None] = ContextVar("omnigw_request_id", default=Non
 access_log = logging.getLogger("gateway.access")
 
 # LogRecord attributes that are not "extra" fields.
-_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message", "asctime", "taskName", "color_message"  # uvicorn's copy with ANSI colours
+}
 
 
 class JsonFormatter(logging.Formatter):

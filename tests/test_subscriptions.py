@@ -25,7 +25,7 @@ from gateway import live
 from gateway.app import create_app
 from gateway.database import Database
 from gateway.database.scope import Scope
-from gateway.errors import Unauthenticated
+from gateway.errors import Unauthenticated, Unavailable
 from gateway.live import Interest, Poller
 from gateway.settings import Settings
 from tests.conftest import SEEDS
@@ -124,6 +124,8 @@ async def test_200_subscribers_on_50_members_cost_one_query_per_collection_per_t
     start = live_server.poller.ticks
     await until(lambda: live_server.poller.ticks >= start + 4)
     # then each tick sent exactly one find per collection, for all 200 subscribers
+    print("commands per tick with 200 subscribers:",
+          [dict(stats.by_collection) for stats in list(live_server.poller.recent)[-3:]])
     for stats in list(live_server.poller.recent)[-3:]:
         assert (stats.commands, dict(stats.by_collection), dict(stats.by_command)) == (
             3, {"orders": 1, "payments": 1, "visits": 1}, {"find": 3}
@@ -155,6 +157,7 @@ async def test_a_write_by_another_system_reaches_subscribers_within_two_interval
     elapsed = time.monotonic() - started
     # then both subscribers get it, within two polling intervals
     assert elapsed < 2 * INTERVAL, elapsed
+    print(f"order written straight into MongoDB reached both subscribers in {elapsed:.3f} s")
     assert received["member"] == {"id": "member", "type": "next", "payload": {"data": {
         "memberActivity": {"__typename": "Order", "id": doc["_id"],
                            "at": stored(doc["placed_at"]).isoformat(),
@@ -199,6 +202,23 @@ async def test_the_keyset_misses_nothing_and_repeats_nothing(live_server: Live) 
         # and nothing else is in flight
         await poller.tick()
         assert feed.queue.empty()
+    await poller.stop()
+
+
+async def test_a_subscriber_that_falls_behind_is_ended(live_server: Live) -> None:
+    # given a subscriber whose queue holds 2 events and who does not read
+    poller = Poller(live_server.db, interval=3600, queue_limit=2)
+    async with poller.subscribe([Interest("orders", "member_id", "mem_lagging")]) as feed:
+        start = poller.cursors["orders"].at
+        assert start is not None
+        # when 3 orders arrive
+        await live_server.db["orders"].insert_many([
+            order("mem_lagging", "ch_flagship", start + timedelta(milliseconds=1))
+            for _ in range(3)])
+        await poller.tick()
+        # then reading ends with UNAVAILABLE
+        with pytest.raises(Unavailable, match="fell too far behind"):
+            await feed.next()
     await poller.stop()
 
 
