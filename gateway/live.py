@@ -86,6 +86,7 @@ class Poller:
     _task: asyncio.Task[None] | None = None
     _stopped: bool = False
     _ticking: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _failing: bool = False
 
     @asynccontextmanager
     async def subscribe(
@@ -150,9 +151,14 @@ class Poller:
                         channel_ids=keys["channel_id"], after=after, limit=self.batch_limit,
                     )
                 except PyMongoError as exc:
-                    log.warning("live poll of %s failed (%s); retrying next tick",
-                                collection, type(exc).__name__)
+                    if not self._failing:  # once per outage, not once per tick
+                        log.warning("live poll of %s failed (%s); retrying every tick",
+                                    collection, type(exc).__name__)
+                    self._failing = True
                     continue
+                if self._failing:
+                    log.info("live poll of %s works again", collection)
+                    self._failing = False
                 self._dispatch(collection, docs)
         self.ticks += 1
         self.recent.append(stats)

@@ -21,14 +21,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from gateway import live
+from gateway import database, live
 from gateway.app import create_app
 from gateway.database import Database
 from gateway.database.scope import Scope
 from gateway.errors import Unauthenticated, Unavailable
 from gateway.live import Interest, Poller
 from gateway.settings import Settings
-from tests.conftest import SEEDS
+from tests.conftest import ROOT, SEEDS
+from tests.mongo_server.server import WireServer
 from tests.uvicorn_server import serving
 
 LIVE_DATABASE = "omnigw_live_test"
@@ -282,3 +283,31 @@ async def test_an_unauthenticated_connection_is_closed(
         await asyncio.wait_for(ws.recv(), 5)
     assert closed.value.rcvd is not None
     assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4403, "Forbidden")
+
+
+async def test_subscribers_outlive_a_database_outage(caplog: pytest.LogCaptureFixture) -> None:
+    # given a subscriber on a database of its own
+    server = WireServer(ROOT).start()
+    db = database.connect(Settings(mongodb_uri=server.uri, database=LIVE_DATABASE))
+    poller = Poller(db, interval=3600)
+    try:
+        async with poller.subscribe([Interest("orders", "member_id", "mem_outage")]) as feed:
+            start = poller.cursors["orders"].at
+            assert start is not None
+            # when the database goes away, ticks fail quietly (one warning per outage)
+            server.stop()
+            for _ in range(2):
+                assert (await poller.tick()).commands == 0  # no server to send it to
+            warnings = [r for r in caplog.records if r.name == "gateway.live"]
+            assert [r.levelname for r in warnings] == ["WARNING"]
+            # and when it comes back, new writes reach the subscriber
+            server.restart()
+            doc = order("mem_outage", "ch_flagship", start + timedelta(milliseconds=1))
+            await db["orders"].insert_one(doc)
+            await poller.tick()
+            event = feed.queue.get_nowait()
+            assert event is not None and event[1]["_id"] == doc["_id"]
+    finally:
+        await poller.stop()
+        await db.close()
+        server.stop()
