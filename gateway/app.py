@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -105,7 +106,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         provider = tracing.configure()
         db = connect(settings)
         app.state.db = db
-        app.state.live = live.Poller(db, interval=settings.live_poll_interval_ms / 1000)
+        app.state.live = live.Poller(
+            db, interval=settings.live_poll_interval_ms / 1000,
+            lookback=timedelta(milliseconds=settings.live_lookback_ms),
+        )
         app.state.indexes_ready = False
         if db.kind == "embedded":
             counts = await seeding.load(db, demo_data.read_seed_files(settings.seeds_dir))

@@ -3,16 +3,20 @@
 The design Hasura uses for its subscriptions. Each subscriber registers its *interests*
 (a collection, and a member or a channel). Once per interval the poller sends, for each
 collection that anyone watches, ONE ``find`` with the members and channels of all watchers
-in ``$in`` lists, strictly after the collection's ``(time, _id)`` keyset, oldest first; then
-it moves the keyset to the last document and hands each document to the subscribers that
-want it and whose scope allows its channel. So a write by any system reaches subscribers,
-nothing is sent twice, and nothing is missed: a tick that finds more than ``batch_limit``
-documents leaves the rest to the next tick. No broker, no change streams.
+in ``$in`` lists, oldest first, from its position in that collection: a ``(time, _id)``
+keyset (the newest document read so far). It hands each new document to the subscribers
+that want it and whose scope allows its channel. So a write by any system reaches
+subscribers, and no broker or change stream is needed.
 
-A collection's keyset starts at the moment its first subscriber arrives and is forgotten
-when its last one leaves. The time field is the business time (``placed_at``, ``paid_at``,
-``at``): writers' clocks are assumed to be in sync with the gateway's (NTP); a document
-written with a time older than the keyset is not sent.
+Nothing is missed and nothing is sent twice: documents come in ``(time, _id)`` order, a tick
+that finds more than ``batch_limit`` documents leaves the rest to the next one, and the ids
+already sent are remembered for a short ``lookback`` window. The window exists because the
+time field is the business time (``placed_at``, ``paid_at``, ``at``) that writers set
+before their insert becomes visible: with several writers, a document may appear after a
+newer one was read. Each tick therefore reads from ``keyset time - lookback`` and skips the
+ids it has sent; a document that becomes visible more than ``lookback`` after its own time
+is not sent. A collection's position starts when its first subscriber arrives (nothing older
+is sent) and is forgotten when its last one leaves.
 
 The poller is created by the application's lifespan, started lazily by the first
 subscriber, and stopped by the lifespan (subscribers then complete).
@@ -27,7 +31,7 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pymongo.errors import PyMongoError
@@ -71,6 +75,20 @@ class Feed:
 
 
 @dataclass
+class Track:
+    """The poller's position in one collection."""
+
+    floor: datetime  # when its first subscriber arrived: nothing older is sent
+    keyset: Keyset  # the newest (time, _id) read so far
+    sent: dict[str, datetime] = field(default_factory=dict)  # ids sent within the lookback
+
+    def start(self, lookback: timedelta) -> datetime:
+        """The oldest time the next tick reads."""
+        assert self.keyset.at is not None
+        return max(self.floor, self.keyset.at - lookback)
+
+
+@dataclass
 class Poller:
     """The process's poller (see the module docstring)."""
 
@@ -78,8 +96,9 @@ class Poller:
     interval: float = 0.5
     batch_limit: int = 1000
     queue_limit: int = 1000
+    lookback: timedelta = timedelta(seconds=2)
     feeds: set[Feed] = field(default_factory=set)
-    cursors: dict[str, Keyset] = field(default_factory=dict)
+    tracks: dict[str, Track] = field(default_factory=dict)
     ticks: int = 0
     recent: deque[CommandStats] = field(default_factory=lambda: deque(maxlen=20))
     _watchers: dict[Interest, set[Feed]] = field(default_factory=lambda: defaultdict(set))
@@ -97,8 +116,9 @@ class Poller:
             raise Unavailable("The gateway is shutting down.")
         feed = Feed(tuple(interests), scope, asyncio.Queue(self.queue_limit + 1))
         for interest in feed.interests:
-            if interest.collection not in self.cursors:
-                self.cursors[interest.collection] = Keyset(id="", at=_now())
+            if interest.collection not in self.tracks:
+                now = _now()
+                self.tracks[interest.collection] = Track(floor=now, keyset=Keyset(id="", at=now))
             self._watchers[interest].add(feed)
         self.feeds.add(feed)
         self._ensure_running()
@@ -113,8 +133,8 @@ class Poller:
                     if not watchers:
                         del self._watchers[interest]
             watched = {i.collection for i in self._watchers}
-            for collection in [c for c in self.cursors if c not in watched]:
-                del self.cursors[collection]
+            for collection in [c for c in self.tracks if c not in watched]:
+                del self.tracks[collection]
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
@@ -142,13 +162,14 @@ class Poller:
             by_collection[interest.collection][interest.key].add(interest.value)
         with counting() as stats:
             for collection, keys in sorted(by_collection.items()):
-                after = self.cursors.get(collection)
-                if after is None:
+                track = self.tracks.get(collection)
+                if track is None:
                     continue
                 try:
                     docs = await changes.since(
                         self.db, collection, member_ids=keys["member_id"],
-                        channel_ids=keys["channel_id"], after=after, limit=self.batch_limit,
+                        channel_ids=keys["channel_id"], start=track.start(self.lookback),
+                        limit=self.batch_limit + len(track.sent),
                     )
                 except PyMongoError as exc:
                     if not self._failing:  # once per outage, not once per tick
@@ -159,14 +180,20 @@ class Poller:
                 if self._failing:
                     log.info("live poll of %s works again", collection)
                     self._failing = False
-                self._dispatch(collection, docs)
+                self._dispatch(collection, track, docs)
         self.ticks += 1
         self.recent.append(stats)
         return stats
 
-    def _dispatch(self, collection: str, docs: list[Doc]) -> None:
+    def _dispatch(self, collection: str, track: Track, docs: list[Doc]) -> None:
         time_field = TIME_FIELD[collection]
         for doc in docs:
+            if doc["_id"] in track.sent:
+                continue
+            at = _utc(doc[time_field])
+            track.sent[doc["_id"]] = at
+            track.keyset = max(track.keyset, Keyset(id=doc["_id"], at=at),
+                               key=lambda k: (k.at, k.id))
             targets: set[Feed] = set()
             for key in ("member_id", "channel_id"):
                 value = doc.get(key)
@@ -175,8 +202,8 @@ class Poller:
             for feed in targets:
                 if feed.scope.allows(doc.get("channel_id")):
                     _offer(feed, (collection, doc), self.queue_limit)
-            if collection in self.cursors:
-                self.cursors[collection] = Keyset(id=doc["_id"], at=_utc(doc[time_field]))
+        start = track.start(self.lookback)
+        track.sent = {k: at for k, at in track.sent.items() if at >= start}
 
     async def stop(self) -> None:
         """Stop polling and complete every subscriber (called by the lifespan)."""

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
         default=500, ge=50, le=60_000,
         description="How often the live poller reads each watched collection.",
     )
+    live_lookback_ms: int = Field(
+        default=2000, ge=0, le=600_000,
+        description="How late (after its own time) a write may become visible and still be sent.",
+    )
     live_max_subscriptions_per_connection: int = Field(
         default=50, ge=1, le=10_000, description="Open operations allowed per WebSocket."
     )

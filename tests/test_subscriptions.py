@@ -135,7 +135,7 @@ async def test_200_subscribers_on_50_members_cost_one_query_per_collection_per_t
     for socket in sockets:
         await socket.ws.close()
     await until(lambda: not live_server.poller.feeds)
-    assert live_server.poller.cursors == {}
+    assert live_server.poller.tracks == {}
     await until(lambda: gauge("memberActivity") == before)
 
 
@@ -187,8 +187,7 @@ async def test_the_keyset_misses_nothing_and_repeats_nothing(live_server: Live) 
     # given a poller that reads at most 5 documents per tick
     poller = Poller(live_server.db, interval=3600, batch_limit=5)
     async with poller.subscribe([Interest("orders", "member_id", "mem_keyset")]) as feed:
-        start = poller.cursors["orders"].at
-        assert start is not None
+        start = poller.tracks["orders"].floor
         # when 12 orders arrive, 6 of them in the same millisecond, in an unsorted burst
         docs = [order("mem_keyset", "ch_flagship", start + timedelta(milliseconds=n // 6),
                       _id=f"ord_keyset_{n:02d}") for n in reversed(range(12))]
@@ -206,12 +205,32 @@ async def test_the_keyset_misses_nothing_and_repeats_nothing(live_server: Live) 
     await poller.stop()
 
 
+async def test_a_late_write_within_the_lookback_is_sent_once(live_server: Live) -> None:
+    # given a poller that has read an order 50 ms after its start
+    poller = Poller(live_server.db, interval=3600, lookback=timedelta(seconds=2))
+    async with poller.subscribe([Interest("orders", "member_id", "mem_late")]) as feed:
+        start = poller.tracks["orders"].floor
+        newer = order("mem_late", "ch_flagship", start + timedelta(milliseconds=50))
+        await live_server.db["orders"].insert_one(newer)
+        await poller.tick()
+        # when another writer's order, timed 20 ms after the start, becomes visible only now,
+        # and an order older than the subscription appears too
+        late = order("mem_late", "ch_flagship", start + timedelta(milliseconds=20))
+        before = order("mem_late", "ch_flagship", start - timedelta(milliseconds=1))
+        await live_server.db["orders"].insert_many([late, before])
+        for _ in range(3):
+            await poller.tick()
+        # then the late order is sent, once; the older one is not; nothing repeats
+        sent = [feed.queue.get_nowait() for _ in range(feed.queue.qsize())]
+        assert [doc["_id"] for _, doc in filter(None, sent)] == [newer["_id"], late["_id"]]
+    await poller.stop()
+
+
 async def test_a_subscriber_that_falls_behind_is_ended(live_server: Live) -> None:
     # given a subscriber whose queue holds 2 events and who does not read
     poller = Poller(live_server.db, interval=3600, queue_limit=2)
     async with poller.subscribe([Interest("orders", "member_id", "mem_lagging")]) as feed:
-        start = poller.cursors["orders"].at
-        assert start is not None
+        start = poller.tracks["orders"].floor
         # when 3 orders arrive
         await live_server.db["orders"].insert_many([
             order("mem_lagging", "ch_flagship", start + timedelta(milliseconds=1))
@@ -292,8 +311,7 @@ async def test_subscribers_outlive_a_database_outage(caplog: pytest.LogCaptureFi
     poller = Poller(db, interval=3600)
     try:
         async with poller.subscribe([Interest("orders", "member_id", "mem_outage")]) as feed:
-            start = poller.cursors["orders"].at
-            assert start is not None
+            start = poller.tracks["orders"].floor
             # when the database goes away, ticks fail quietly (one warning per outage)
             server.stop()
             for _ in range(2):
