@@ -8,7 +8,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install serve test lint typecheck schema bench clean
+.PHONY: install serve test lint typecheck schema bench clean chromium graphiql
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -37,8 +37,23 @@ $(FEDERATION)/node_modules/.installed: $(FEDERATION)/package.json $(FEDERATION)/
 	cd $(FEDERATION) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: lint typecheck $(FEDERATION)/node_modules/.installed  ## ruff, mypy, then pytest against a real MongoDB wire-protocol server
+test: lint typecheck chromium $(FEDERATION)/node_modules/.installed  ## ruff, mypy, then pytest against a real MongoDB wire-protocol server
 	$(VENV)/bin/pytest
+
+# The browser test drives Debian's chromium with Playwright (no browser download). Install it
+# when it is missing and we are root (CI is); otherwise say which package the test needs.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing the Debian package chromium (for tests/test_browser.py)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	      || echo "could not install chromium; tests/test_browser.py will fail" >&2; \
+	  else \
+	    echo "chromium is missing: install the Debian package 'chromium'; tests/test_browser.py fails without it" >&2; \
+	  fi; }
+
+graphiql:  ## rebuild gateway/static/graphiql/ from the npm packages pinned in graphiql/package-lock.json
+	cd graphiql && npm ci --no-audit --no-fund && npm run build
 
 schema: install  ## rewrite schema.graphql from the code
 	$(VENV)/bin/omnigw export-schema

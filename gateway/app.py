@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import orjson
 from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
 
-from gateway import demo_data
-from gateway.auth import Authenticator, Principal, create_demo_keys
+from gateway import demo_data, graphiql, live, metrics, tracing
+from gateway.auth import Authenticator, Principal, Unauthorized, create_demo_keys
 from gateway.context import Context, make_context
 from gateway.database import Database, connect, seeding
 from gateway.database.indexes import ensure_indexes
 from gateway.database.scope import Scope
 from gateway.gate import PRINCIPAL, Gate
+from gateway.http import SpecView
+from gateway.loaders import create_loaders
+from gateway.observability import RequestContext
+from gateway.persisted import Manifest, PersistedQueries
 from gateway.settings import Settings
 from gateway.throttle import Throttle
 from resolvers import build_schema
@@ -30,13 +38,22 @@ from resolvers import build_schema
 log = logging.getLogger("gateway")
 
 
-class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI app with our context and orjson responses."""
+class GraphQLApp(SpecView):
+    """The GraphQL-over-HTTP view (``gateway.http``) with our context and orjson responses."""
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
-        super().__init__(build_schema(), **kwargs)
+        kwargs.setdefault(
+            "max_subscriptions_per_connection", settings.live_max_subscriptions_per_connection
+        )
+        manifest = settings.persisted_queries_manifest
+        persisted = PersistedQueries(
+            manifest=Manifest.read(manifest) if manifest is not None else None,
+            cache_size=settings.apq_cache_size,
+        )
+        super().__init__(build_schema(), persisted=persisted, **kwargs)
         self.settings = settings
         self.throttle = Throttle(settings.throttle_bucket_size, settings.throttle_restore_rate)
+        self.authenticator = Authenticator(settings)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         db: Database = request.app.state.db
@@ -45,6 +62,30 @@ class GraphQLApp(GraphQL[Context, None]):
         scope = principal.scope if principal is not None else Scope(channels=frozenset())
         return make_context(db, self.settings, scope, request=request, response=response,
                             principal=principal, throttle=self.throttle)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL page, with assets served by the gateway (no CDN)."""
+        return graphiql.page(self.settings)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket: by the handshake's Authorization header (checked by the
+        gate) or else by ``connection_init``'s ``Authorization`` entry (browsers cannot set
+        headers on a WebSocket)."""
+        if context.principal is None:
+            params = context.connection_params or {}
+            authorization = params.get("Authorization") or params.get("authorization")
+            try:
+                context.principal = await self.authenticator.authenticate(
+                    context.db, authorization if isinstance(authorization, str) else None
+                )
+            except Unauthorized as exc:
+                raise ConnectionRejectionError(
+                    {"message": exc.message, "code": "UNAUTHENTICATED"}
+                ) from exc
+        context.scope = context.principal.scope
+        context.loaders = create_loaders(context.db, context.scope)
+        unset: UnsetType = UNSET
+        return unset
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -61,17 +102,33 @@ async def _ensure_indexes(app: Starlette) -> bool:
     return bool(app.state.indexes_ready)
 
 
+async def _answers_within(seconds: float, ping: Any) -> bool:
+    """True when ``ping`` returns True within ``seconds``."""
+    try:
+        return bool(await asyncio.wait_for(ping, seconds))
+    except TimeoutError:
+        return False
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
-    """The gateway: ``/graphql`` (GraphiQL on GET from a browser), ``/healthz``, ``/readyz``."""
+    """The gateway: ``/graphql`` (GraphiQL on GET from a browser), ``/healthz``, ``/readyz``,
+    ``/metrics``."""
     settings = settings or Settings()
     graphql = GraphQLApp(settings)
-    gate = Gate(graphql, settings, Authenticator(settings))
+    gate = Gate(graphql, settings, graphql.authenticator)
+    metrics.install()
+    tracing.install()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        provider = tracing.configure()
         db = connect(settings)
         app.state.db = db
         app.state.throttle = graphql.throttle  # the cost buckets, for tests and operators
+        app.state.live = live.Poller(
+            db, interval=settings.live_poll_interval_ms / 1000,
+            lookback=timedelta(milliseconds=settings.live_lookback_ms),
+        )
         app.state.indexes_ready = False
         if db.kind == "embedded":
             counts = await seeding.load(db, demo_data.read_seed_files(settings.seeds_dir))
@@ -89,14 +146,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await app.state.live.stop()
             await db.close()
+            log.info("database client closed")
+            if provider is not None:
+                provider.shutdown()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
         db: Database = request.app.state.db
-        if await db.ping() and await _ensure_indexes(request.app):
+        if await _answers_within(1.0, db.ping()) and await _ensure_indexes(request.app):
             return JSONResponse({"status": "ready", "database": db.kind})
         return JSONResponse(
             {"status": "unavailable", "database": db.kind, "code": "UNAVAILABLE"}, status_code=503
@@ -106,8 +167,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics.metrics_endpoint),
+            Mount("/graphiql", graphiql.assets()),
             Route("/graphql", gate),
             WebSocketRoute("/graphql", gate),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestContext)],
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +12,7 @@ from rich.progress import Progress
 from gateway import demo_data
 from gateway.database import connect, seeding
 from gateway.keys_cli import keys_app
+from gateway.observability import configure_logging
 from gateway.settings import PROJECT_ROOT, Settings
 
 app = typer.Typer(help="Omnichannel Gateway: one GraphQL API over every sales channel.",
@@ -30,7 +30,7 @@ def serve(
     import uvicorn
 
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     address = f"http://{host or settings.host}:{port or settings.port}/graphql"
     typer.echo(f"GraphQL and GraphiQL: {address}")
     uvicorn.run(
@@ -40,6 +40,9 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        log_config=None,  # JSON lines from gateway.observability; one access line per request
+        access_log=False,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
     )
 
 

@@ -31,6 +31,7 @@ class Context:
     stats: CommandStats = field(default_factory=CommandStats)
     principal: Principal | None = None
     throttle: Throttle | None = None
+    connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
 
 
 def make_context(

@@ -6,7 +6,8 @@ Every refusal has a GraphQL-shaped body with ``extensions.code``. A database tha
 reached while a key is looked up gives HTTP 503 ``UNAVAILABLE``.
 
 ``GET /graphql`` without a ``query`` parameter (the GraphiQL page) needs no key; the page sends
-the key the user sets in its headers pane. A WebSocket must present the header in its handshake.
+the key the user sets in its headers pane. A WebSocket presents the header in its handshake
+or in connection_init's payload.
 The principal goes to ``scope["omnigw.principal"]``, where ``get_context`` reads it.
 """
 
@@ -56,8 +57,9 @@ class Gate:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if scope["method"] == "GET" and "query" not in QueryParams(scope["query_string"]):
-            await self.app(scope, receive, send)  # the GraphiQL page
+        params = QueryParams(scope["query_string"])
+        if scope["method"] == "GET" and "query" not in params and "extensions" not in params:
+            await self.app(scope, receive, send)  # the GraphiQL page (no operation to run)
             return
         try:
             body = await read_body(headers, receive, self.settings)
@@ -78,8 +80,14 @@ class Gate:
         await self.app({**scope, PRINCIPAL: principal}, replay, send)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        if "authorization" not in headers:
+            # No key in the handshake (browsers cannot send one): the view authenticates the
+            # connection from connection_init's payload instead.
+            await self.app(scope, receive, send)
+            return
         try:
-            principal = await self._principal(scope, Headers(scope=scope))
+            principal = await self._principal(scope, headers)
         except Refused:
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 4401})

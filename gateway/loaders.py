@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from gateway import metrics, tracing
 from gateway.database import (
     Database,
     activity,
@@ -224,7 +225,21 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
             load_fn=lambda keys: analytics.conversion_batch(db, keys, scope=scope)
         ),
     )
+    for name, loader in vars(loaders).items():
+        loader.load_fn = _observed(name, loader.load_fn)
     return loaders
+
+
+def _observed(name: str, batch: Callable[[list[Any]], Awaitable[list[Any]]]) -> Any:
+    """``batch`` inside a span, with its size counted (``omnigw_dataloader_batch_size``)."""
+    async def observed(keys: list[Any]) -> list[Any]:
+        metrics.observe_batch(name, len(keys))
+        with tracing.tracer().start_as_current_span(
+            f"dataloader {name}", attributes={"dataloader.name": name, "batch.size": len(keys)}
+        ):
+            return await batch(keys)
+
+    return observed
 
 
 async def _stock(db: Database, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Doc]:

@@ -91,6 +91,29 @@ class Settings(BaseSettings):
     throttle_restore_rate: float = Field(
         default=100.0, gt=0, le=10_000_000, description="Points per second a bucket regains."
     )
+    persisted_queries_manifest: Path | None = Field(
+        default=None,
+        description="Safelist mode: an Apollo persisted-query manifest; only its operations run.",
+    )
+    apq_cache_size: int = Field(
+        default=1000, ge=1, le=1_000_000,
+        description="Automatic persisted queries remembered per process (LRU).",
+    )
+    live_poll_interval_ms: int = Field(
+        default=500, ge=50, le=60_000,
+        description="How often the live poller reads each watched collection.",
+    )
+    live_lookback_ms: int = Field(
+        default=2000, ge=0, le=600_000,
+        description="How late (after its own time) a write may become visible and still be sent.",
+    )
+    live_max_subscriptions_per_connection: int = Field(
+        default=50, ge=1, le=10_000, description="Open operations allowed per WebSocket."
+    )
+    graceful_shutdown_seconds: int = Field(
+        default=30, ge=1, le=3600,
+        description="On SIGTERM, how long in-flight requests may take before they are cut.",
+    )
 
     @field_validator("mongodb_uri")
     @classmethod

@@ -11,6 +11,7 @@ from strawberry.types.execution import ExecutionContext
 
 from gateway import ids
 from gateway.context import Info
+from gateway.metrics import OperationMetrics
 from resolvers import errors
 from resolvers.activity import Activity
 from resolvers.channels import Channel, ChannelQuery, Location, load_channel, load_location
@@ -25,6 +26,7 @@ from resolvers.orders import Order, OrderQuery, load_order
 from resolvers.payments import Payment
 from resolvers.products import Product, ProductQuery, load_product
 from resolvers.reach import ReachQuery
+from resolvers.subscriptions import Subscription
 from resolvers.visits import Visit, VisitQuery
 
 
@@ -67,9 +69,11 @@ def build_schema(**kwargs: Any) -> Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Activity, Channel, Location, Product, Member, Identity, Order, Payment, Visit],
         extensions=[
             DatabaseStats,
+            OperationMetrics,
             RepresentationLimit,
             Guard,  # limits, cost and throttling; it also validates (with a shared LRU cache)
             lambda: ParserCache(maxsize=256),  # the LRU cache is shared across requests

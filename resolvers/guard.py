@@ -23,6 +23,7 @@ from graphql import GraphQLError, GraphQLSchema, get_operation_ast
 from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+from strawberry.types.graphql import OperationType
 
 from gateway.context import Context
 from gateway.cost import MAX_FIRST, CostWalker
@@ -149,6 +150,12 @@ class Guard(SchemaExtension):
         self.charged = cost
         return []
 
+    def _is_subscription(self) -> bool:
+        try:
+            return self.execution_context.operation_type is OperationType.SUBSCRIPTION
+        except RuntimeError:  # no operation could be determined
+            return False
+
     def on_execute(self) -> Iterator[None]:
         self.executed = True
         yield
@@ -160,7 +167,8 @@ class Guard(SchemaExtension):
 
     def get_results(self) -> dict[str, Any]:
         context = self.context
-        if context is None:
+        if context is None or self._is_subscription():
+            # A subscription is charged once, when it starts; its events carry no cost.
             return {}
         actual = 0
         result = self.execution_context.result

@@ -207,7 +207,7 @@ async def test_websockets_need_a_key_in_the_handshake(embedded_gateway: Gateway)
     reached: list[Any] = []
 
     async def inner(scope: Any, receive: Any, send: Any) -> None:
-        reached.append(scope[PRINCIPAL])
+        reached.append(scope.get(PRINCIPAL))
 
     gate = Gate(inner, embedded_gateway.settings, auth.Authenticator(embedded_gateway.settings))
     key = await embedded_gateway.key("ws-admin", "admin")
@@ -219,13 +219,20 @@ async def test_websockets_need_a_key_in_the_handshake(embedded_gateway: Gateway)
     async def send(message: Any) -> None:
         sent.append(message)
 
-    for headers, expected in [([], []), ([(b"authorization", f"Bearer {key}".encode())],
-                                         ["ws-admin"])]:
+    cases: list[tuple[list[tuple[bytes, bytes]], list[str | None], list[dict[str, Any]]]] = [
+        # no key in the handshake: on to the view, which authenticates connection_init
+        ([], [None], []),
+        # a bad key in the handshake: closed at once
+        ([(b"authorization", b"Bearer omnigw_wrong")], [], [{"type": "websocket.close",
+                                                            "code": 4401}]),
+        # a good one: on to the view with its principal
+        ([(b"authorization", f"Bearer {key}".encode())], ["ws-admin"], []),
+    ]
+    for headers, expected, closed in cases:
         sent.clear()
         reached.clear()
-
         scope = {"type": "websocket", "path": "/graphql", "headers": headers,
                  "app": embedded_gateway.app}
         await gate(scope, receive, send)
-        assert [p.name for p in reached] == expected
-        assert sent == ([] if expected else [{"type": "websocket.close", "code": 4401}])
+        assert [p.name if p else None for p in reached] == expected
+        assert sent == closed

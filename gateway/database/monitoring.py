@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import monitoring
 
@@ -38,6 +38,19 @@ class CommandStats:
         return {"commands": self.commands, "byCollection": dict(sorted(self.by_collection.items()))}
 
 
+class CommandObserver(Protocol):
+    """Sees every command (metrics, traces). ``key`` pairs a start with its finish; it is
+    ``None`` for the embedded store, whose commands have no separate finish."""
+
+    def started(self, command: str, collection: str | None, key: object) -> None: ...
+
+    def finished(self, key: object, failure: str | None) -> None: ...
+
+
+observers: list[CommandObserver] = []
+"""Process-wide observers, installed once by the application (see ``gateway.tracing``)."""
+
+
 current_stats: ContextVar[CommandStats | None] = ContextVar("omnigw_command_stats", default=None)
 
 
@@ -52,11 +65,15 @@ def counting() -> Iterator[CommandStats]:
         current_stats.reset(token)
 
 
-def record(command: str, collection: str | None) -> None:
-    """Add one command to the current request's stats, if any."""
+def record(command: str, collection: str | None, key: object = None) -> None:
+    """Add one command to the current request's stats, if any, and tell the observers."""
+    if command in _DRIVER_COMMANDS:
+        return
     stats = current_stats.get()
-    if stats is not None and command not in _DRIVER_COMMANDS:
+    if stats is not None:
         stats.record(command, collection)
+    for observer in observers:
+        observer.started(command, collection, key)
 
 
 class CommandCounter(monitoring.CommandListener):
@@ -66,10 +83,14 @@ class CommandCounter(monitoring.CommandListener):
         target = event.command.get(event.command_name)
         if event.command_name == "getMore":
             target = event.command.get("collection")
-        record(event.command_name, target if isinstance(target, str) else None)
+        record(event.command_name, target if isinstance(target, str) else None,
+               (event.connection_id, event.request_id))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
+        for observer in observers:
+            observer.finished((event.connection_id, event.request_id), None)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+        for observer in observers:
+            failure = event.failure.get("codeName") if isinstance(event.failure, dict) else None
+            observer.finished((event.connection_id, event.request_id), str(failure or "error"))

@@ -1,0 +1,144 @@
+"""Persisted queries: Apollo's Automatic Persisted Queries (APQ) and a safelist mode.
+
+APQ (the default): a client sends ``extensions.persistedQuery = {version: 1, sha256Hash}``
+without the query text. A known hash runs the cached query; an unknown one answers
+``PERSISTED_QUERY_NOT_FOUND`` (HTTP 200, as Apollo Server and Router do, so that Apollo
+Client retries with the text instead of turning APQ off); the retry carries both, the
+gateway checks the hash and remembers the text in an in-process LRU store. GET works for
+cached queries, so they can be cached by CDNs. Each worker has its own store: a miss on
+another worker costs one retry.
+
+Safelist (``OMNIGW_PERSISTED_QUERIES_MANIFEST`` names a manifest in Apollo's
+persisted-query manifest format): only the manifest's operations run, by id or by exact
+text; anything else answers ``PERSISTED_QUERY_NOT_IN_LIST`` (HTTP 400) and nothing is learned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from strawberry.http import GraphQLRequestData
+
+MANIFEST_FORMAT = "apollo-persisted-query-manifest"
+MAX_CACHED_QUERY_LENGTH = 100_000
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class PersistedQueryError(Exception):
+    """A persisted-query request that cannot run: answered with one coded error."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The operations of a safelist: body by id, and the set of bodies."""
+
+    by_id: dict[str, str]
+    bodies: frozenset[str]
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        """Load and check a manifest; a bad file fails with its path and the reason."""
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot read persisted-query manifest {path}: {exc}") from exc
+        if not isinstance(raw, dict) or raw.get("format") != MANIFEST_FORMAT or raw.get(
+            "version"
+        ) != 1 or not isinstance(raw.get("operations"), list):
+            raise ValueError(
+                f"{path} is not an {MANIFEST_FORMAT} version 1 (format, version, operations)"
+            )
+        by_id: dict[str, str] = {}
+        for op in raw["operations"]:
+            if not (isinstance(op, dict) and isinstance(op.get("id"), str)
+                    and isinstance(op.get("body"), str)):
+                raise ValueError(f"{path}: every operation needs a string id and body: {op!r}")
+            by_id[op["id"]] = op["body"]
+        return cls(by_id=by_id, bodies=frozenset(by_id.values()))
+
+
+def sha256(query: str) -> str:
+    return hashlib.sha256(query.encode("utf-8")).hexdigest()
+
+
+class PersistedQueries:
+    """Resolves the query text of a request (APQ or safelist); see the module docstring."""
+
+    def __init__(self, *, manifest: Manifest | None = None, cache_size: int = 1000) -> None:
+        self.manifest = manifest
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, str] = OrderedDict()
+
+    def resolve(self, request: GraphQLRequestData) -> GraphQLRequestData:
+        """``request`` with its query text filled in, or :class:`PersistedQueryError`."""
+        wanted = _requested_hash(request.extensions)
+        if self.manifest is not None:
+            return self._from_safelist(request, wanted, self.manifest)
+        if wanted is None:
+            return request
+        if request.query is None:
+            cached = self._cache.get(wanted)
+            if cached is None:
+                raise PersistedQueryError(
+                    200, "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound"
+                )
+            self._cache.move_to_end(wanted)
+            return replace(request, query=cached)
+        if sha256(request.query) != wanted:
+            raise PersistedQueryError(
+                400, "PERSISTED_QUERY_HASH_MISMATCH", "provided sha does not match query"
+            )
+        if len(request.query) <= MAX_CACHED_QUERY_LENGTH:
+            self._cache[wanted] = request.query
+            self._cache.move_to_end(wanted)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return request
+
+    def _from_safelist(
+        self, request: GraphQLRequestData, wanted: str | None, manifest: Manifest
+    ) -> GraphQLRequestData:
+        if wanted is not None:
+            body = manifest.by_id.get(wanted)
+            if body is None or (request.query is not None and request.query != body):
+                raise PersistedQueryError(
+                    400, "PERSISTED_QUERY_NOT_IN_LIST",
+                    f"Persisted query {wanted} is not in the list of allowed operations.",
+                )
+            return replace(request, query=body)
+        if request.query is not None and request.query not in manifest.bodies:
+            raise PersistedQueryError(
+                400, "PERSISTED_QUERY_NOT_IN_LIST",
+                "Only the operations of the persisted-query list may run.",
+            )
+        return request
+
+
+def _requested_hash(extensions: dict[str, Any] | None) -> str | None:
+    """The ``sha256Hash`` of ``extensions.persistedQuery`` (checked), or None."""
+    if not extensions or "persistedQuery" not in extensions:
+        return None
+    persisted = extensions["persistedQuery"]
+    if not isinstance(persisted, dict) or persisted.get("version") != 1:
+        raise PersistedQueryError(
+            400, "PERSISTED_QUERY_NOT_SUPPORTED",
+            "Unsupported persisted query: extensions.persistedQuery needs version 1.",
+        )
+    wanted = persisted.get("sha256Hash")
+    if not isinstance(wanted, str) or not _SHA256.match(wanted):
+        raise PersistedQueryError(
+            400, "BAD_USER_INPUT", "persistedQuery.sha256Hash must be 64 lowercase hex digits."
+        )
+    return wanted

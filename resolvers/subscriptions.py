@@ -1,0 +1,79 @@
+"""Live subscriptions (graphql-transport-ws): a member's activity and a channel's orders.
+
+They are live queries by multiplexed polling (``gateway.live``): a write by any system
+reaches subscribers within about one polling interval. Each event is resolved with fresh
+DataLoaders, in the connection's scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from typing import Annotated, Any
+
+import strawberry
+
+from gateway import ids
+from gateway.context import Info
+from gateway.database.activity import ACTIVITY_COLLECTIONS
+from gateway.database.query import Doc
+from gateway.errors import Forbidden, NotFound
+from gateway.live import Event, Interest, Poller
+from gateway.loaders import create_loaders
+from gateway.metrics import LIVE_SUBSCRIPTIONS
+from resolvers.activity import Activity
+from resolvers.members import load_member
+from resolvers.orders import Order
+from resolvers.payments import Payment
+from resolvers.visits import Visit
+
+MAKERS: dict[str, Callable[[Doc], Any]] = {
+    "orders": Order.from_doc, "payments": Payment.from_doc, "visits": Visit.from_doc,
+}
+
+
+async def _events(info: Info, field: str, interests: list[Interest]) -> AsyncGenerator[Event, None]:
+    poller: Poller = info.context.request.app.state.live
+    context = info.context
+    async with poller.subscribe(interests, context.scope) as feed:
+        LIVE_SUBSCRIPTIONS.labels(field).inc()
+        try:
+            while (event := await feed.next()) is not None:
+                context.loaders = create_loaders(context.db, context.scope)
+                yield event
+        finally:
+            LIVE_SUBSCRIPTIONS.labels(field).dec()
+
+
+@strawberry.type(description="Live updates, over WebSocket (graphql-transport-ws).")
+class Subscription:
+    @strawberry.subscription(
+        description="A member's orders, payments and visits as they happen, in any channel "
+        "the caller may see (the Activity of Member.history). Within about one polling "
+        "interval of the write, whoever wrote it."
+    )
+    async def member_activity(
+        self,
+        info: Info,
+        member: Annotated[strawberry.ID, strawberry.argument(description="The member (mem_).")],
+    ) -> AsyncGenerator[Activity, None]:
+        member_id = ids.check(member, "mem_", field="member")
+        if not info.context.scope.unrestricted and await load_member(info, member_id) is None:
+            raise NotFound(f"No member {member_id} visible to the caller.", field="member")
+        interests = [Interest(c, "member_id", member_id) for c in ACTIVITY_COLLECTIONS]
+        async for collection, doc in _events(info, "memberActivity", interests):
+            yield MAKERS[collection](doc)
+
+    @strawberry.subscription(
+        description="Orders placed in one channel as they happen, whoever wrote them."
+    )
+    async def channel_orders(
+        self,
+        info: Info,
+        channel: Annotated[strawberry.ID, strawberry.argument(description="The channel (ch_).")],
+    ) -> AsyncGenerator[Order, None]:
+        channel_id = ids.check(channel, "ch_", field="channel")
+        if not info.context.scope.allows(channel_id):
+            raise Forbidden(f"The caller may not see channel {channel_id}.", field="channel")
+        async for _, doc in _events(info, "channelOrders",
+                                    [Interest("orders", "channel_id", channel_id)]):
+            yield Order.from_doc(doc)

@@ -1,0 +1,99 @@
+"""GraphiQL in a real browser (Debian's chromium, driven by Playwright), with no internet.
+
+Every request that is not to the gateway is aborted, and the test fails if there was any:
+the page must need nothing but the gateway. It runs the example query through the UI and
+saves a screenshot to docs/graphiql.png.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Route, async_playwright
+
+from gateway import auth
+from gateway.app import create_app
+from tests.conftest import ROOT, SEEDS, wire_settings
+from tests.uvicorn_server import serving
+
+SCREENSHOT = ROOT / "docs" / "graphiql.png"
+DEMO_KEY = "demo-admin-key-for-the-browser-test"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
+    if found is None:
+        pytest.fail("the browser test needs Chromium: install the Debian package `chromium` "
+                    "(apt-get install -y chromium; `make test` does it when run as root)",
+                    pytrace=False)
+    return found
+
+
+async def test_graphiql_runs_the_member_360_example_offline(seeded: str, tmp_path: Path) -> None:
+    executable = chromium()
+    member = next(m for m in SEEDS["members"] if m["_id"] == "mem_00001")
+    settings = wire_settings(seeded, demo_admin_key=DEMO_KEY)
+    app = create_app(settings)
+    async with serving(app) as base, async_playwright() as playwright:
+        # the demo key GraphiQL is prefilled with is a real admin key of this database
+        await auth.create_key(app.state.db, settings, name="browser-demo", role="admin",
+                              key=DEMO_KEY, replace=True)
+        context = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=executable, headless=True, args=ARGS,
+            viewport={"width": 1440, "height": 900},
+        )
+        blocked: list[str] = []
+
+        async def only_the_gateway(route: Route) -> None:
+            if route.request.url.startswith(base + "/"):
+                await route.continue_()
+            else:
+                blocked.append(route.request.url)
+                await route.abort()
+
+        await context.route("**/*", only_the_gateway)
+        try:
+            page = await context.new_page()
+            # given GraphiQL, opened from the gateway
+            await page.goto(f"{base}/graphql")
+            editor = page.locator(".graphiql-query-editor .CodeMirror-code")
+            await editor.get_by_text("query Member360").wait_for(timeout=20_000)
+            # then the header editor holds the demo key
+            await page.locator(".graphiql-editor-tools button", has_text="Headers").click()
+            headers = page.locator(".graphiql-editor-tool .CodeMirror-code").last
+            await headers.get_by_text(DEMO_KEY, exact=False).wait_for(timeout=5_000)
+            await page.locator(".graphiql-editor-tools button", has_text="Variables").click()
+            # when the example query runs through the UI
+            await page.locator(".graphiql-execute-button").click()
+            # then the result pane shows the member's data
+            result = page.locator(".result-window .CodeMirror-code")
+            await result.get_by_text(member["name"], exact=False).wait_for(timeout=20_000)
+            text = await result.inner_text()
+            assert '"id": "mem_00001"' in text
+            assert f'"tier": "{member["tier"]}"' in text
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            await page.screenshot(path=str(SCREENSHOT))
+        finally:
+            await context.close()
+    assert blocked == []
+
+
+async def test_the_page_and_its_assets_come_from_the_gateway(client: httpx.AsyncClient) -> None:
+    # given a browser's request for /graphql (no demo key configured)
+    page = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    # then it references only the gateway's own assets, and no key
+    assert "http://" not in page.text and "https://" not in page.text
+    assert '"headers": ""' in page.text and "Member360" in page.text
+    for asset in ("graphiql/graphiql.js", "graphiql/graphiql.css"):
+        response = await client.get(f"/{asset}")
+        assert response.status_code == 200
+        assert len(response.content) > 100_000

@@ -1,0 +1,100 @@
+"""Health, readiness and the request id."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, _client, gql, wire_settings
+from tests.mongo_server.server import WireServer
+
+
+async def test_healthz_says_the_process_is_up(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_readyz_answers_200_when_mongodb_answers_ping(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert (response.status_code, response.json()) == (
+        200, {"status": "ready", "database": "mongodb"}
+    )
+
+
+async def test_readyz_is_503_when_ping_hangs(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a database whose ping never answers
+    from gateway.database import Database
+
+    async def hangs(self: Database) -> bool:
+        await asyncio.sleep(30)
+        return True
+
+    monkeypatch.setattr(Database, "ping", hangs)
+    # when readiness is asked, then it gives up after one second with 503
+    response = await client.get("/readyz")
+    assert (response.status_code, response.json()) == (
+        503, {"status": "unavailable", "database": "mongodb", "code": "UNAVAILABLE"}
+    )
+
+
+async def test_a_sane_request_id_is_echoed(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz", headers={"X-Request-Id": "abc-123.def:4_5"})
+    assert response.headers["x-request-id"] == "abc-123.def:4_5"
+
+
+@pytest.mark.parametrize("given", ["", "a b", "x" * 129, "<script>", "é"])
+async def test_an_insane_request_id_is_replaced(client: httpx.AsyncClient, given: str) -> None:
+    response = await client.get("/healthz", headers={"X-Request-Id": given.encode()})
+    generated = response.headers["x-request-id"]
+    assert generated != given
+    assert uuid.UUID(hex=generated).hex == generated
+
+
+async def test_every_response_gets_a_fresh_request_id(client: httpx.AsyncClient) -> None:
+    first = await client.post("/graphql", json={"query": "{ channels { id } }"})
+    second = await client.post("/graphql", json={"query": "{ channels { id } }"})
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+async def test_outage_is_detected_and_recovered_without_a_restart() -> None:
+    # given a gateway on its own test server
+    server = WireServer(ROOT).start()
+    try:
+        async for client in _client(wire_settings(server.uri)):
+            assert (await client.get("/readyz")).status_code == 200
+            # (a first request caches the caller's key, as in steady state)
+            assert "errors" not in await gql(client, "{ channels { id } }")
+            # when the server stops
+            server.stop()
+            stopped = time.monotonic()
+            body = await gql(client, "{ channels { id } }")
+            unavailable = time.monotonic() - stopped
+            for _ in range(100):
+                if (await client.get("/readyz")).status_code == 503:
+                    break
+                await asyncio.sleep(0.1)
+            not_ready = time.monotonic() - stopped
+            # then requests fail fast with UNAVAILABLE and readiness turns 503
+            assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAVAILABLE"]
+            assert unavailable < 2.0, unavailable
+            assert not_ready < 5.0, not_ready
+            # when it comes back, requests succeed again, with no restart of the gateway
+            server.restart()
+            restarted = time.monotonic()
+            for _ in range(200):
+                if "errors" not in await gql(client, "{ channels { id } }"):
+                    break
+                await asyncio.sleep(0.1)
+            recovered = time.monotonic() - restarted
+            assert recovered < 10.0, recovered
+            assert (await client.get("/readyz")).status_code == 200
+            print(f"outage: UNAVAILABLE after {unavailable:.2f} s, /readyz 503 after "
+                  f"{not_ready:.2f} s; recovery: requests succeed {recovered:.2f} s after restart")
+    finally:
+        server.stop()
