@@ -73,21 +73,23 @@ async def _apply(db: Database, *, loaders: Loaders, settings: Settings, member_i
 async def earn(db: Database, *, loaders: Loaders, settings: Settings, order: Doc) -> None:
     """Credit the points of an order that just became PAID (called once, by the request that
     moved it to PAID)."""
-    if order.get("member_id") is None:
-        return
-    channel = await loaders.channels_by_id.load(order["channel_id"])
-    delta = points_for(total_base=order["total_base"],
-                       channel_kind=channel["kind"] if channel else "")
-    await _apply(db, loaders=loaders, settings=settings, member_id=order["member_id"],
-                 order_id=order["_id"], delta=delta, reason="EARN")
+    await _order_points(db, loaders=loaders, settings=settings, order=order, sign=1,
+                        reason="EARN")
 
 
 async def reverse(db: Database, *, loaders: Loaders, settings: Settings, order: Doc) -> None:
     """Take back the points of a paid order that was cancelled."""
+    await _order_points(db, loaders=loaders, settings=settings, order=order, sign=-1,
+                        reason="REVERSE")
+
+
+async def _order_points(
+    db: Database, *, loaders: Loaders, settings: Settings, order: Doc, sign: int, reason: str
+) -> None:
     if order.get("member_id") is None:
         return
     channel = await loaders.channels_by_id.load(order["channel_id"])
     delta = points_for(total_base=order["total_base"],
                        channel_kind=channel["kind"] if channel else "")
     await _apply(db, loaders=loaders, settings=settings, member_id=order["member_id"],
-                 order_id=order["_id"], delta=-delta, reason="REVERSE")
+                 order_id=order["_id"], delta=sign * delta, reason=reason)
