@@ -54,6 +54,7 @@ class GraphQLApp(SpecView):
         self.settings = settings
         self.throttle = Throttle(settings.throttle_bucket_size, settings.throttle_restore_rate)
         self.authenticator = Authenticator(settings)
+        self.demo_admin_key: str | None = None  # set under the embedded store (make serve)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         db: Database = request.app.state.db
@@ -65,7 +66,7 @@ class GraphQLApp(SpecView):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our own GraphiQL page, with assets served by the gateway (no CDN)."""
-        return graphiql.page(self.settings)
+        return graphiql.page(self.settings, self.demo_admin_key)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a WebSocket: by the handshake's Authorization header (checked by the
@@ -138,7 +139,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "exit; set MONGODB_URI=mongodb://host:27017 to use MongoDB",
                 settings.seeds_dir.name, sum(counts.values()),
             )
-            for line in await create_demo_keys(db, settings):
+            graphql.demo_admin_key, lines = await create_demo_keys(db, settings)
+            for line in lines:
                 log.warning("%s", line)
         else:
             await _ensure_indexes(app)

@@ -160,8 +160,9 @@ async def revoke_key(db: Database, name_or_id: str) -> str | None:
 DEMO_PARTNER_CHANNELS: Final = ("ch_my_market", "ch_us_market")
 
 
-async def create_demo_keys(db: Database, settings: Settings) -> list[str]:
-    """Create (or replace) the demo admin and partner keys; return lines that show them.
+async def create_demo_keys(db: Database, settings: Settings) -> tuple[str, list[str]]:
+    """Create (or replace) the demo admin and partner keys; return the admin key (GraphiQL is
+    prefilled with it) and the lines that show both.
 
     ``OMNIGW_DEMO_ADMIN_KEY`` and ``OMNIGW_DEMO_PARTNER_KEY`` fix their values.
     """
@@ -174,7 +175,7 @@ async def create_demo_keys(db: Database, settings: Settings) -> list[str]:
         db, settings, name="demo-partner", role="partner", channels=DEMO_PARTNER_CHANNELS,
         replace=True, key=fixed_partner.get_secret_value() if fixed_partner else None,
     )
-    return [
+    return admin, [
         f"demo admin key (every channel): {admin}",
         f"demo partner key ({', '.join(DEMO_PARTNER_CHANNELS)}): {partner}",
         "send a key as the header  Authorization: Bearer <key>  (GraphiQL: Headers pane)",

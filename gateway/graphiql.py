@@ -64,11 +64,12 @@ def _template() -> str:
     return (STATIC / "graphiql.html").read_text(encoding="utf-8")
 
 
-def page(settings: Settings) -> HTMLResponse:
-    """The GraphiQL page, configured for this gateway."""
-    key = settings.demo_admin_key
-    headers = (json.dumps({"Authorization": f"Bearer {key.get_secret_value()}"}, indent=2)
-               if key is not None else "")
+def page(settings: Settings, demo_key: str | None = None) -> HTMLResponse:
+    """The GraphiQL page, configured for this gateway. In development (the embedded store's
+    demo key, or ``OMNIGW_DEMO_ADMIN_KEY``) the header editor holds the demo admin key."""
+    fixed = settings.demo_admin_key
+    key = demo_key or (fixed.get_secret_value() if fixed is not None else None)
+    headers = json.dumps({"Authorization": f"Bearer {key}"}, indent=2) if key else ""
     config = {
         "url": "graphql",
         "headers": headers,

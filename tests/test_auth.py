@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ from gateway import auth
 from gateway.cli import app as cli
 from gateway.database.monitoring import counting
 from gateway.settings import Settings
-from tests.conftest import Gateway, _gateway, data, embedded_settings
+from tests.conftest import SEEDS, Gateway, _gateway, data, embedded_settings
 
 CHANNELS = {"query": "{ channels { id } }"}
 
@@ -236,3 +237,18 @@ async def test_websockets_need_a_key_in_the_handshake(embedded_gateway: Gateway)
         await gate(scope, receive, send)
         assert [p.name if p else None for p in reached] == expected
         assert sent == closed
+
+
+async def test_graphiql_is_prefilled_with_the_demo_key_under_the_embedded_store(
+    embedded_gateway: Gateway,
+) -> None:
+    # given the embedded store (make serve), which made a random demo admin key at start
+    async with embedded_gateway.client(None) as browser:
+        page = await browser.get("/graphql", headers={"Accept": "text/html"})
+        # then the GraphiQL page's header editor holds it
+        found = re.search(r"Bearer (omnigw_[A-Za-z0-9_-]+)", page.text)
+        assert page.status_code == 200 and found is not None
+    # and it is a working admin key
+    async with embedded_gateway.client(found.group(1)) as client:
+        body = (await client.post("/graphql", json={"query": "{ channels { id } }"})).json()
+    assert len(body["data"]["channels"]) == len(SEEDS["channels"])
