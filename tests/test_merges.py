@@ -143,3 +143,33 @@ async def test_new_activity_of_a_merged_id_goes_to_the_survivor(gw: WritingGatew
     assert order["member"] == {"id": "mem_00041"}
     doc = await gw.db["orders"].find_one({"_id": order["id"]})
     assert doc["member_id"] == "mem_00041"
+
+
+async def test_the_member_list_leaves_out_a_merged_member_until_unmerged(
+    gw: WritingGateway,
+) -> None:
+    # given mem_00051, listed like every member
+    assert "mem_00051" in await page_ids(gw)
+    # when mem_00051 is merged into mem_00050
+    merged = await data(gw.client, MERGE, {"s": "mem_00050", "m": "mem_00051"})
+    assert merged["mergeMembers"]["userErrors"] == []
+    merge_id = merged["mergeMembers"]["merge"]["id"]
+    listed = await page_ids(gw)
+    # then the list skips it (member(id:) of it gives the survivor)
+    assert "mem_00051" not in listed and "mem_00050" in listed
+    # and after the unmerge it is listed again
+    await data(gw.client, UNMERGE, {"id": merge_id})
+    assert "mem_00051" in await page_ids(gw)
+
+
+async def page_ids(gw: WritingGateway) -> list[str]:
+    ids: list[str] = []
+    query = """query($after: String) { members(first: 100, after: $after) {
+      edges { node { id } } pageInfo { hasNextPage endCursor } } }"""
+    after = None
+    while True:
+        page = (await data(gw.client, query, {"after": after}))["members"]
+        ids += [e["node"]["id"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return ids
+        after = page["pageInfo"]["endCursor"]

@@ -49,7 +49,7 @@ async def list_members(
     home_channel_id: str | None = None,
     channel_id: str | None = None,
 ) -> list[Doc]:
-    """A page of members in id order (``first + 1`` at most).
+    """A page of members in id order (``first + 1`` at most); merged members are left out.
 
     ``channel_id`` keeps members holding an identity in that channel. For a partner the
     visibility rule is applied by the same identity query, and a home channel it may not see
@@ -58,6 +58,7 @@ async def list_members(
     if home_channel_id is not None and not scope.allows(home_channel_id):
         return []
     query = combine(
+        {"merged_into": {"$exists": False}},  # a merged member lives on in its survivor
         {"tier": tier} if tier is not None else {},
         {"home_channel_id": home_channel_id} if home_channel_id is not None else {},
     )
