@@ -175,11 +175,36 @@ class CostWalker:
             one = self._selection(node.selection_set, type_, None, path)
             return one if count is None else count * (1 + one)
         items = value if isinstance(value, list) else [value]
-        costs = [self._selection(node.selection_set, type_, item, path)
-                 for item in items if isinstance(item, dict)]
+        if self._leaf_only(node.selection_set):
+            # Scalars cost nothing: a long list of plain objects needs no walk item by item.
+            costs = [0 for item in items if isinstance(item, dict)]
+        else:
+            costs = [self._selection(node.selection_set, type_, item, path)
+                     for item in items if isinstance(item, dict)]
         if count is None:
             return max(costs, default=0)
         return sum(1 + c for c in costs)
+
+    def _leaf_only(self, selection_set: SelectionSetNode | None) -> bool:
+        """True when the selection (through its fragments) picks scalar fields only."""
+        if selection_set is None:
+            return True
+        for sel in selection_set.selections:
+            if isinstance(sel, FieldNode):
+                if sel.selection_set is not None:
+                    return False
+            elif isinstance(sel, InlineFragmentNode):
+                if not self._leaf_only(sel.selection_set):
+                    return False
+            elif isinstance(sel, FragmentSpreadNode):
+                fragment = self.fragments.get(sel.name.value)
+                if fragment is not None and sel.name.value not in self._open:
+                    self._open.add(sel.name.value)
+                    leaf = self._leaf_only(fragment.selection_set)
+                    self._open.discard(sel.name.value)
+                    if not leaf:
+                        return False
+        return True
 
     def _connection(
         self, node: FieldNode, type_: GraphQLNamedType, value: Any, path: list[str],
