@@ -76,6 +76,9 @@ class CostWalker:
         self.analysis = Analysis()
         self._open: set[str] = set()
         self._memo: dict[str, int] = {}
+        # per (field node, parent type): its definition and named type, None for a leaf
+        self._fields: dict[tuple[int, str], tuple[GraphQLField, GraphQLNamedType] | None] = {}
+        self._leaf_selections: dict[int, bool] = {}
 
     def requested(self, operation: OperationDefinitionNode) -> Analysis:
         root = self.schema.get_root_type(operation.operation)
@@ -134,18 +137,16 @@ class CostWalker:
         path: list[str],
     ) -> int:
         name = node.name.value
-        key = node.alias.value if node.alias else name
-        if name == "__typename":
-            return 0
         if name in ("__schema", "__type", "_service"):
             return 1
-        fields = getattr(parent, "fields", None)
-        if not fields or name not in fields:
-            return 0
-        field_def: GraphQLField = fields[name]
-        type_ = get_named_type(field_def.type)
-        if is_leaf_type(type_):
-            return 0
+        static_key = (id(node), parent.name)
+        if static_key not in self._fields:
+            self._fields[static_key] = self._object_field(name, parent)
+        found = self._fields[static_key]
+        if found is None:
+            return 0  # a scalar, __typename, or a field the schema does not have
+        field_def, type_ = found
+        key = node.alias.value if node.alias else name
         if data is not None and key not in data:
             return 0  # a fragment that did not apply to this object
         value = None if data is None else data[key]
@@ -165,6 +166,17 @@ class CostWalker:
         if data is not None and value is None:
             return own - 1
         return own + self._each(node, type_, data, value, here, None)
+
+    @staticmethod
+    def _object_field(
+        name: str, parent: GraphQLNamedType
+    ) -> tuple[GraphQLField, GraphQLNamedType] | None:
+        fields = getattr(parent, "fields", None)
+        if name == "__typename" or not fields or name not in fields:
+            return None
+        field_def: GraphQLField = fields[name]
+        type_ = get_named_type(field_def.type)
+        return None if is_leaf_type(type_) else (field_def, type_)
 
     def _each(
         self, node: FieldNode, type_: GraphQLNamedType, data: dict[str, Any] | None, value: Any,
@@ -189,6 +201,11 @@ class CostWalker:
         """True when the selection (through its fragments) picks scalar fields only."""
         if selection_set is None:
             return True
+        if id(selection_set) not in self._leaf_selections:
+            self._leaf_selections[id(selection_set)] = self._scalars_only(selection_set)
+        return self._leaf_selections[id(selection_set)]
+
+    def _scalars_only(self, selection_set: SelectionSetNode) -> bool:
         for sel in selection_set.selections:
             if isinstance(sel, FieldNode):
                 if sel.selection_set is not None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 import strawberry
 
-from gateway.money import exponent, to_decimal
+from gateway.money import exponent
 
 
 @strawberry.type(description="An amount of money: exact, in a currency (ISO 4217).")
@@ -21,10 +22,15 @@ class Money:
     )
 
 
+@lru_cache(maxsize=64)
+def _exponent(currency: str) -> int:
+    return exponent(currency)
+
+
 def money(minor_units: int, currency: str) -> Money:
-    """Build a Money from integer minor units."""
+    """Build a Money from integer minor units (exact: ``12345`` CNY is ``"123.45"``)."""
     return Money(
-        amount=to_decimal(minor_units, currency).quantize(Decimal(1).scaleb(-exponent(currency))),
+        amount=Decimal(minor_units).scaleb(-_exponent(currency)),
         currency_code=currency,
         minor_units=minor_units,
     )
