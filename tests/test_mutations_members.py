@@ -129,7 +129,7 @@ async def test_record_visits(gw: WritingGateway) -> None:
         "location": {"id": store}, "member": {"id": "mem_00011"}}
     assert anonymous["recordVisit"]["visit"]["member"] is None
     assert elsewhere["recordVisit"] == {"visit": None, "userErrors": [{
-        "field": "location", "code": "NOT_FOUND",
+        "field": "location", "code": "INVALID",
         "message": "loc_vl_anji is not a location of ch_freshmart."}]}
     assert future["recordVisit"]["userErrors"] == [{
         "field": "at", "code": "INVALID", "message": "A visit cannot be in the future."}]

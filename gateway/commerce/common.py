@@ -63,3 +63,15 @@ async def member_id_of(loaders: Loaders, member_id: str, *, field: str = "member
         raise reject("NOT_FOUND", f"Unknown member {member_id}.", field=field)
     survivor: str = doc.get("merged_into") or doc["_id"]
     return survivor
+
+
+def location_problem(
+    location: Doc | None, *, location_id: str, channel: Doc
+) -> tuple[str, str] | None:
+    """Why ``location_id`` cannot be used in ``channel``: (code, message), or None when it can.
+    An unknown location is NOT_FOUND; another channel's is INVALID."""
+    if location is None:
+        return "NOT_FOUND", f"Unknown location {location_id}."
+    if location["channel_id"] != channel["_id"]:
+        return "INVALID", f"{location_id} is not a location of {channel['_id']}."
+    return None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from gateway.commerce import loyalty, validation
-from gateway.commerce.common import channel_doc, fx_snapshot, new_id, now
+from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, new_id, now
 from gateway.commerce.errors import Rejected, UserError, reject
 from gateway.commerce.idempotency import check_not_done, run_once
 from gateway.database import Database
@@ -69,11 +69,9 @@ async def import_orders(
     channel = await channel_doc(loaders, channel_id)
     if location_id is not None:
         location = await loaders.locations_by_id.load(location_id)
-        if location is None:
-            raise reject("NOT_FOUND", f"Unknown location {location_id}.", field="location")
-        if location["channel_id"] != channel_id:
-            raise reject("INVALID", f"{location_id} is not a location of {channel_id}.",
-                         field="location")
+        problem = location_problem(location, location_id=location_id, channel=channel)
+        if problem is not None:
+            raise reject(*problem, field="location")
     elif channel["kind"] in ("SUPERMARKET", "RURAL_OUTLET"):
         raise reject("INVALID", f"Orders in {channel_id} name the store or outlet.",
                      field="location")

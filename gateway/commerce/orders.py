@@ -14,7 +14,14 @@ import asyncio
 from dataclasses import dataclass
 
 from gateway.commerce import loyalty, validation
-from gateway.commerce.common import channel_doc, fx_snapshot, member_id_of, new_id, now
+from gateway.commerce.common import (
+    channel_doc,
+    fx_snapshot,
+    location_problem,
+    member_id_of,
+    new_id,
+    now,
+)
 from gateway.commerce.errors import Rejected, UserError, reject
 from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.database import Database
@@ -131,12 +138,9 @@ async def _priced_order(
     )
     errors: list[UserError] = []
     if order.location_id is not None:
-        if location is None:
-            errors.append(UserError("location", "NOT_FOUND",
-                                    f"Unknown location {order.location_id}."))
-        elif location["channel_id"] != channel["_id"]:
-            errors.append(UserError("location", "INVALID",
-                                    f"{order.location_id} is not a location of {channel['_id']}."))
+        problem = location_problem(location, location_id=order.location_id, channel=channel)
+        if problem is not None:
+            errors.append(UserError("location", *problem))
     elif channel["kind"] in LOCATION_REQUIRED:
         errors.append(UserError("location", "INVALID",
                                 f"Orders in {channel['_id']} name the store or outlet."))

@@ -7,7 +7,14 @@ from datetime import datetime, timedelta
 from typing import NoReturn
 
 from gateway.commerce import loyalty, validation
-from gateway.commerce.common import channel_doc, fx_snapshot, member_id_of, new_id, now
+from gateway.commerce.common import (
+    channel_doc,
+    fx_snapshot,
+    location_problem,
+    member_id_of,
+    new_id,
+    now,
+)
 from gateway.commerce.errors import reject
 from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.database import Database
@@ -106,10 +113,10 @@ async def record_visit(
             loaders.locations_by_id.load(location_id) if location_id else _none(),
             _member(loaders, member_id, identity),
         )
-        if location_id is not None and (location is None
-                                        or location["channel_id"] != channel["_id"]):
-            raise reject("NOT_FOUND", f"{location_id} is not a location of {channel_id}.",
-                         field="location")
+        problem = (location_problem(location, location_id=location_id, channel=channel)
+                   if location_id is not None else None)
+        if problem is not None:
+            raise reject(*problem, field="location")
         doc = {"_id": visit_id, "member_id": member, "channel_id": channel_id,
                "location_id": location_id, "kind": kind, "source": source, "at": when,
                "recorded_by": caller}
