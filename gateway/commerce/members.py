@@ -107,8 +107,11 @@ async def link_identity(
     return doc
 
 
-async def unlink_identity(*, db: Database, channel_id: str, external_id: str) -> Doc:
+async def unlink_identity(
+    *, db: Database, loaders: Loaders, channel_id: str, external_id: str
+) -> Doc:
     """Remove an identity; the removed document."""
+    await channel_doc(loaders, channel_id)  # another channel's is NOT_FOUND to a partner
     removed = await member_writes.delete(db, "identities", identity_key(channel_id, external_id))
     if removed is None:
         raise reject("NOT_FOUND", f"No identity {external_id} in {channel_id}.",

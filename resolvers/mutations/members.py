@@ -103,7 +103,8 @@ class MemberMutation:
         ctx = info.context
         try:
             doc = await unlink_identity(
-                db=ctx.db, channel_id=validation.id_of(channel, "ch_", field="channel"),
+                db=ctx.db, loaders=ctx.loaders,
+                channel_id=validation.id_of(channel, "ch_", field="channel"),
                 external_id=validation.external_id(external_id, field="externalId"),
             )
         except Rejected as exc:

@@ -13,6 +13,8 @@ from gateway.commerce.errors import Rejected, reject
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.merges import merge_members, unmerge_members
 from gateway.context import Info
+from gateway.database.scope import Scope
+from gateway.errors import Forbidden
 from resolvers.loyalty import Merge
 from resolvers.members import Member, load_member
 from resolvers.mutations.common import UserError, user_errors
@@ -37,7 +39,8 @@ class MergeMutation:
         "survivor), and the survivor's history, channelSummaries, lifetimeValue and "
         "pointsLedger include the merged member's activity, which is not rewritten. Recorded "
         "(what moved, when, by whom) so that unmergeMembers can undo it; retrying returns "
-        "the same record. A member that holds merged members cannot itself be merged."
+        "the same record. A member that holds merged members cannot itself be merged. "
+        "Needs an admin key (FORBIDDEN otherwise)."
     )
     async def merge_members(
         self, info: Info,
@@ -45,6 +48,7 @@ class MergeMutation:
         merged: Annotated[strawberry.ID, strawberry.argument(description="mem_ id folded.")],
     ) -> MergePayload:
         ctx = info.context
+        _admin_only(ctx.scope, "mergeMembers")
         try:
             record = await merge_members(
                 db=ctx.db, loaders=ctx.loaders, settings=ctx.settings,
@@ -59,13 +63,15 @@ class MergeMutation:
 
     @strawberry.mutation(
         description="Undo a merge: identities, points and tier go back and both members are "
-        "exactly as before it. Undoing an undone merge returns it unchanged."
+        "exactly as before it. Undoing an undone merge returns it unchanged. Needs an admin "
+        "key (FORBIDDEN otherwise)."
     )
     async def unmerge_members(
         self, info: Info,
         merge_id: Annotated[strawberry.ID, strawberry.argument(description="mrg_ id.")],
     ) -> MergePayload:
         ctx = info.context
+        _admin_only(ctx.scope, "unmergeMembers")
         try:
             if not _MERGE_ID.match(str(merge_id)):
                 raise reject("INVALID", "mergeId must be an id starting with mrg_.",
@@ -86,3 +92,9 @@ async def _payload(info: Info, record: dict[str, Any]) -> MergePayload:
                                             load_member(info, record["merged_id"]))
     return MergePayload(merge=Merge.from_doc(record), survivor=survivor, merged=merged,
                         user_errors=[])
+
+
+def _admin_only(scope: Scope, mutation: str) -> None:
+    """Merges move a member's identities in every channel: an admin's decision."""
+    if not scope.unrestricted:
+        raise Forbidden(f"{mutation} needs an admin key.")
