@@ -37,7 +37,6 @@ class Settings(BaseSettings):
     server_selection_timeout_ms: int = Field(default=1500, ge=100, le=30000)
     connect_timeout_ms: int = Field(default=1000, ge=100, le=30000)
     socket_timeout_ms: int = Field(default=5000, ge=100, le=300000)
-    max_page_size: int = Field(default=100, ge=1, le=1000)
     analytics_max_range_days: int = Field(
         default=400, ge=1, le=3660, description="Longest window an analytics field accepts."
     )

@@ -37,7 +37,6 @@ class Query(ChannelQuery, ProductQuery, MemberQuery, OrderQuery, VisitQuery, Rea
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id.")]
     ) -> Node | None:
         kind = ids.type_of(id)
-        loaders = info.context.loaders
         if kind == "Channel":
             return await load_channel(info, id)
         if kind == "Location":
@@ -49,10 +48,8 @@ class Query(ChannelQuery, ProductQuery, MemberQuery, OrderQuery, VisitQuery, Rea
         if kind == "Order":
             return await load_order(info, id)
         if kind == "Payment":
-            doc = await loaders.payments_by_id.load(id)
-            return None if doc is None else Payment.from_doc(doc)
-        doc = await loaders.visits_by_id.load(id)
-        return None if doc is None else Visit.from_doc(doc)
+            return await Payment.resolve_reference(info, id)
+        return await Visit.resolve_reference(info, id)
 
 
 class Schema(FederationSchema):

@@ -3,6 +3,7 @@ cross-channel history, per-channel summaries and lifetime value."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -98,17 +99,21 @@ class ChannelSummary:
         return await load_channel(info, self.channel_id)
 
 
+# The GraphQL type of a document of each activity collection.
+ACTIVITY_FROM_DOC: dict[str, Callable[[Doc], Activity]] = {
+    "orders": Order.from_doc, "payments": Payment.from_doc, "visits": Visit.from_doc,
+}
+
+
 def _merge_history(by_collection: dict[str, list[Doc]], first: int) -> tuple[list[Activity], bool]:
     """Merge per-collection newest-first lists into one timeline ordered by (time, id) desc."""
-    makers: dict[str, Any] = {"orders": Order.from_doc, "payments": Payment.from_doc,
-                              "visits": Visit.from_doc}
     rows = [
         (utc(doc[TIME_FIELD[collection]]), doc["_id"], collection, doc)
         for collection, docs in by_collection.items()
         for doc in docs
     ]
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
-    return [makers[c](d) for _, _, c, d in rows[:first]], len(rows) > first
+    return [ACTIVITY_FROM_DOC[c](d) for _, _, c, d in rows[:first]], len(rows) > first
 
 
 @strawberry.federation.type(keys=["id"], description="A loyalty member, across all channels.")

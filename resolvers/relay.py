@@ -15,11 +15,11 @@ from typing import Generic, TypeVar
 import orjson
 import strawberry
 
+from gateway.cost import MAX_FIRST
 from gateway.database.query import Doc, Keyset
 from gateway.errors import BadUserInput
 
 T = TypeVar("T")
-MAX_FIRST = 100
 
 
 @strawberry.type(description="Where a page sits in its list.")

@@ -7,28 +7,21 @@ DataLoaders, in the connection's scope.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
-from typing import Annotated, Any
+from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
 from gateway import ids
 from gateway.context import Info
 from gateway.database.activity import ACTIVITY_COLLECTIONS
-from gateway.database.query import Doc
 from gateway.errors import Forbidden, NotFound
 from gateway.live import Event, Interest, Poller
 from gateway.loaders import create_loaders
 from gateway.metrics import LIVE_SUBSCRIPTIONS
 from resolvers.activity import Activity
-from resolvers.members import load_member
+from resolvers.members import ACTIVITY_FROM_DOC, load_member
 from resolvers.orders import Order
-from resolvers.payments import Payment
-from resolvers.visits import Visit
-
-MAKERS: dict[str, Callable[[Doc], Any]] = {
-    "orders": Order.from_doc, "payments": Payment.from_doc, "visits": Visit.from_doc,
-}
 
 
 async def _events(info: Info, field: str, interests: list[Interest]) -> AsyncGenerator[Event, None]:
@@ -61,7 +54,7 @@ class Subscription:
             raise NotFound(f"No member {member_id} visible to the caller.", field="member")
         interests = [Interest(c, "member_id", member_id) for c in ACTIVITY_COLLECTIONS]
         async for collection, doc in _events(info, "memberActivity", interests):
-            yield MAKERS[collection](doc)
+            yield ACTIVITY_FROM_DOC[collection](doc)
 
     @strawberry.subscription(
         description="Orders placed in one channel as they happen, whoever wrote them."
