@@ -2,10 +2,12 @@
 
 Each line is one ``ImportOrderInput`` (camelCase keys: ``externalId``, ``lines`` of
 ``{sku, quantity, unitPrice}``, ``currency``, ``placedAt``, optional ``member``, ``identity``,
-``paymentMethod``). Batches go through the same GraphQL mutation as every client
-(``importOrders``, executed in-process against ``MONGODB_URI``), so every rule applies. The
-external ids make it re-runnable: after an interruption, run it again and the rows already
-imported come back DUPLICATE.
+``paymentMethod``). ``unitPrice`` is a ``Long`` (a string of digits) in GraphQL; in the file it
+may also be a JSON integer, which is sent as its digits (Python reads JSON integers exactly).
+Batches go through the same GraphQL mutation as every client (``importOrders``, executed
+in-process against ``MONGODB_URI``), so every rule applies. The external ids make it
+re-runnable: after an interruption, run it again and the rows already imported come back
+DUPLICATE.
 """
 
 from __future__ import annotations
@@ -50,8 +52,19 @@ def read_rows(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
         if not isinstance(row, dict):
             problems.append(f"line {number}: not a JSON object")
             continue
-        rows.append((number, row))
+        rows.append((number, _prices_as_text(row)))
     return rows, problems
+
+
+def _prices_as_text(row: dict[str, Any]) -> dict[str, Any]:
+    """A JSON integer ``unitPrice`` as the digits the ``Long`` scalar takes."""
+    lines = row.get("lines")
+    if isinstance(lines, list):
+        for line in lines:
+            price = line.get("unitPrice") if isinstance(line, dict) else None
+            if isinstance(price, int) and not isinstance(price, bool):
+                line["unitPrice"] = str(price)
+    return row
 
 
 async def import_file(

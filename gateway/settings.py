@@ -54,6 +54,31 @@ class Settings(BaseSettings):
         "from which a member holds each tier; below the lowest, BRONZE. JSON in the env.",
     )
 
+    # Ceilings on writes (gateway/commerce/validation.py): beyond them a write is refused with
+    # the user error LIMIT_EXCEEDED before anything is written. They keep every stored amount,
+    # level and balance far inside 64 bits, and quantities and stock inside GraphQL's Int.
+    max_line_quantity: int = Field(
+        default=999, ge=1, le=1_000_000,
+        description="Most units on one order line (placeOrder, importOrders).",
+    )
+    max_order_total_base: int = Field(
+        default=100_000_000, ge=1, le=10**12,
+        description="Largest order total, and largest single payment, in minor units of the "
+        "base currency at the time of the write (default 1,000,000.00).",
+    )
+    max_stock_adjustment: int = Field(
+        default=1_000_000, ge=1, le=100_000_000,
+        description="Largest change of on-hand units in one adjustStock.",
+    )
+    max_stock_level: int = Field(
+        default=1_000_000_000, ge=1, le=2**31 - 1,
+        description="Most on-hand units of one SKU at one location (adjustStock).",
+    )
+    max_import_points: int = Field(
+        default=10_000, ge=0, le=10**9,
+        description="Most points one imported order earns (0: imported orders earn none).",
+    )
+
     # Keys, partners and limits (gateway/auth.py, gateway/limits.py, gateway/cost.py).
     production: bool = Field(
         default=False,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
 from gateway import ids
@@ -26,6 +27,7 @@ from resolvers.orders import Order, OrderQuery, load_order
 from resolvers.payments import Payment
 from resolvers.products import Product, ProductQuery, load_product
 from resolvers.reach import ReachQuery
+from resolvers.scalars import SCALAR_MAP
 from resolvers.subscriptions import Subscription
 from resolvers.visits import Visit, VisitQuery
 
@@ -63,6 +65,7 @@ class Schema(FederationSchema):
 
 def build_schema(**kwargs: Any) -> Schema:
     kwargs.setdefault("execution_context_class", FastExecutionContext)
+    kwargs.setdefault("config", StrawberryConfig(scalar_map=SCALAR_MAP))
     return Schema(
         query=Query,
         mutation=Mutation,

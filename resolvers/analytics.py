@@ -24,7 +24,7 @@ from gateway.database.analytics import VISIT_KINDS
 from gateway.database.query import Doc
 from gateway.errors import BadUserInput
 from gateway.money import convert
-from resolvers.scalars import Money, money
+from resolvers.scalars import Long, Money, money
 from resolvers.time_bucket import TimeBucket
 from resolvers.visits import VisitKind
 
@@ -66,19 +66,19 @@ def _bucket(bucket: TimeBucket) -> rules.Bucket:
 @strawberry.type(description="Visits of one kind in a bucket.")
 class VisitKindCount:
     kind: VisitKind = strawberry.field(description="The visit kind.")
-    visits: int = strawberry.field(description="How many visits of that kind.")
+    visits: Long = strawberry.field(description="How many visits of that kind.")
 
 
 @strawberry.type(description="Customer flow at a location in one time bucket.")
 class FootfallBucket:
     label: str = strawberry.field(description="The bucket in local time (see TimeBucket).")
     start: datetime = strawberry.field(description="When the bucket starts (UTC).")
-    visits: int = strawberry.field(description="All visits in the bucket.")
+    visits: Long = strawberry.field(description="All visits in the bucket.")
     by_kind: list[VisitKindCount] = strawberry.field(
         description="Visits per kind, every kind listed (zeros included), in enum order."
     )
-    members: int = strawberry.field(description="Distinct identified members who visited.")
-    anonymous_visits: int = strawberry.field(description="Visits without a known member.")
+    members: Long = strawberry.field(description="Distinct identified members who visited.")
+    anonymous_visits: Long = strawberry.field(description="Visits without a known member.")
 
 
 @strawberry.type(description="A location's footfall over a window, bucketed in its time zone.")
@@ -94,8 +94,8 @@ class FootfallSeries:
 class SalesBucket:
     label: str = strawberry.field(description="The bucket in local time (see TimeBucket).")
     start: datetime = strawberry.field(description="When the bucket starts (UTC).")
-    orders: int = strawberry.field(description="Orders placed, cancelled ones excluded.")
-    units: int = strawberry.field(description="Units ordered on those orders.")
+    orders: Long = strawberry.field(description="Orders placed, cancelled ones excluded.")
+    units: Long = strawberry.field(description="Units ordered on those orders.")
     revenue: Money = strawberry.field(description="Sum of order totals, channel currency.")
     revenue_base: Money | None = strawberry.field(
         description=(
@@ -121,11 +121,11 @@ class SalesSeries:
 @strawberry.type(description="How much of one product a channel sold in a window.")
 class ProductSales:
     sku: strawberry.ID = strawberry.field(description="The product's SKU.")
-    units: int = strawberry.field(description="Units sold (cancelled orders excluded).")
+    units: Long = strawberry.field(description="Units sold (cancelled orders excluded).")
     revenue: Money = strawberry.field(
         description="Sum of quantity x unit price, channel currency."
     )
-    orders: int = strawberry.field(description="Orders with a line of this product.")
+    orders: Long = strawberry.field(description="Orders with a line of this product.")
 
     @strawberry.field(description="The product; null if it left the catalogue.")
     async def product(
@@ -148,11 +148,11 @@ class TopProducts:
 
 @strawberry.type(description="Who came and who bought: distinct identified members.")
 class ConversionFigures:
-    visitors: int = strawberry.field(description="Distinct members with a visit in the window.")
-    buyers: int = strawberry.field(
+    visitors: Long = strawberry.field(description="Distinct members with a visit in the window.")
+    buyers: Long = strawberry.field(
         description="Distinct members with an order (not cancelled) in the window."
     )
-    converted_visitors: int = strawberry.field(
+    converted_visitors: Long = strawberry.field(
         description="Visitors who also bought in the window (members in both sets)."
     )
     rate: Decimal | None = strawberry.field(
@@ -189,8 +189,9 @@ class Conversion(ConversionFigures):
 def _at_location(location_id: str, funnel: rules.Funnel | None) -> LocationConversion:
     f = funnel or rules.Funnel(frozenset(), frozenset())
     return LocationConversion(
-        location_id=location_id, visitors=len(f.visitors), buyers=len(f.buyers),
-        converted_visitors=len(f.converted), rate=rules.rate(len(f.converted), len(f.visitors)),
+        location_id=location_id, visitors=Long(len(f.visitors)), buyers=Long(len(f.buyers)),
+        converted_visitors=Long(len(f.converted)),
+        rate=rules.rate(len(f.converted), len(f.visitors)),
     )
 
 
@@ -290,6 +291,7 @@ async def conversion(info: Info, parent: Parent, since: datetime, until: datetim
         ]
     f = overall or rules.Funnel(frozenset(), frozenset())
     return Conversion(
-        visitors=len(f.visitors), buyers=len(f.buyers), converted_visitors=len(f.converted),
+        visitors=Long(len(f.visitors)), buyers=Long(len(f.buyers)),
+        converted_visitors=Long(len(f.converted)),
         rate=rules.rate(len(f.converted), len(f.visitors)), by_location=by_location,
     )

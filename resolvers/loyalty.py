@@ -11,7 +11,7 @@ import strawberry
 from gateway.context import Info
 from gateway.database.query import Doc
 from resolvers.orders import Order, load_order
-from resolvers.scalars import optional_utc, utc
+from resolvers.scalars import Long, optional_utc, utc
 
 
 @strawberry.enum(description="Why a points balance changed.")
@@ -20,7 +20,9 @@ class PointsReason(Enum):
     EARN = strawberry.enum_value(
         "EARN",
         description="An order became PAID: floor(total in base currency / 1 base unit) x the "
-        "channel's multiplier (ONLINE_SHOP 1, SUPERMARKET 1, RURAL_OUTLET 2, OVERSEAS 1).")
+        "channel's multiplier (ONLINE_SHOP 1, SUPERMARKET 1, RURAL_OUTLET 2, OVERSEAS 1); an "
+        "imported order (importOrders) earns at most OMNIGW_MAX_IMPORT_POINTS (default "
+        "10,000; 0: none).")
     REVERSE = strawberry.enum_value("REVERSE", description="A paid order was cancelled.")
 
 
@@ -31,9 +33,9 @@ class PointsReason(Enum):
 )
 class PointsEntry:
     id: strawberry.ID = strawberry.field(description="Entry id: reason and order or member id.")
-    delta: int = strawberry.field(description="Points added (positive) or taken (negative).")
+    delta: Long = strawberry.field(description="Points added (positive) or taken (negative).")
     reason: PointsReason = strawberry.field(description="Why.")
-    balance: int = strawberry.field(description="The member's balance right after.")
+    balance: Long = strawberry.field(description="The member's balance right after.")
     at: datetime = strawberry.field(description="When (UTC).")
     member_id: strawberry.ID = strawberry.field(
         description="The member account it was booked to (a merged member's own id).")
@@ -66,7 +68,7 @@ class Merge:
     status: MergeStatus = strawberry.field(description="In effect or undone.")
     moved_identities: list[str] = strawberry.field(
         description="Identity ids (`channel:externalId`) moved to the survivor.")
-    moved_points: int = strawberry.field(description="Points moved to the survivor.")
+    moved_points: Long = strawberry.field(description="Points moved to the survivor.")
     merged_by: str = strawberry.field(description="Who merged.")
     merged_at: datetime = strawberry.field(description="When (UTC).")
     unmerged_by: str | None = strawberry.field(description="Who undid it, if undone.")

@@ -34,7 +34,7 @@ from resolvers.relay import (
     decode_cursor,
     encode_cursor,
 )
-from resolvers.scalars import Money, money, optional_utc, utc
+from resolvers.scalars import Long, Money, money, optional_utc, utc
 from resolvers.visits import Visit
 
 
@@ -84,12 +84,12 @@ class Identity:
 
 @strawberry.type(description="What a member did in one channel.")
 class ChannelSummary:
-    order_count: int = strawberry.field(description="Orders placed, cancelled ones excluded.")
+    order_count: Long = strawberry.field(description="Orders placed, cancelled ones excluded.")
     spend: Money = strawberry.field(description="Total of those orders, channel currency.")
     spend_base: Money = strawberry.field(
         description="The same in the base currency, with each order's FX snapshot."
     )
-    visit_count: int = strawberry.field(description="Visits (store visits, sessions, views).")
+    visit_count: Long = strawberry.field(description="Visits (store visits, sessions, views).")
     first_activity_at: datetime | None = strawberry.field(description="First order or visit.")
     last_activity_at: datetime | None = strawberry.field(description="Last order or visit.")
     channel_id: strawberry.Private[str]
@@ -123,7 +123,7 @@ class Member(Node):
     phone: str | None = strawberry.field(description="Phone (masked for partner callers).")
     email: str | None = strawberry.field(description="Email (masked for partner callers).")
     tier: MemberTier = strawberry.field(description="Loyalty tier.")
-    points: int = strawberry.field(description="Loyalty points balance.")
+    points: Long = strawberry.field(description="Loyalty points balance.")
     joined_at: datetime = strawberry.field(description="When the member joined.")
     home_channel_id: strawberry.Private[str | None]
     cluster: strawberry.Private[tuple[str, ...]]

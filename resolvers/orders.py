@@ -34,7 +34,9 @@ class OrderStatus(Enum):
 @strawberry.type(description="One line of an order.")
 class OrderLine:
     sku: strawberry.ID = strawberry.field(description="The product's SKU.")
-    quantity: int = strawberry.field(description="Units ordered.")
+    quantity: int = strawberry.field(
+        description="Units ordered: 1 to OMNIGW_MAX_LINE_QUANTITY (default 999, never above "
+        "1,000,000) when the order was written.")
     unit_price: Money = strawberry.field(description="Price of one unit, as charged.")
     line_total: Money = strawberry.field(description="quantity x unitPrice.")
 

@@ -40,8 +40,11 @@ class Offer:
 
 @strawberry.type(description="Stock of a product at one location.")
 class StockLevel:
-    on_hand: int = strawberry.field(description="Units physically at the location.")
-    reserved: int = strawberry.field(description="Units held for placed orders.")
+    on_hand: int = strawberry.field(
+        description="Units physically at the location, 0 to OMNIGW_MAX_STOCK_LEVEL (default "
+        "1,000,000,000; adjustStock keeps it there).")
+    reserved: int = strawberry.field(
+        description="Units held for placed orders, 0 to onHand.")
     available: int = strawberry.field(description="Units that can be sold: onHand - reserved.")
     location_id: strawberry.Private[str]
 

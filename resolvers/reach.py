@@ -23,19 +23,19 @@ from gateway.database import channels as channel_repo
 from gateway.money import convert
 from resolvers.analytics import SINCE, UNTIL, window
 from resolvers.channels import Channel, ChannelKind, load_channel
-from resolvers.scalars import Money, money
+from resolvers.scalars import Long, Money, money
 
 
 @strawberry.type(description="Members active in exactly this many channel kinds.")
 class ReachByKindCount:
     kinds: int = strawberry.field(description="Number of channel kinds, 1 to 4.")
-    members: int = strawberry.field(description="Members active in exactly that many kinds.")
+    members: Long = strawberry.field(description="Members active in exactly that many kinds.")
 
 
 @strawberry.type(description="Members active in one channel.")
 class ChannelReach:
     channel_id: strawberry.Private[str]
-    members: int = strawberry.field(description="Members active in the channel.")
+    members: Long = strawberry.field(description="Members active in the channel.")
 
     @strawberry.field(description="The channel.")
     async def channel(self, info: Info) -> Channel | None:
@@ -46,7 +46,7 @@ class ChannelReach:
 class ChannelOverlap:
     first_id: strawberry.Private[str]
     second_id: strawberry.Private[str]
-    members: int = strawberry.field(description="Members active in both channels.")
+    members: Long = strawberry.field(description="Members active in both channels.")
 
     @strawberry.field(description="The pair's first channel (smaller id).")
     async def first(self, info: Info) -> Channel | None:
@@ -61,12 +61,12 @@ class ChannelOverlap:
 class KindOverlap:
     first: ChannelKind = strawberry.field(description="The pair's first kind (by name).")
     second: ChannelKind = strawberry.field(description="The pair's second kind (by name).")
-    members: int = strawberry.field(description="Members active in both kinds.")
+    members: Long = strawberry.field(description="Members active in both kinds.")
 
 
 @strawberry.type(description="Online and offline, connected: members across channel kinds.")
 class OmnichannelReach:
-    active_members: int = strawberry.field(description="Members active in any channel.")
+    active_members: Long = strawberry.field(description="Members active in any channel.")
     by_kind_count: list[ReachByKindCount] = strawberry.field(
         description="Members active in exactly 1, 2, 3 and 4 kinds (four entries)."
     )
@@ -114,13 +114,14 @@ async def omnichannel_reach(info: Info, since: datetime, until: datetime) -> Omn
     table = rules.reach(rows.activity, spend, kind_of)
     total, multi = table.total_spend, table.multi_kind_spend
     return OmnichannelReach(
-        active_members=len(table.channels_of),
-        by_kind_count=[ReachByKindCount(kinds=k, members=n)
+        active_members=Long(len(table.channels_of)),
+        by_kind_count=[ReachByKindCount(kinds=k, members=Long(n))
                        for k, n in table.members_in_kind_count().items()],
-        channels=[ChannelReach(channel_id=c, members=table.active_in(c)) for c in sorted(kind_of)],
-        channel_overlaps=[ChannelOverlap(first_id=a, second_id=b, members=n)
+        channels=[ChannelReach(channel_id=c, members=Long(table.active_in(c)))
+                  for c in sorted(kind_of)],
+        channel_overlaps=[ChannelOverlap(first_id=a, second_id=b, members=Long(n))
                           for a, b, n in table.overlaps(kind_of, "channels")],
-        kind_overlaps=[KindOverlap(first=ChannelKind(a), second=ChannelKind(b), members=n)
+        kind_overlaps=[KindOverlap(first=ChannelKind(a), second=ChannelKind(b), members=Long(n))
                        for a, b, n in table.overlaps(rules.CHANNEL_KINDS, "kinds")],
         spend_base=None if missing_rate else money(total, base),
         multi_kind_spend_base=None if missing_rate else money(multi, base),

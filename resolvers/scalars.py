@@ -1,14 +1,59 @@
-"""Shared GraphQL value types: Money and time helpers."""
+"""Shared GraphQL value types: Money, the 64-bit ``Long`` scalar, and time helpers."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
+from typing import Final, NewType
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.types.scalar import ScalarDefinition
 
 from gateway.money import exponent
+
+Long = NewType("Long", int)
+"""A 64-bit signed integer, a string in JSON: the GraphQL type of money in minor units,
+points, and counts that grow with the data (an ``Int`` is 32-bit, and JavaScript numbers are
+exact only to 2^53)."""
+
+LONG_MIN: Final = -(2**63)
+LONG_MAX: Final = 2**63 - 1
+_LONG_TEXT = re.compile(r"-?[0-9]{1,19}")
+
+
+def _serialize_long(value: object) -> str:
+    if not isinstance(value, int) or not LONG_MIN <= value <= LONG_MAX:
+        raise ValueError(f"Long cannot represent {value!r}: not a 64-bit integer.")
+    return str(int(value))  # int(): bson's Int64 prints itself as "Int64(...)"
+
+
+def _parse_long(value: object) -> Long:
+    """An input Long; a GraphQLError (not a ValueError) makes it the client's error."""
+    if not isinstance(value, str) or not _LONG_TEXT.fullmatch(value):
+        raise GraphQLError('Long is a string of base-10 digits, e.g. "12345": a number or '
+                           "other text is refused.")
+    number = int(value)
+    if not LONG_MIN <= number <= LONG_MAX:
+        raise GraphQLError(f"Long is between {LONG_MIN} and {LONG_MAX}.")
+    return Long(number)
+
+
+LONG_SCALAR: Final = strawberry.scalar(
+    name="Long",
+    description=(
+        "A 64-bit signed integer (-9223372036854775808 to 9223372036854775807) encoded as a "
+        'string of base-10 digits, e.g. "2702344591": money in minor units, points and '
+        "counts that grow with the data. Inputs are strings too; a JSON number is refused."
+    ),
+    specified_by_url="https://scalars.graphql.org/jakobmerrild/long.html",
+    serialize=_serialize_long,
+    parse_value=_parse_long,
+)
+# Python types the schema maps to custom scalars (StrawberryConfig.scalar_map).
+SCALAR_MAP: Final[dict[object, ScalarDefinition]] = {Long: LONG_SCALAR}
 
 
 @strawberry.type(description="An amount of money: exact, in a currency (ISO 4217).")
@@ -17,7 +62,7 @@ class Money:
         description="The amount as a decimal string, e.g. \"12.50\"; exact, never a float."
     )
     currency_code: str = strawberry.field(description="ISO 4217 currency code, e.g. CNY, USD.")
-    minor_units: int = strawberry.field(
+    minor_units: Long = strawberry.field(
         description="The amount in the currency's minor unit (cents, fen): an exact integer."
     )
 
@@ -32,7 +77,7 @@ def money(minor_units: int, currency: str) -> Money:
     return Money(
         amount=Decimal(minor_units).scaleb(-_exponent(currency)),
         currency_code=currency,
-        minor_units=minor_units,
+        minor_units=Long(minor_units),
     )
 
 

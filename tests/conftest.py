@@ -210,12 +210,15 @@ class WritingGateway:
     db: Database
 
 
-async def fresh_gateway(kind: str, uri: str | None, name: str) -> AsyncIterator[WritingGateway]:
+async def fresh_gateway(
+    kind: str, uri: str | None, name: str, **overrides: Any
+) -> AsyncIterator[WritingGateway]:
     """A gateway on a private copy of the demo data: a new database on the wire server
     (``kind == "wire"``) or a new embedded store, so writes never leak into other tests. Its
-    client presents an admin key."""
+    client presents an admin key; ``overrides`` are settings."""
     settings = Settings(mongodb_uri=uri if kind == "wire" else None,
-                        database=f"omnigw_{name}", debug_db_stats=True, **TEST_DEFAULTS)
+                        database=f"omnigw_{name}", debug_db_stats=True,
+                        **{**TEST_DEFAULTS, **overrides})
     if kind == "wire":
         db = connect(settings)
         try:

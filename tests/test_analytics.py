@@ -37,6 +37,11 @@ def label(at: datetime, zone: str, bucket: str) -> tuple[str, str]:
     return day.isoformat(), start.astimezone(UTC).isoformat()
 
 
+def long(value: int) -> str:
+    """How a ``Long`` reads in JSON: its base-10 digits."""
+    return str(value)
+
+
 def amount(minor: int) -> str:
     return f"{Decimal(minor) / 100:.2f}"
 
@@ -62,10 +67,11 @@ def expected_footfall(location: dict[str, Any], bucket: str, start: datetime = S
                     lambda v: v["location_id"] == location["_id"]):
         groups[label(v["at"], location["time_zone"], bucket)].append(v)
     return [
-        {"label": lab, "start": iso, "visits": len(vs),
-         "members": len({v["member_id"] for v in vs if v["member_id"]}),
-         "anonymousVisits": sum(1 for v in vs if v["member_id"] is None),
-         "byKind": [{"kind": k, "visits": sum(1 for v in vs if v["kind"] == k)} for k in KINDS]}
+        {"label": lab, "start": iso, "visits": long(len(vs)),
+         "members": long(len({v["member_id"] for v in vs if v["member_id"]})),
+         "anonymousVisits": long(sum(1 for v in vs if v["member_id"] is None)),
+         "byKind": [{"kind": k, "visits": long(sum(1 for v in vs if v["kind"] == k))}
+                    for k in KINDS]}
         for (lab, iso), vs in sorted(groups.items(), key=lambda item: item[0][1])
     ]
 
@@ -85,8 +91,8 @@ def expected_sales(channel: dict[str, Any], bucket: str) -> list[dict[str, Any]]
     for (lab, iso), orders in sorted(groups.items(), key=lambda item: item[0][1]):
         revenue = sum(o["total"] for o in orders)
         result.append({
-            "label": lab, "start": iso, "orders": len(orders),
-            "units": sum(line["quantity"] for o in orders for line in o["lines"]),
+            "label": lab, "start": iso, "orders": long(len(orders)),
+            "units": long(sum(line["quantity"] for o in orders for line in o["lines"])),
             "revenue": {"amount": amount(revenue), "currencyCode": channel["currency"]},
             "revenueBase": {"amount": amount(sum(o["total_base"] for o in orders)),
                             "currencyCode": "CNY"},
@@ -112,8 +118,8 @@ def member_sets() -> tuple[dict[tuple[str, str | None], set[str]], dict[tuple[st
 
 def figures(visitors: set[str], buyers: set[str]) -> dict[str, Any]:
     both = len(visitors & buyers)
-    return {"visitors": len(visitors), "buyers": len(buyers), "convertedVisitors": both,
-            "rate": rate(both, len(visitors))}
+    return {"visitors": long(len(visitors)), "buyers": long(len(buyers)),
+            "convertedVisitors": long(both), "rate": rate(both, len(visitors))}
 
 
 def expected_reach() -> dict[str, Any]:
@@ -130,18 +136,19 @@ def expected_reach() -> dict[str, Any]:
     total = sum(spend.values())
     ids = sorted(kind)
     return {
-        "activeMembers": len(channels_of),
-        "byKindCount": [{"kinds": n, "members": sum(1 for k in kinds_of.values() if len(k) == n)}
+        "activeMembers": long(len(channels_of)),
+        "byKindCount": [{"kinds": n,
+                         "members": long(sum(1 for k in kinds_of.values() if len(k) == n))}
                         for n in (1, 2, 3, 4)],
-        "channels": [{"channel": {"id": c}, "members": sum(1 for chs in channels_of.values()
-                                                           if c in chs)} for c in ids],
+        "channels": [{"channel": {"id": c}, "members": long(sum(1 for chs in channels_of.values()
+                                                                if c in chs))} for c in ids],
         "channelOverlaps": [
             {"first": {"id": a}, "second": {"id": b},
-             "members": sum(1 for chs in channels_of.values() if a in chs and b in chs)}
+             "members": long(sum(1 for chs in channels_of.values() if a in chs and b in chs))}
             for a, b in combinations(ids, 2)],
         "kindOverlaps": [
             {"first": a, "second": b,
-             "members": sum(1 for ks in kinds_of.values() if a in ks and b in ks)}
+             "members": long(sum(1 for ks in kinds_of.values() if a in ks and b in ks))}
             for a, b in combinations(sorted(CHANNEL_KINDS), 2)],
         "spendBase": {"amount": amount(total)},
         "multiKindSpendBase": {"amount": amount(multi)},
@@ -238,12 +245,12 @@ async def test_top_products_by_units_and_by_revenue(client: httpx.AsyncClient) -
         by_revenue = sorted(units, key=lambda s: (-revenue[s], -units[s], s))[:3]
         got = next(c["topProducts"] for c in result["channels"] if c["id"] == channel["_id"])
         assert got == {
-            "byUnits": [{"sku": s, "units": units[s], "orders": orders[s],
+            "byUnits": [{"sku": s, "units": long(units[s]), "orders": long(orders[s]),
                          "revenue": {"amount": amount(revenue[s]),
                                      "currencyCode": channel["currency"]},
                          "product": {"sku": s}} for s in by_units],
-            "byRevenue": [{"sku": s, "units": units[s], "revenue": {"amount": amount(revenue[s])}}
-                          for s in by_revenue],
+            "byRevenue": [{"sku": s, "units": long(units[s]),
+                           "revenue": {"amount": amount(revenue[s])}} for s in by_revenue],
         }
     assert db == {"commands": 3, "byCollection": {"channels": 1, "orders": 1, "products": 1}}
 
@@ -283,7 +290,7 @@ REACH = """query($since: DateTime!, $until: DateTime!) {
 async def test_omnichannel_reach(client: httpx.AsyncClient) -> None:
     result, db = await run(client, REACH, {"since": SINCE, "until": UNTIL})
     assert result["omnichannelReach"] == expected_reach()
-    assert result["omnichannelReach"]["byKindCount"][3]["members"] > 0
+    assert int(result["omnichannelReach"]["byKindCount"][3]["members"]) > 0
     # two aggregates, the channel list, and the channels loader behind `channel { id }`
     assert db == {"commands": 4, "byCollection": {"channels": 2, "orders": 1, "visits": 1}}
 
@@ -302,7 +309,7 @@ async def test_two_windows_in_one_request_are_two_aggregates(client: httpx.Async
                 1 for o in live_orders(datetime.combine(start, time(), UTC),
                                        datetime.combine(end, time(), UTC))
                 if o["channel_id"] == got["id"])
-            assert sum(b["orders"] for b in got[alias]["buckets"]) == expected
+            assert sum(int(b["orders"]) for b in got[alias]["buckets"]) == expected
     assert db == {"commands": 3, "byCollection": {"channels": 1, "orders": 2}}
 
 
@@ -348,7 +355,7 @@ async def test_the_longest_window_and_the_most_buckets_are_accepted(
         { buckets { visits } } } }"""
     result, _ = await run(client, query, {})
     anji = next(loc for loc in SEEDS["locations"] if loc["_id"] == "loc_vl_anji")
-    assert sum(b["visits"] for b in result["location"]["days"]["buckets"]) == len(
+    assert sum(int(b["visits"]) for b in result["location"]["days"]["buckets"]) == len(
         within(SEEDS["visits"], "at", START, datetime(2027, 2, 5, tzinfo=UTC),
                lambda v: v["location_id"] == anji["_id"]))
     assert result["location"]["hours"]["buckets"] == [

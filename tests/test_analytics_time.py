@@ -157,8 +157,9 @@ def footfall(location: str, since: str, until: str, bucket: str) -> str:
 
 
 def short(buckets: list[dict[str, Any]]) -> list[tuple[str, str, int, int, int]]:
-    return [(b["label"], b["start"], b["visits"], b["members"], b["anonymousVisits"])
-            for b in buckets]
+    """(label, start, visits, members, anonymous visits); the counts are Longs (strings)."""
+    return [(b["label"], b["start"], int(b["visits"]), int(b["members"]),
+             int(b["anonymousVisits"])) for b in buckets]
 
 
 async def test_paris_days_around_the_spring_change(
@@ -176,8 +177,8 @@ async def test_paris_days_around_the_spring_change(
         ("2026-03-30", "2026-03-29T22:00:00+00:00", 1, 1, 0),
     ]
     assert series["buckets"][1]["byKind"] == [
-        {"kind": "STORE_VISIT", "visits": 4}, {"kind": "APP_SESSION", "visits": 1},
-        {"kind": "PAGE_VIEW", "visits": 1}, {"kind": "LIVESTREAM_VIEW", "visits": 0}]
+        {"kind": "STORE_VISIT", "visits": "4"}, {"kind": "APP_SESSION", "visits": "1"},
+        {"kind": "PAGE_VIEW", "visits": "1"}, {"kind": "LIVESTREAM_VIEW", "visits": "0"}]
 
 
 async def test_paris_hours_skip_two_oclock_in_spring_and_repeat_it_in_autumn(
@@ -244,18 +245,18 @@ async def test_sales_use_the_snapshot_or_todays_rate_and_skip_cancelled_orders(
     # ord_tz_2 has no snapshot: 20.00 EUR at today's 7.8 = 156.00 CNY; ord_tz_4 is cancelled;
     # the average of 23.33 over 2 orders is 11.665, rounded half to even to 11.66
     assert result["paris"]["sales"]["buckets"] == [
-        {"label": "2026-03-28", "orders": 1, "units": 2,
+        {"label": "2026-03-28", "orders": "1", "units": "2",
          "revenue": {"amount": "10.00", "currencyCode": "EUR"},
          "revenueBase": {"amount": "78.00", "currencyCode": "CNY"},
          "averageOrderValue": {"amount": "10.00"}},
-        {"label": "2026-03-29", "orders": 2, "units": 4,
+        {"label": "2026-03-29", "orders": "2", "units": "4",
          "revenue": {"amount": "23.33", "currencyCode": "EUR"},
          "revenueBase": {"amount": "182.00", "currencyCode": "CNY"},
          "averageOrderValue": {"amount": "11.66"}},
     ]
     # NPR has neither a snapshot on the order nor a rate today
     assert result["ktm"]["sales"]["buckets"] == [
-        {"label": "2026-03-29", "orders": 1, "revenue": {"amount": "50.00"},
+        {"label": "2026-03-29", "orders": "1", "revenue": {"amount": "50.00"},
          "revenueBase": None}]
 
 
@@ -272,19 +273,19 @@ async def test_conversion_and_reach_on_hand_made_data(
         activeMembers byKindCount { kinds members } spendBase { amount }
         multiKindSpendBase { amount } multiKindSpendShare } }""")
     # visitors a, b, c; buyers a, b, d (c's order was cancelled)
-    figures = {"visitors": 3, "buyers": 3, "convertedVisitors": 2, "rate": "0.6667"}
+    figures = {"visitors": "3", "buyers": "3", "convertedVisitors": "2", "rate": "0.6667"}
     assert result["channel"]["conversion"] == {
         **figures, "byLocation": [{"location": {"id": "loc_tz_paris"}, **figures}]}
     # the NPR order has no rate: spend is unknown rather than wrong
     assert result["all"] == {
-        "byKindCount": [{"kinds": 1, "members": 3}, {"kinds": 2, "members": 2},
-                        {"kinds": 3, "members": 0}, {"kinds": 4, "members": 0}],
+        "byKindCount": [{"kinds": 1, "members": "3"}, {"kinds": 2, "members": "2"},
+                        {"kinds": 3, "members": "0"}, {"kinds": 4, "members": "0"}],
         "spendBase": None, "multiKindSpendShare": None}
     # from 19:00 UTC: b is in both kinds (k4), a, c, d in the supermarket only
     assert result["late"] == {
-        "activeMembers": 4,
-        "byKindCount": [{"kinds": 1, "members": 3}, {"kinds": 2, "members": 1},
-                        {"kinds": 3, "members": 0}, {"kinds": 4, "members": 0}],
+        "activeMembers": "4",
+        "byKindCount": [{"kinds": 1, "members": "3"}, {"kinds": 2, "members": "1"},
+                        {"kinds": 3, "members": "0"}, {"kinds": 4, "members": "0"}],
         "spendBase": {"amount": "260.00"}, "multiKindSpendBase": {"amount": "26.00"},
         "multiKindSpendShare": "0.1000"}
 

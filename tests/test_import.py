@@ -34,7 +34,8 @@ async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[Writi
 def row(external_id: str, lines: list[tuple[str, int, int]], **extra: Any) -> dict[str, Any]:
     return {"externalId": external_id, "currency": "CNY", "placedAt": "2026-10-30T03:00:00Z",
             "member": "mem_00020",
-            "lines": [{"sku": s, "quantity": q, "unitPrice": p} for s, q, p in lines], **extra}
+            "lines": [{"sku": s, "quantity": q, "unitPrice": str(p)} for s, q, p in lines],
+            **extra}
 
 
 async def on_hand(gw: WritingGateway, sku: str) -> int:
@@ -69,7 +70,7 @@ async def test_rows_are_independent_and_resending_doubles_nothing(gw: WritingGat
         (3, "T1-0004", "REJECTED", [{"field": "orders.3.currency", "code": "CURRENCY_MISMATCH",
                                      "message": "ch_villagelink sells in CNY, not USD."}])]
     assert (first["created"], first["duplicates"], first["rejected"]) == (2, 0, 2)
-    assert [r["order"]["total"]["minorUnits"] for r in first["results"][:2]] == [5000, 7000]
+    assert [r["order"]["total"]["minorUnits"] for r in first["results"][:2]] == ["5000", "7000"]
     assert {r["order"]["status"] for r in first["results"][:2]} == {"COMPLETED"}
     assert await on_hand(gw, OIL) == oil - 3
     assert await gw.db["orders"].count_documents({}) == orders + 2
@@ -114,11 +115,15 @@ async def test_batch_limits(gw: WritingGateway) -> None:
 async def test_cli_import_can_be_rerun_after_an_interruption(
     seeded: str, tmp_path: Path
 ) -> None:
-    # given a fresh database and a file of 30 offline orders
+    # given a fresh database and a file of 30 offline orders, prices as JSON integers (the
+    # file may hold a Long as a number)
     async for gw in fresh_gateway("wire", seeded, "import_cli"):
         orders = await gw.db["orders"].count_documents({})
         rows = [row(f"CLI-{i:04d}", [(OIL if i % 2 else MILLET, 1, 2000 + i)])
                 for i in range(30)]
+        for r in rows:
+            for line in r["lines"]:
+                line["unitPrice"] = int(line["unitPrice"])
         whole, part = tmp_path / "outlet.jsonl", tmp_path / "first-10.jsonl"
         whole.write_text("".join(json.dumps(r) + "\n" for r in rows))
         part.write_text("".join(json.dumps(r) + "\n" for r in rows[:10]))

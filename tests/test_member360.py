@@ -243,16 +243,16 @@ def expected_summaries(member_id: str) -> dict[str, Any]:
     usd_rate = next(Decimal(f["rate"]) for f in SEEDS["fx_rates"] if f["_id"] == "USD")
     return {
         "channelSummaries": [
-            {"channel": {"id": ch}, "orderCount": row["orders"],
+            {"channel": {"id": ch}, "orderCount": str(row["orders"]),
              "spend": {"amount": str(to_decimal(row["spend"], currency[ch])),
                        "currencyCode": currency[ch]},
-             "spendBase": {"minorUnits": row["base"], "currencyCode": "CNY"},
-             "visitCount": row["visits"],
+             "spendBase": {"minorUnits": str(row["base"]), "currencyCode": "CNY"},
+             "visitCount": str(row["visits"]),
              "firstActivityAt": min(row["times"]).isoformat(),
              "lastActivityAt": max(row["times"]).isoformat()}
             for ch, row in sorted(per.items())
         ],
-        "lifetimeValue": {"minorUnits": lifetime, "currencyCode": "CNY"},
+        "lifetimeValue": {"minorUnits": str(lifetime), "currencyCode": "CNY"},
         "usd": {"amount": str(to_decimal(convert(lifetime, from_currency="CNY",
                                                  to_currency="USD", rate=1 / usd_rate), "USD")),
                 "currencyCode": "USD"},

@@ -81,14 +81,14 @@ UNMERGE = """mutation($id: ID!) { unmergeMembers(mergeId: $id) { merge { id }
 async def test_other_mutations_commands(gw: WritingGateway) -> None:
     placed = await gql(gw.client, PLACE, order("cmd-pay", SKUS[:2]))
     order_id = placed["data"]["placeOrder"]["order"]["id"]
-    total = placed["data"]["placeOrder"]["order"]["total"]["minorUnits"]
+    total = int(placed["data"]["placeOrder"]["order"]["total"]["minorUnits"])
     pay = {"order": order_id, "currency": "CNY", "method": "CASH"}
     # recordPayment, part: claim, findAndModify(paid), insert payment, key DONE
-    part = await commands(gw, PAY, {"input": {**pay, "amount": 100, "idempotencyKey": "p1"}})
+    part = await commands(gw, PAY, {"input": {**pay, "amount": "100", "idempotencyKey": "p1"}})
     # recordPayment, the rest: the same, + findAndModify(PAID) + find channels (the points
     # rule) + find member + aggregate (lifetime spend for the tier) + findAndModify(points,
     # tier) + insert ledger entry
-    rest = await commands(gw, PAY, {"input": {**pay, "amount": total - 100,
+    rest = await commands(gw, PAY, {"input": {**pay, "amount": str(total - 100),
                                               "idempotencyKey": "p2"}})
     # cancelOrder of a paid order: findAndModify(status), release each of 2 lines, then the
     # points go back (find channels, find member, aggregate, findAndModify, insert ledger)
@@ -130,7 +130,7 @@ async def test_import_orders_commands(gw: WritingGateway) -> None:
     # 4 + rows x (7 + lines). A DUPLICATE row costs 2 (the failed claim and its read).
     rows = [{"externalId": f"cmd-imp-{i}", "currency": "CNY", "member": "mem_00012",
              "placedAt": "2026-10-30T03:00:00Z",
-             "lines": [{"sku": SKUS[i], "quantity": 1, "unitPrice": 1000}]}
+             "lines": [{"sku": SKUS[i], "quantity": 1, "unitPrice": "1000"}]}
             for i in range(2)]
     created = await commands(gw, IMPORT, {"orders": rows})
     again = await commands(gw, IMPORT, {"orders": rows})

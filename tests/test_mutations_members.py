@@ -42,12 +42,12 @@ async def test_enrol_member_with_an_identity_once(gw: WritingGateway) -> None:
     member = first["enrolMember"]["member"]
     assert member["id"].startswith("mem_")
     assert {k: v for k, v in member.items() if k != "id"} == {
-        "name": "Li Wei", "tier": "BRONZE", "points": 100,
+        "name": "Li Wei", "tier": "BRONZE", "points": "100",
         "homeChannel": {"id": "ch_villagelink"},
         "identities": [{"channelId": "ch_villagelink", "externalId": "tel_13800001111",
                         "source": "signup"}],
-        "pointsLedger": {"edges": [{"node": {"delta": 100, "reason": "SIGNUP",
-                                              "balance": 100}}]},
+        "pointsLedger": {"edges": [{"node": {"delta": "100", "reason": "SIGNUP",
+                                              "balance": "100"}}]},
     }
     assert again == first
     assert await gw.db["members"].count_documents({}) == members + 1

@@ -36,11 +36,11 @@ async def place(gw: WritingGateway, key: str, member: str = "mem_00007",
         "channel": channel, "member": member,
         "lines": [{"sku": "sku_baby_diapers_m_60", "quantity": 2}], "idempotencyKey": key}})
     order = result["placeOrder"]["order"]
-    return order["id"], order["total"]["minorUnits"]
+    return order["id"], int(order["total"]["minorUnits"])
 
 
 def pay(order: str, amount: int, key: str, currency: str = "CNY") -> dict[str, Any]:
-    return {"input": {"order": order, "amount": amount, "currency": currency,
+    return {"input": {"order": order, "amount": str(amount), "currency": currency,
                       "method": "CARD", "idempotencyKey": key}}
 
 
@@ -54,7 +54,7 @@ async def test_two_payments_complete_the_order_and_earn_points_once(gw: WritingG
     # then the first leaves it PLACED, the second makes it PAID
     assert first["recordPayment"]["payment"]["order"] == {"id": order_id, "status": "PLACED"}
     assert second["recordPayment"]["payment"]["order"] == {"id": order_id, "status": "PAID"}
-    assert second["recordPayment"]["payment"]["amount"] == {"minorUnits": 1000,
+    assert second["recordPayment"]["payment"]["amount"] == {"minorUnits": "1000",
                                                             "currencyCode": "CNY"}
     doc = await gw.db["orders"].find_one({"_id": order_id})
     assert (doc["paid"], doc["status"]) == (total, "PAID")
@@ -63,9 +63,9 @@ async def test_two_payments_complete_the_order_and_earn_points_once(gw: WritingG
         (1000, "1", 1000), (total - 1000, "1", total - 1000)]
     # and the member earned floor(total_base / 100) points, once, in the ledger
     after = (await data(gw.client, MEMBER, {"id": "mem_00007"}))["member"]
-    assert after["points"] == before["points"] + total // 100
+    assert int(after["points"]) == int(before["points"]) + total // 100
     assert after["pointsLedger"]["edges"][0]["node"] == {
-        "delta": total // 100, "reason": "EARN", "balance": after["points"],
+        "delta": str(total // 100), "reason": "EARN", "balance": after["points"],
         "order": {"id": order_id}}
 
 
@@ -122,7 +122,7 @@ async def test_cancelling_a_paid_order_takes_the_points_back(gw: WritingGateway)
     cancelled = await data(gw.client, CANCEL, {"id": order_id})
     assert cancelled["cancelOrder"] == {"order": {"status": "CANCELLED"}, "userErrors": []}
     after = (await data(gw.client, MEMBER, {"id": "mem_00007"}))["member"]
-    assert after["points"] == paid - total // 100
+    assert int(after["points"]) == int(paid) - total // 100
     assert after["pointsLedger"]["edges"][0]["node"]["reason"] == "REVERSE"
 
 

@@ -84,12 +84,12 @@ async def test_product_offers_and_stock(client: httpx.AsyncClient) -> None:
             {
                 "channel": {"id": o["channel_id"]},
                 "price": {"amount": str(to_decimal(o["price"], o["currency"])),
-                          "currencyCode": o["currency"], "minorUnits": o["price"]},
+                          "currencyCode": o["currency"], "minorUnits": str(o["price"])},
                 "available": o["available"],
             }
             for o in product["offers"]
         ],
-        "offer": {"price": {"minorUnits": offer["price"]}},
+        "offer": {"price": {"minorUnits": str(offer["price"])}},
         "stock": {"onHand": stock["on_hand"], "reserved": stock["reserved"],
                   "available": stock["on_hand"] - stock["reserved"],
                   "location": {"id": stock["location_id"]}},
@@ -169,7 +169,7 @@ async def test_member_with_identities(client: httpx.AsyncClient) -> None:
     result = await data(client, MEMBER, {"id": member["_id"]})
     assert result["member"] == {
         "id": member["_id"], "name": member["name"], "phone": member["phone"],
-        "email": member["email"], "tier": member["tier"], "points": member["points"],
+        "email": member["email"], "tier": member["tier"], "points": str(member["points"]),
         "joinedAt": iso(member["joined_at"]), "homeChannel": {"id": member["home_channel_id"]},
         "identities": [
             {"channel": {"id": i["channel_id"]}, "externalId": i["external_id"],
@@ -235,17 +235,17 @@ async def test_order_with_lines_products_and_payments(client: httpx.AsyncClient)
         "member": {"id": order["member_id"]}, "channel": {"id": order["channel_id"]},
         "location": {"id": order["location_id"]} if order["location_id"] else None,
         "total": {"amount": str(to_decimal(order["total"], order["currency"])),
-                  "currencyCode": order["currency"], "minorUnits": order["total"]},
+                  "currencyCode": order["currency"], "minorUnits": str(order["total"])},
         "lines": [
             {"sku": line["sku"], "quantity": line["quantity"],
-             "unitPrice": {"minorUnits": line["unit_price"]},
-             "lineTotal": {"minorUnits": line["unit_price"] * line["quantity"]},
+             "unitPrice": {"minorUnits": str(line["unit_price"])},
+             "lineTotal": {"minorUnits": str(line["unit_price"] * line["quantity"])},
              "product": {"name": products[line["sku"]]["name"]}}
             for line in order["lines"]
         ],
         "payments": [
             {"id": p["_id"], "method": p["method"],
-             "amount": {"minorUnits": p["amount"], "currencyCode": p["currency"]},
+             "amount": {"minorUnits": str(p["amount"]), "currencyCode": p["currency"]},
              "status": p["status"], "paidAt": iso(p["paid_at"]), "order": {"id": order["_id"]}}
             for p in payments
         ],

@@ -213,9 +213,9 @@ async def test_member_details_history_and_summaries(callers: Callers) -> None:
     for v in visits:
         expected[v["channel_id"]]["visits"] += 1
     assert result["channelSummaries"] == [
-        {"channel": {"id": ch}, "orderCount": e["orders"], "visitCount": e["visits"],
-         "spend": {"minorUnits": e["spend"]}} for ch, e in sorted(expected.items())]
-    assert result["lifetimeValue"] == {"minorUnits": sum(o["total_base"] for o in counted)}
+        {"channel": {"id": ch}, "orderCount": str(e["orders"]), "visitCount": str(e["visits"]),
+         "spend": {"minorUnits": str(e["spend"])}} for ch, e in sorted(expected.items())]
+    assert result["lifetimeValue"] == {"minorUnits": str(sum(o["total_base"] for o in counted))}
 
 
 async def test_members_of_other_partners_only_are_null(callers: Callers) -> None:

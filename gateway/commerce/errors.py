@@ -17,6 +17,7 @@ CODES: Final = (
     "OVERPAYMENT",
     "STOCK_CHANGED",
     "CONFLICT",
+    "LIMIT_EXCEEDED",
 )
 
 

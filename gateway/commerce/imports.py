@@ -6,8 +6,13 @@ interruption: rows already imported come back DUPLICATE and write nothing. A CRE
 a COMPLETED order, paid in full by one captured payment at the time of sale; its units left
 the shelf, so on-hand stock is taken (``on_hand -= q``, only while that many are available;
 otherwise the row is REJECTED with INSUFFICIENT_STOCK: fix the level with adjustStock and
-send the row again). The FX snapshot uses the rates known at import time. Points are earned
-as for any paid order.
+send the row again). The FX snapshot uses the rates known at import time.
+
+Ceilings: a line carries at most ``Settings.max_line_quantity`` units and a row is worth at
+most ``Settings.max_order_total_base`` in the base currency (else the row is REJECTED with
+LIMIT_EXCEEDED). Points: the prices are the partner's word, not our offers, so an imported
+order earns the points of any paid order but at most ``Settings.max_import_points`` (see
+gateway/commerce/loyalty.py).
 """
 
 from __future__ import annotations
@@ -28,7 +33,6 @@ from gateway.loaders import Loaders
 from gateway.settings import Settings
 
 MAX_ROWS = 500
-MAX_UNIT_PRICE = 10**9
 CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -97,7 +101,7 @@ async def _import_row(
     *, db: Database, loaders: Loaders, settings: Settings, caller: str, channel: Doc,
     location_id: str | None, row: ImportRow, prefix: str,
 ) -> RowResult:
-    _check_shape(row, channel=channel, prefix=prefix)
+    _check_shape(row, channel=channel, prefix=prefix, max_quantity=settings.max_line_quantity)
 
     async def work(order_id: str, resumed: bool) -> None:
         await check_not_done(db, "orders", order_id, resumed)
@@ -135,7 +139,7 @@ async def _import_row(
                      order_id=once.result_id)
 
 
-def _check_shape(row: ImportRow, *, channel: Doc, prefix: str) -> None:
+def _check_shape(row: ImportRow, *, channel: Doc, prefix: str, max_quantity: int) -> None:
     validation.external_id(row.external_id, field=f"{prefix}.externalId")
     validation.idempotency_key(row.external_id, field=f"{prefix}.externalId")
     if row.currency != channel["currency"]:
@@ -153,10 +157,9 @@ def _check_shape(row: ImportRow, *, channel: Doc, prefix: str) -> None:
     for n, line in enumerate(row.lines):
         where = f"{prefix}.lines.{n}"
         validation.id_of(line.sku, "sku_", field=f"{where}.sku")
-        validation.quantity(line.quantity, field=f"{where}.quantity")
-        if not 0 <= line.unit_price <= MAX_UNIT_PRICE:
-            raise reject("INVALID", "unitPrice must be 0 to 10^9 minor units.",
-                         field=f"{where}.unitPrice")
+        validation.quantity(line.quantity, field=f"{where}.quantity", ceiling=max_quantity)
+        if line.unit_price < 0:
+            raise reject("INVALID", "unitPrice cannot be negative.", field=f"{where}.unitPrice")
         if line.sku in seen:
             raise reject("INVALID", f"{line.sku} appears on two lines; use one line.",
                          field=f"{where}.sku")
@@ -188,6 +191,9 @@ async def _order_doc(
     total = sum(x.unit_price * x.quantity for x in row.lines)
     fx = await fx_snapshot(loaders, amount=total, currency=row.currency,
                            base_currency=settings.base_currency, field=f"{prefix}.currency")
+    validation.worth(fx.base_amount, ceiling=settings.max_order_total_base,
+                     base_currency=settings.base_currency, what="An order",
+                     field=f"{prefix}.lines")
     return {
         "_id": order_id, "member_id": member_id, "channel_id": channel["_id"],
         "location_id": location_id, "lines": lines, "total": total, "currency": row.currency,

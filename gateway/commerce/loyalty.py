@@ -2,8 +2,11 @@
 
 Earning rule (per channel kind, see ``POINTS_PER_BASE_UNIT``): when an order becomes PAID
 its member earns ``floor(total_base / 100) x multiplier`` points, i.e. 1 point per whole unit
-of the base currency (per yuan by default), doubled at rural outlets. Cancelling a paid order
-takes those points back. New members get ``SIGNUP_BONUS`` points. Each change is one entry in
+of the base currency (per yuan by default), doubled at rural outlets. An imported order
+(``source: import``, gateway/commerce/imports.py) carries the prices a partner reports rather
+than our offers' prices, so it earns at most ``Settings.max_import_points`` (default 10,000;
+0 means imported orders earn none). Cancelling a paid order takes back what it earned. New
+members get ``SIGNUP_BONUS`` points. Each change is one entry in
 ``points_ledger`` (``_id`` ``"<reason>:<order or member id>"``, unique, so it is written once).
 
 Tier: the highest tier whose threshold in ``Settings.tier_thresholds`` (lifetime spend in the
@@ -31,9 +34,11 @@ SIGNUP_BONUS: Final = 100
 LEDGER = "points_ledger"
 
 
-def points_for(*, total_base: int, channel_kind: str) -> int:
-    """Points an order of ``total_base`` minor units earns in a channel of that kind."""
-    return total_base // 100 * POINTS_PER_BASE_UNIT.get(channel_kind, 1)
+def points_for(*, total_base: int, channel_kind: str, cap: int | None = None) -> int:
+    """Points an order of ``total_base`` minor units earns in a channel of that kind, at most
+    ``cap`` when one is given."""
+    points = total_base // 100 * POINTS_PER_BASE_UNIT.get(channel_kind, 1)
+    return points if cap is None else min(points, cap)
 
 
 def tier_for(lifetime_base: int, settings: Settings) -> str:
@@ -90,6 +95,8 @@ async def _order_points(
         return
     channel = await loaders.channels_by_id.load(order["channel_id"])
     delta = points_for(total_base=order["total_base"],
-                       channel_kind=channel["kind"] if channel else "")
+                       channel_kind=channel["kind"] if channel else "",
+                       cap=settings.max_import_points if order.get("source") == "import"
+                       else None)
     await _apply(db, loaders=loaders, settings=settings, member_id=order["member_id"],
                  order_id=order["_id"], delta=sign * delta, reason=reason)

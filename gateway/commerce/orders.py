@@ -65,8 +65,10 @@ class PlaceOrder:
 def check_place_order(
     *, channel: str, location: str | None, member: str | None,
     identity: tuple[str, str] | None, lines: list[tuple[str, int]], idempotency_key: str,
+    max_quantity: int,
 ) -> PlaceOrder:
-    """Shape checks that need no database: ids, quantities, line count, the key."""
+    """Shape checks that need no database: ids, quantities (1 to ``max_quantity`` per line),
+    line count, the key."""
     errors: list[UserError] = []
     checked_lines: list[Line] = []
     validation.idempotency_key(idempotency_key)
@@ -87,7 +89,7 @@ def check_place_order(
     for i, (sku, quantity) in enumerate(lines):
         try:
             sku = validation.id_of(sku, "sku_", field=f"lines.{i}.sku")
-            validation.quantity(quantity, field=f"lines.{i}.quantity")
+            validation.quantity(quantity, field=f"lines.{i}.quantity", ceiling=max_quantity)
             if sku in seen:
                 raise reject("INVALID", f"{sku} appears on two lines; use one line.",
                              field=f"lines.{i}.sku")
@@ -166,6 +168,8 @@ async def _priced_order(
     total = sum(line["unit_price"] * line["quantity"] for line in lines)
     fx = await fx_snapshot(loaders, amount=total, currency=currency,
                            base_currency=settings.base_currency, field="channel")
+    validation.worth(fx.base_amount, ceiling=settings.max_order_total_base,
+                     base_currency=settings.base_currency, what="An order", field="lines")
     return {
         "_id": order_id, "member_id": member_id, "channel_id": channel["_id"],
         "location_id": order.location_id, "lines": lines, "total": total,

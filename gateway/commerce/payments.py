@@ -25,7 +25,6 @@ from gateway.ids import identity_key
 from gateway.loaders import Loaders
 from gateway.settings import Settings
 
-MAX_AMOUNT = 10**12
 # A visit may be reported late (offline apps), but not from the future.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -37,20 +36,25 @@ async def record_payment(
     """Record a captured payment once per key. The order's ``paid`` counter grows by one
     conditional ``$inc`` that matches only while the order is open, in ``currency``, and
     ``paid + amount <= total``, so payments never exceed the total, whatever the concurrency.
-    The payment that completes the total moves the order to PAID and earns its points."""
+    One payment may be worth at most ``Settings.max_order_total_base`` in the base currency
+    (LIMIT_EXCEEDED, checked before anything is written). The payment that completes the
+    total moves the order to PAID and earns its points."""
     validation.idempotency_key(idempotency_key)
-    if not 1 <= amount <= MAX_AMOUNT:
+    if amount < 1:
         raise reject("INVALID", "amount must be a positive number of minor units.",
                      field="amount")
 
     async def work(payment_id: str, resumed: bool) -> None:
         await check_not_done(db, "payments", payment_id, resumed)
+        fx = await fx_snapshot(loaders, amount=amount, currency=currency,
+                               base_currency=settings.base_currency, field="currency")
+        validation.worth(fx.base_amount, ceiling=settings.max_order_total_base,
+                         base_currency=settings.base_currency, what="A payment",
+                         field="amount")
         after = await order_writes.add_paid(db, scope=scope, order_id=order_id, amount=amount,
                                             currency=currency)
         if after is None:
             await _why_not_paid(loaders, order_id=order_id, amount=amount, currency=currency)
-        fx = await fx_snapshot(loaders, amount=amount, currency=currency,
-                               base_currency=settings.base_currency, field="currency")
         doc = {
             "_id": payment_id, "order_id": order_id, "member_id": after.get("member_id"),
             "channel_id": after["channel_id"], "location_id": after.get("location_id"),

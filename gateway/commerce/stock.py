@@ -11,25 +11,31 @@ from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.writes import stock as stock_writes
 from gateway.loaders import Loaders
-
-MAX_DELTA = 1_000_000
+from gateway.settings import Settings
 
 
 async def adjust_stock(
-    *, db: Database, loaders: Loaders, caller: str, sku: str, location_id: str, delta: int,
-    reason: str, expected_on_hand: int,
+    *, db: Database, loaders: Loaders, settings: Settings, caller: str, sku: str,
+    location_id: str, delta: int, reason: str, expected_on_hand: int,
 ) -> tuple[Doc, Doc]:
     """Change ``on_hand`` by ``delta`` only if it still is ``expected_on_hand`` (else
     STOCK_CHANGED with the current level) and stays at or above what is reserved; then append
-    a ``stock_movements`` entry (who, why, before, after). Returns (level, movement)."""
+    a ``stock_movements`` entry (who, why, before, after). Returns (level, movement).
+    ``|delta|`` is at most ``settings.max_stock_adjustment`` and the new level at most
+    ``settings.max_stock_level`` (LIMIT_EXCEEDED): a level always fits GraphQL's Int."""
     validation.text(reason, field="reason")
-    if delta == 0 or abs(delta) > MAX_DELTA:
-        raise reject("INVALID", f"delta must be non-zero and at most {MAX_DELTA} in size.",
-                     field="delta")
+    if delta == 0:
+        raise reject("INVALID", "delta cannot be zero.", field="delta")
+    if abs(delta) > settings.max_stock_adjustment:
+        raise reject("LIMIT_EXCEEDED", f"delta may be at most {settings.max_stock_adjustment} "
+                     "in size (OMNIGW_MAX_STOCK_ADJUSTMENT).", field="delta")
     if expected_on_hand < 0:
         raise reject("INVALID", "expectedOnHand cannot be negative.", field="expectedOnHand")
     if expected_on_hand + delta < 0:
         raise reject("INVALID", "On-hand stock cannot go below zero.", field="delta")
+    if expected_on_hand + delta > settings.max_stock_level:
+        raise reject("LIMIT_EXCEEDED", f"On-hand stock may be at most {settings.max_stock_level} "
+                     "units (OMNIGW_MAX_STOCK_LEVEL).", field="delta")
     product, location = await asyncio.gather(
         loaders.products_by_sku.load(sku), loaders.locations_by_id.load(location_id)
     )

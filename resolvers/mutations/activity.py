@@ -14,15 +14,17 @@ from gateway.commerce.payments import record_payment, record_visit
 from gateway.context import Info
 from resolvers.mutations.common import IDEMPOTENCY_KEY, IdentityInput, UserError, user_errors
 from resolvers.payments import Payment, PaymentMethod
-from resolvers.scalars import utc
+from resolvers.scalars import Long, utc
 from resolvers.visits import Visit, VisitKind
 
 
 @strawberry.input(description="A payment received for an order.")
 class RecordPaymentInput:
     order: strawberry.ID = strawberry.field(description="The order paid (ord_ id).")
-    amount: int = strawberry.field(
-        description="Amount in minor units of `currency` (cents, fen), at least 1.")
+    amount: Long = strawberry.field(
+        description="Amount in minor units of `currency` (cents, fen), at least 1; worth at "
+        "most OMNIGW_MAX_ORDER_TOTAL_BASE in the base currency (default 1,000,000.00; beyond "
+        "it LIMIT_EXCEEDED).")
     currency: str = strawberry.field(description="ISO 4217 code; must be the order's.")
     method: PaymentMethod = strawberry.field(description="How it was paid.")
     idempotency_key: str = strawberry.field(description=IDEMPOTENCY_KEY)

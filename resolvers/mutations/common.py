@@ -32,6 +32,10 @@ class UserErrorCode(Enum):
         "STOCK_CHANGED", description="On-hand stock is not the expected value (compare-and-set).")
     CONFLICT = strawberry.enum_value(
         "CONFLICT", description="The object is in a state that does not allow this change.")
+    LIMIT_EXCEEDED = strawberry.enum_value(
+        "LIMIT_EXCEEDED",
+        description="A quantity or amount is above a ceiling of the gateway (the message names "
+        "the setting and its value).")
 
 
 @strawberry.type(description="An expected failure of a mutation: data, not an exception.")

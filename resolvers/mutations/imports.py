@@ -16,15 +16,19 @@ from gateway.context import Info
 from resolvers.mutations.common import IdentityInput, UserError, user_errors
 from resolvers.orders import Order, load_order
 from resolvers.payments import PaymentMethod
-from resolvers.scalars import utc
+from resolvers.scalars import Long, utc
 
 
 @strawberry.input(description="One line of an order sold offline, at the price paid.")
 class ImportLineInput:
     sku: strawberry.ID = strawberry.field(description="The product (sku_ id).")
-    quantity: int = strawberry.field(description="Units, 1 to 999.")
-    unit_price: int = strawberry.field(
-        description="Price actually paid per unit, minor units of the channel's currency.")
+    quantity: int = strawberry.field(
+        description="Units, 1 to the per-line ceiling (OMNIGW_MAX_LINE_QUANTITY, default 999; "
+        "beyond it LIMIT_EXCEEDED).")
+    unit_price: Long = strawberry.field(
+        description="Price actually paid per unit, minor units of the channel's currency, 0 "
+        "or more. The order may be worth at most OMNIGW_MAX_ORDER_TOTAL_BASE in the base "
+        "currency (default 1,000,000.00; beyond it LIMIT_EXCEEDED).")
 
 
 @strawberry.input(description="One order sold offline.")
@@ -53,7 +57,7 @@ class ImportStatus(Enum):
 
 @strawberry.type(description="The outcome of one row of importOrders.")
 class ImportOrderResult:
-    index: int = strawberry.field(description="Position of the row in `orders`, from 0.")
+    index: int = strawberry.field(description="Position of the row in `orders`, 0 to 499.")
     external_id: str = strawberry.field(description="The row's external order id.")
     status: ImportStatus = strawberry.field(description="CREATED, DUPLICATE or REJECTED.")
     user_errors: list[UserError] = strawberry.field(
@@ -68,9 +72,9 @@ class ImportOrderResult:
 @strawberry.type(description="The result of importOrders.")
 class ImportOrdersPayload:
     results: list[ImportOrderResult] = strawberry.field(description="One entry per row.")
-    created: int = strawberry.field(description="Rows CREATED.")
-    duplicates: int = strawberry.field(description="Rows DUPLICATE.")
-    rejected: int = strawberry.field(description="Rows REJECTED.")
+    created: int = strawberry.field(description="Rows CREATED, 0 to 500.")
+    duplicates: int = strawberry.field(description="Rows DUPLICATE, 0 to 500.")
+    rejected: int = strawberry.field(description="Rows REJECTED, 0 to 500.")
     user_errors: list[UserError] = strawberry.field(
         description="Why the whole batch was refused (unknown channel, too many rows...).")
 
@@ -82,7 +86,10 @@ class ImportMutation:
         "online), with the prices actually paid. Rows are independent; each row's external "
         "order id is its idempotency key, so a batch can be re-sent after an interruption "
         "without doubling anything. Each CREATED row is a COMPLETED order with one captured "
-        "payment; its units are taken from on-hand stock at the location."
+        "payment; its units are taken from on-hand stock at the location. A row above the "
+        "ceilings (OMNIGW_MAX_LINE_QUANTITY units per line, OMNIGW_MAX_ORDER_TOTAL_BASE per "
+        "order) is REJECTED with LIMIT_EXCEEDED. An imported order earns the points of a "
+        "paid order, at most OMNIGW_MAX_IMPORT_POINTS (default 10,000)."
     )
     async def import_orders(
         self, info: Info,

@@ -18,7 +18,9 @@ from resolvers.orders import Order, load_order
 @strawberry.input(description="One line of a new order.")
 class OrderLineInput:
     sku: strawberry.ID = strawberry.field(description="The product (sku_ id).")
-    quantity: int = strawberry.field(description="Units, 1 to 999.")
+    quantity: int = strawberry.field(
+        description="Units, 1 to the per-line ceiling (OMNIGW_MAX_LINE_QUANTITY, default 999; "
+        "beyond it LIMIT_EXCEEDED).")
 
 
 @strawberry.input(
@@ -59,7 +61,9 @@ class OrderMutation:
         description="Place an order exactly once. At a location, each line reserves stock "
         "with one conditional update; if any line is short, nothing is reserved or written "
         "and INSUFFICIENT_STOCK names the line. Unknown channel, location, SKU or member give "
-        "NOT_FOUND; bad values INVALID."
+        "NOT_FOUND; bad values INVALID; a line above OMNIGW_MAX_LINE_QUANTITY units, or an "
+        "order worth more than OMNIGW_MAX_ORDER_TOTAL_BASE in the base currency, "
+        "LIMIT_EXCEEDED."
     )
     async def place_order(
         self, info: Info,
@@ -73,6 +77,7 @@ class OrderMutation:
                 if input.identity else None,
                 lines=[(line.sku, line.quantity) for line in input.lines],
                 idempotency_key=input.idempotency_key,
+                max_quantity=ctx.settings.max_line_quantity,
             )
             once = await place_order(db=ctx.db, loaders=ctx.loaders, settings=ctx.settings,
                                      caller=caller_of(ctx.scope, ctx.principal), order=order)

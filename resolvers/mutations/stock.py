@@ -22,10 +22,13 @@ class StockMovement:
     id: strawberry.ID = strawberry.field(description="Movement id, prefix mov_.")
     sku: strawberry.ID = strawberry.field(description="The product.")
     location_id: strawberry.ID = strawberry.field(description="The location (loc_ id).")
-    delta: int = strawberry.field(description="Units added (positive) or removed (negative).")
+    delta: int = strawberry.field(
+        description="Units added (positive) or removed (negative), at most "
+        "OMNIGW_MAX_STOCK_ADJUSTMENT in size.")
     reason: str = strawberry.field(description="Why, as given by the caller.")
-    before: int = strawberry.field(description="On-hand units before.")
-    after: int = strawberry.field(description="On-hand units after.")
+    before: int = strawberry.field(
+        description="On-hand units before, 0 to OMNIGW_MAX_STOCK_LEVEL.")
+    after: int = strawberry.field(description="On-hand units after, 0 to OMNIGW_MAX_STOCK_LEVEL.")
     by: str = strawberry.field(description="Who made the change (the caller).")
     at: datetime = strawberry.field(description="When (UTC).")
 
@@ -49,15 +52,20 @@ class StockMutation:
         self, info: Info,
         sku: Annotated[strawberry.ID, strawberry.argument(description="sku_ id.")],
         location: Annotated[strawberry.ID, strawberry.argument(description="loc_ id.")],
-        delta: Annotated[int, strawberry.argument(description="Non-zero change of on-hand.")],
+        delta: Annotated[int, strawberry.argument(
+            description="Non-zero change of on-hand, at most OMNIGW_MAX_STOCK_ADJUSTMENT "
+            "(default 1,000,000) in size; the new level at most OMNIGW_MAX_STOCK_LEVEL "
+            "(default 1,000,000,000). Beyond either, LIMIT_EXCEEDED.")],
         reason: Annotated[str, strawberry.argument(description="Why, 1 to 200 characters.")],
         expected_on_hand: Annotated[
-            int, strawberry.argument(description="The on-hand level the caller last saw.")],
+            int, strawberry.argument(
+                description="The on-hand level the caller last saw, 0 to OMNIGW_MAX_STOCK_LEVEL.")],
     ) -> AdjustStockPayload:
         ctx = info.context
         try:
             after, movement = await adjust_stock(
-                db=ctx.db, loaders=ctx.loaders, caller=caller_of(ctx.scope, ctx.principal),
+                db=ctx.db, loaders=ctx.loaders, settings=ctx.settings,
+                caller=caller_of(ctx.scope, ctx.principal),
                 sku=validation.id_of(sku, "sku_", field="sku"),
                 location_id=validation.id_of(location, "loc_", field="location"),
                 delta=delta, reason=reason, expected_on_hand=expected_on_hand,

@@ -138,9 +138,10 @@ async def member360_floor(db: Any, *, first: int, base: str) -> bytes:
                 "hasNextPage": more[m["_id"]],
                 "endCursor": edges[-1]["cursor"] if edges else None}},
             "channelSummaries": [
-                {"channel": {"id": ch}, "orderCount": e["orders"],
+                {"channel": {"id": ch}, "orderCount": str(e["orders"]),
                  "spend": {"amount": amount(e["spend"])},
-                 "spendBase": {"amount": amount(e["spend_base"])}, "visitCount": e["visits"],
+                 "spendBase": {"amount": amount(e["spend_base"])},
+                 "visitCount": str(e["visits"]),
                  "firstActivityAt": min(e["times"]).isoformat(),
                  "lastActivityAt": max(e["times"]).isoformat()}
                 for ch, e in sorted(channel_rows.items())],

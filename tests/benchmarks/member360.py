@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 
 from gateway import demo_data
 from gateway.cli import load_with_progress
@@ -33,6 +34,7 @@ from gateway.settings import Settings
 from resolvers import Schema, build_schema
 from resolvers.channels import Channel, ChannelKind
 from resolvers.execution import FastExecutionContext
+from resolvers.scalars import SCALAR_MAP
 from tests.benchmarks.floor import member360_floor
 from tests.mongo_server.server import WireServer
 from tests.test_member360 import MEMBERS_360
@@ -106,9 +108,11 @@ def list10k(runs: int) -> tuple[list[float], list[float]]:
             return items
 
     query = "{ items { id name kind currency country timeZone } }"
+    # Channel reaches the Long scalar (its analytics): both schemas need its definition
+    scalars = StrawberryConfig(scalar_map=SCALAR_MAP)
     ours = Schema(query=Query, extensions=build_schema().extensions,
-                  execution_context_class=FastExecutionContext)
-    plain = strawberry.federation.Schema(query=Query)  # default settings
+                  execution_context_class=FastExecutionContext, config=scalars)
+    plain = strawberry.federation.Schema(query=Query, config=scalars)  # default settings
     settings = Settings()
     context = make_context(connect(settings), settings, ADMIN)
 
