@@ -66,7 +66,7 @@ class Gate:
             check_batch(body, self.settings)
             principal = await self._principal(scope, headers)
         except Refused as refusal:
-            await refusal.response()(scope, receive, send)
+            await refusal.response(headers.get("accept"))(scope, receive, send)
             return
         replayed = False
 

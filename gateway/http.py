@@ -1,28 +1,33 @@
 """GraphQL over HTTP, by the book: strawberry's ASGI view plus what the specification asks.
 
-- Content negotiation by ``Accept``: ``application/graphql-response+json`` when the client
-  prefers it; ``application/json`` (the classic behaviour: 200 with ``errors``) when it asks
-  for that, sends ``*/*`` or no ``Accept``; 406 when it accepts neither.
+- Content negotiation by ``Accept`` (``gateway.media``): ``application/graphql-response+json``
+  when the client prefers it; ``application/json`` (the classic behaviour: 200 with
+  ``errors``) when it asks for that, sends ``*/*`` or no ``Accept``; 406 when it accepts
+  neither.
 - With ``application/graphql-response+json``, a request that never reached execution (a
-  document that does not parse or validate, variables that do not coerce, an unknown
-  operation name) answers 400 with no ``data`` entry; errors during execution answer 200.
-  HTTP-level failures (bad JSON body, missing query) come back as a GraphQL error body.
-- A mutation by GET answers 405 with ``Allow: POST``; a POST body that is not
-  ``application/json`` answers 415.
+  document that does not parse or validate, variables that do not coerce, an unknown or
+  missing operation name, a subscription sent over HTTP) answers 400 with no ``data`` entry;
+  errors during execution answer 200.
+- Every HTTP-level failure has a GraphQL-shaped JSON body with ``extensions.code``
+  (``BAD_REQUEST`` unless said otherwise), in the negotiated media type: a mutation by GET is
+  405 with ``Allow: POST``, another method 405 with ``Allow: GET, POST``, a POST body that is
+  not ``application/json`` 415, a body that is not JSON 400.
 - Persisted queries (APQ and the safelist) are resolved before anything runs
   (:mod:`gateway.persisted`).
+- Over WebSocket, graphql-transport-ws messages go out as text frames, as the protocol says.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, parse_content_type
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import (
     CannotGetOperationTypeError,
     InvalidOperationTypeError,
@@ -31,37 +36,16 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from gateway import metrics
+from gateway.media import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    error_body,
+    error_response,
+    negotiate,
+)
 from gateway.persisted import PersistedQueries, PersistedQueryError
 
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-JSON = "application/json"
-
-
-def negotiate(accept: str | None) -> str | None:
-    """The media type to answer with, or ``None`` when the client accepts neither."""
-    if not accept or not accept.strip():
-        return JSON
-    quality = {GRAPHQL_RESPONSE_JSON: 0.0, JSON: 0.0}
-    wildcard = 0.0
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        media = media.lower()
-        if media in quality:
-            quality[media] = max(quality[media], q)
-        elif media in ("*/*", "application/*"):
-            wildcard = max(wildcard, q)
-    json_q = quality[JSON] or wildcard
-    if quality[GRAPHQL_RESPONSE_JSON] > 0 and quality[GRAPHQL_RESPONSE_JSON] >= json_q:
-        return GRAPHQL_RESPONSE_JSON
-    return JSON if json_q > 0 else None
+__all__ = ["GRAPHQL_RESPONSE_JSON", "JSON", "SpecView", "error_body", "negotiate"]
 
 
 def is_request_error(result: ExecutionResult) -> bool:
@@ -71,16 +55,23 @@ def is_request_error(result: ExecutionResult) -> bool:
     )
 
 
-def error_body(message: str, code: str | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"message": message}
-    if code is not None:
-        error["extensions"] = {"code": code}
-    return {"errors": [error]}
+class TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages as text frames: the protocol's messages are JSON text,
+    and its clients (graphql-ws, browsers) refuse binary frames."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        encoded = self.view.encode_json(message)
+        try:
+            await self.ws.send_text(encoded.decode() if isinstance(encoded, bytes) else encoded)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
 
 class SpecView(GraphQL[Any, None]):
-    """Strawberry's ASGI view with content negotiation, HTTP status codes and persisted
-    queries."""
+    """Strawberry's ASGI view with content negotiation, HTTP status codes, persisted queries
+    and text frames."""
+
+    websocket_adapter_class = TextFrames
 
     def __init__(
         self, schema: Any, *, persisted: PersistedQueries | None = None, **kwargs: Any
@@ -93,36 +84,28 @@ class SpecView(GraphQL[Any, None]):
     ) -> Any:
         if not isinstance(request, Request):
             return await super().run(request, context, root_value)
-        media = negotiate(request.headers.get("accept"))
+        accept = request.headers.get("accept")
+        media = negotiate(accept)
         try:
             response = await super().run(request, context, root_value)
         except PersistedQueryError as exc:
             metrics.ERRORS.labels(exc.code).inc()
-            return self._error_response(media, exc.status, exc.message, exc.code)
+            return error_response(accept, exc.status, exc.message, exc.code)
         except HTTPException as exc:
-            status, code, headers = exc.status_code, None, {}
+            status, code, headers, message = exc.status_code, "BAD_REQUEST", {}, exc.reason
             if isinstance(exc.__cause__, InvalidOperationTypeError) and request.method == "GET":
                 status, headers = 405, {"Allow": "POST"}
+                message = "A mutation runs by POST only (GraphQL over HTTP)."
             elif isinstance(exc.__cause__, CannotGetOperationTypeError):
                 code = "GRAPHQL_VALIDATION_FAILED"
-            elif exc.reason == "Unsupported content type":
-                status = 415
-            if media != GRAPHQL_RESPONSE_JSON:
-                return PlainTextResponse(exc.reason, status_code=status, headers=headers)
-            return self._error_response(media, status, exc.reason, code, headers)
+            elif status == 405:
+                headers = {"Allow": "GET, POST"}
+            metrics.ERRORS.labels(code).inc()
+            return error_response(accept, status, message, code, headers)
         if media == GRAPHQL_RESPONSE_JSON and response.media_type == JSON:
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
             if getattr(request.state, "graphql_request_error", False):
                 response.status_code = 400
-        return response
-
-    def _error_response(
-        self, media: str | None, status: int, message: str, code: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Response:
-        response = JSONResponse(error_body(message, code), status_code=status, headers=headers)
-        if media == GRAPHQL_RESPONSE_JSON:
-            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
         return response
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -142,6 +125,13 @@ class SpecView(GraphQL[Any, None]):
             raise HTTPException(
                 406, f"Accept {JSON} or {GRAPHQL_RESPONSE_JSON} (GraphQL over HTTP)."
             )
+        if request.method == "POST":
+            media, _ = parse_content_type(request.content_type or "")
+            if media.lower() != JSON:
+                raise HTTPException(
+                    415, f"Send the request as {JSON} (GraphQL over HTTP), not "
+                    f"{media[:60] or 'a body without Content-Type'}."
+                )
         data = await super().parse_http_body(request)
         if isinstance(data, GraphQLRequestData):
             return self.persisted.resolve(data)

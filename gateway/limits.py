@@ -33,6 +33,7 @@ from graphql import (
 from graphql.language import Lexer, Source, TokenKind
 from starlette.responses import JSONResponse
 
+from gateway.media import error_response
 from gateway.settings import Settings
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
@@ -50,9 +51,9 @@ class Refused(Exception):
         self.message = message
         self.headers = dict(headers or {})
 
-    def response(self) -> JSONResponse:
-        body = {"errors": [{"message": self.message, "extensions": {"code": self.code}}]}
-        return JSONResponse(body, status_code=self.status, headers=self.headers)
+    def response(self, accept: str | None = None) -> JSONResponse:
+        """The refusal in the media type the client accepts (``gateway.media``)."""
+        return error_response(accept, self.status, self.message, self.code, self.headers)
 
 
 def too_complex(message: str, **extensions: Any) -> GraphQLError:

@@ -23,6 +23,7 @@ from resolvers.guard import Guard
 from resolvers.members import Identity, Member, MemberQuery, load_member
 from resolvers.mutations import Mutation
 from resolvers.node import Node
+from resolvers.operation import OperationChoice
 from resolvers.orders import Order, OrderQuery, load_order
 from resolvers.payments import Payment
 from resolvers.products import Product, ProductQuery, load_product
@@ -75,6 +76,7 @@ def build_schema(**kwargs: Any) -> Schema:
             DatabaseStats,
             OperationMetrics,
             RepresentationLimit,
+            OperationChoice,  # one operation, and no subscription over HTTP, once parsed
             Guard,  # limits, cost and throttling; it also validates (with a shared LRU cache)
             lambda: ParserCache(maxsize=256),  # the LRU cache is shared across requests
         ],

@@ -8,8 +8,10 @@ import httpx
 import pytest
 
 from gateway.http import GRAPHQL_RESPONSE_JSON, JSON, negotiate
+from tests.conftest import Gateway
 
 GRJ = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+SUBSCRIPTION = 'subscription { channelOrders(channel: "ch_flagship") { id } }'
 
 
 @pytest.mark.parametrize(
@@ -59,6 +61,9 @@ async def test_success_in_graphql_response_json(client: httpx.AsyncClient) -> No
         ({"query": "{ nope }"}, "GRAPHQL_VALIDATION_FAILED"),
         ({"query": "query A { channels { id } }", "operationName": "B"},
          "GRAPHQL_VALIDATION_FAILED"),
+        ({"query": "query A { channels { id } } query B { __typename }"},
+         "GRAPHQL_VALIDATION_FAILED"),
+        ({"query": SUBSCRIPTION}, "BAD_REQUEST"),
         ({"query": "query($id: ID!) { member(id: $id) { id } }", "variables": {}},
          "BAD_USER_INPUT"),
         ({"query": "query($id: ID!) { member(id: $id) { id } }",
@@ -126,27 +131,105 @@ async def test_mutations_by_get_are_405(client: httpx.AsyncClient, accept: str) 
     assert response.headers["allow"] == "POST"
 
 
-async def test_post_needs_a_json_body(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        "/graphql", content="{ channels { id } }",
-        headers={"Content-Type": "text/plain", "Accept": GRAPHQL_RESPONSE_JSON},
-    )
+@pytest.mark.parametrize("content_type", ["text/plain", "application/jsonx",
+                                          "application/graphql", "application/json-patch+json",
+                                          None])
+@pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE_JSON, "application/json"])
+async def test_post_needs_a_json_body(
+    client: httpx.AsyncClient, content_type: str | None, accept: str
+) -> None:
+    headers = {"Accept": accept} | ({"Content-Type": content_type} if content_type else {})
+    response = await client.post("/graphql", content='{"query": "{ channels { id } }"}',
+                                 headers=headers)
     assert response.status_code == 415
-    assert response.headers["content-type"] == GRJ
-    assert response.json() == {"errors": [{"message": "Unsupported content type"}]}
+    assert response.headers["content-type"] == (GRJ if accept == GRAPHQL_RESPONSE_JSON
+                                                 else "application/json")
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert error["message"].startswith("Send the request as application/json")
 
 
-async def test_malformed_requests_are_400_with_an_errors_body(client: httpx.AsyncClient) -> None:
-    broken = await client.post(
-        "/graphql", content="{not json",
-        headers={"Content-Type": "application/json", "Accept": GRAPHQL_RESPONSE_JSON},
-    )
-    assert (broken.status_code, broken.json()) == (
-        400, {"errors": [{"message": "Unable to parse request body as JSON"}]}
-    )
-    missing = await post(client, {"variables": {}})
-    assert (missing.status_code, missing.json()) == (
-        400, {"errors": [{"message": "No GraphQL query found in the request"}]}
-    )
-    classic = await post(client, {"variables": {}}, accept="application/json")
-    assert (classic.status_code, classic.text) == (400, "No GraphQL query found in the request")
+async def test_json_with_parameters_is_json(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/graphql", content='{"query": "{ __typename }"}',
+        headers={"Content-Type": "application/json; charset=utf-8"})
+    assert (response.status_code, response.json()["data"]) == (200, {"__typename": "Query"})
+
+
+@pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE_JSON, "application/json", "*/*"])
+async def test_http_failures_have_a_json_body_in_the_negotiated_type(
+    client: httpx.AsyncClient, wire_gateway: Gateway, accept: str
+) -> None:
+    json_type = GRJ if accept == GRAPHQL_RESPONSE_JSON else "application/json"
+    query = {"query": "{ channels { id } }"}
+    failures = {
+        "bad json": await client.post("/graphql", content="{not json", headers={
+            "Content-Type": "application/json", "Accept": accept}),
+        "no query": await post(client, {"variables": {}}, accept=accept),
+        "bad variables": await client.get("/graphql", params={
+            "query": "{ channels { id } }", "variables": "{"}, headers={"Accept": accept}),
+        "put": await client.put("/graphql", json=query, headers={"Accept": accept}),
+        "mutation by get": await client.get("/graphql", params={
+            "query": "mutation { cancelOrder(id: \"ord_1\") { userErrors { code } } }"},
+            headers={"Accept": accept}),
+    }
+    async with wire_gateway.client(None) as anonymous:
+        failures["no key"] = await anonymous.post("/graphql", json=query,
+                                                  headers={"Accept": accept})
+    assert {name: (r.status_code, r.headers["content-type"], r.json()["errors"][0]["extensions"])
+            for name, r in failures.items()} == {
+        "bad json": (400, json_type, {"code": "BAD_REQUEST"}),
+        "no query": (400, json_type, {"code": "BAD_REQUEST"}),
+        "bad variables": (400, json_type, {"code": "BAD_REQUEST"}),
+        "put": (405, json_type, {"code": "BAD_REQUEST"}),
+        "mutation by get": (405, json_type, {"code": "BAD_REQUEST"}),
+        "no key": (401, json_type, {"code": "UNAUTHENTICATED"}),
+    }
+    assert failures["put"].headers["allow"] == "GET, POST"
+    assert failures["mutation by get"].headers["allow"] == "POST"
+    unacceptable = await post(client, query, accept="text/html")
+    assert (unacceptable.status_code, unacceptable.headers["content-type"]) == (
+        406, "application/json")
+    assert unacceptable.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+
+
+TWO_OPERATIONS = "query A { channels { id } } query B { __typename }"
+
+
+@pytest.mark.parametrize(("accept", "status"), [(GRAPHQL_RESPONSE_JSON, 400),
+                                                ("application/json", 200)])
+async def test_several_operations_need_an_operation_name(
+    client: httpx.AsyncClient, accept: str, status: int
+) -> None:
+    # when a document of two operations comes without operationName
+    response = await post(client, {"query": TWO_OPERATIONS}, accept=accept)
+    # then it is a request error: nothing runs
+    assert response.status_code == status
+    body = response.json()
+    assert body.get("data") is None and body["extensions"]["db"]["commands"] == 0
+    assert [(e["message"], e["extensions"]["code"]) for e in body["errors"]] == [(
+        "The document holds 2 operations: name the one to run in `operationName`.",
+        "GRAPHQL_VALIDATION_FAILED")]
+    # and naming one runs that one
+    named = await post(client, {"query": TWO_OPERATIONS, "operationName": "B"}, accept=accept)
+    assert (named.status_code, named.json()["data"]) == (200, {"__typename": "Query"})
+
+
+
+@pytest.mark.parametrize(("accept", "status"), [(GRAPHQL_RESPONSE_JSON, 400),
+                                                ("application/json", 200)])
+async def test_a_subscription_over_http_is_refused_clearly(
+    client: httpx.AsyncClient, accept: str, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    # when a subscription comes by POST or by GET
+    by_post = await post(client, {"query": SUBSCRIPTION}, accept=accept)
+    by_get = await client.get("/graphql", params={"query": SUBSCRIPTION},
+                              headers={"Accept": accept})
+    # then both say where subscriptions run, and nothing fails inside
+    for response in (by_post, by_get):
+        assert response.status_code == status
+        body = response.json()
+        assert body.get("data") is None
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_REQUEST"]
+        assert "WebSocket" in body["errors"][0]["message"]
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
