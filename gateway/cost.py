@@ -6,8 +6,9 @@ The rules, in Shopify's spirit:
 - a field that returns an object costs 1, plus 1 when it is database-backed (an ``async``
   resolver: a loader or a repository call), plus the cost of its selection; a plain list
   (order lines, offers, identities...) counts as one object, its lists being short and fixed;
-- a connection (a type named ``...Connection``) costs 1 (database) plus ``first`` times the cost
-  of one node (1 + its selection); ``edges``, ``cursor`` and ``pageInfo`` are free;
+- a connection (a type named ``...Connection``) costs 1 (database) plus ``first`` (or
+  ``last``; 20 when neither is given) times the cost of one node (1 + its selection);
+  ``edges``, ``cursor`` and ``pageInfo`` are free;
 - ``_entities`` costs 1 plus the number of representations times the cost of one entity;
   ``_service`` and introspection (``__schema``, ``__type``) cost 1 each;
 - fragments on several types are all counted (an upper bound).
@@ -39,14 +40,16 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values
 
 MAX_FIRST = 100
+DEFAULT_PAGE_SIZE = 20  # a connection's page when neither `first` nor `last` is given
 
 
 @dataclass
 class Analysis:
-    """What the walk found: the cost, and every ``first`` outside 1..100 with its path."""
+    """What the walk found: the cost, and every ``first`` or ``last`` outside 1..100 with its
+    path, the argument's name and its value."""
 
     cost: int = 0
-    bad_first: list[tuple[list[str], Any]] = field(default_factory=list)
+    bad_first: list[tuple[list[str], str, Any]] = field(default_factory=list)
 
 
 def _is_connection(type_: GraphQLNamedType) -> bool:
@@ -155,11 +158,12 @@ class CostWalker:
             count = len(self._arguments(field_def, node).get("representations") or [])
             return 1 + self._each(node, type_, data, value, here, count)
         if _is_connection(type_):
-            first = self._arguments(field_def, node).get("first")
-            if isinstance(first, int) and not 1 <= first <= MAX_FIRST:
-                self.analysis.bad_first.append((here, first))
-                first = 0
-            count = first if isinstance(first, int) else MAX_FIRST
+            arguments = self._arguments(field_def, node)  # {} when they do not coerce
+            sizes = {n: v for n in ("first", "last") if isinstance(v := arguments.get(n), int)}
+            bad = [(here, n, v) for n, v in sizes.items() if not 1 <= v <= MAX_FIRST]
+            self.analysis.bad_first += bad
+            count = 0 if bad else max(
+                sizes.values(), default=DEFAULT_PAGE_SIZE if arguments else MAX_FIRST)
             return 1 + self._connection(node, type_, value if data is not None else None,
                                         here, count, data is not None)
         own = 1 + _database_backed(field_def)

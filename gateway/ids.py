@@ -1,5 +1,9 @@
 """Ids are strings with a readable prefix, so that ``node(id:)`` can dispatch on them.
 
+Two kinds of id are made of others: an identity's is ``idn_<channel id>:<external id>`` (the
+channel's own account id, as the identity document's ``_id``), a stock level's
+``stk_<sku>@<location id>``.
+
 Every id that reaches a query is checked here first: a malformed id is ``BAD_USER_INPUT``,
 a well-formed unknown id is simply not found.
 """
@@ -19,6 +23,8 @@ PREFIXES: Final = {
     "ord_": "Order",
     "pay_": "Payment",
     "vis_": "Visit",
+    "idn_": "Identity",
+    "stk_": "StockLevel",
 }
 _ID = re.compile(r"^(ch|loc|sku|mem|ord|pay|vis)_[A-Za-z0-9_.-]{1,64}$")
 MAX_EXTERNAL_ID = 128
@@ -27,9 +33,45 @@ _EXTERNAL_ID = re.compile(r"^[^\x00-\x1f$]{1,128}$")
 
 def type_of(value: str) -> str:
     """The GraphQL type an id names, or BadUserInput when it names none."""
+    if isinstance(value, str) and value.startswith("idn_"):
+        identity_parts(value)
+        return "Identity"
+    if isinstance(value, str) and value.startswith("stk_"):
+        stock_parts(value)
+        return "StockLevel"
     if not isinstance(value, str) or not _ID.match(value):
         raise BadUserInput(f"Malformed id {value!r}: expected a prefix such as mem_ or ord_.")
     return PREFIXES[value.split("_", 1)[0] + "_"]
+
+
+def identity_id(channel_id: str, external_id: str) -> str:
+    """The global id of an identity."""
+    return f"idn_{identity_key(channel_id, external_id)}"
+
+
+def identity_parts(value: str) -> tuple[str, str]:
+    """The channel and external id an identity's global id names; BadUserInput if malformed."""
+    channel, _, external = value.removeprefix("idn_").partition(":")
+    try:
+        return check(channel, "ch_"), check_external_id(external)
+    except BadUserInput:
+        raise BadUserInput(f"Malformed id {value[:80]!r}: expected "
+                           "idn_<channel id>:<external id>.") from None
+
+
+def stock_id(sku: str, location_id: str) -> str:
+    """The global id of the stock of a product at a location."""
+    return f"stk_{sku}@{location_id}"
+
+
+def stock_parts(value: str) -> tuple[str, str]:
+    """The SKU and location a stock level's global id names; BadUserInput if malformed."""
+    sku, _, location = value.removeprefix("stk_").partition("@")
+    try:
+        return check(sku, "sku_"), check(location, "loc_")
+    except BadUserInput:
+        raise BadUserInput(f"Malformed id {value[:80]!r}: expected "
+                           "stk_<sku>@<location id>.") from None
 
 
 def check(value: str, prefix: str, *, field: str = "id") -> str:

@@ -32,7 +32,7 @@ from gateway.database import (
     products,
 )
 from gateway.database.activity import ACTIVITY_COLLECTIONS, TIME_FIELD, ActivityFilter
-from gateway.database.query import Doc, Keyset
+from gateway.database.query import Doc, Paging, nearest
 from gateway.database.scope import Scope
 
 K = TypeVar("K")
@@ -53,15 +53,14 @@ def _loader(
 class HistoryQuery:
     """The arguments of one ``Member.history`` page (hashable, so it can be part of a key)."""
 
-    first: int
-    after: Keyset | None
+    paging: Paging
     where: ActivityFilter
     collections: tuple[str, ...] = ACTIVITY_COLLECTIONS
 
 
 @dataclass(frozen=True)
 class HistoryPage:
-    """Up to ``first + 1`` newest documents per collection for one member."""
+    """Up to ``paging.limit`` documents per collection for one member, in reading order."""
 
     by_collection: dict[str, list[Doc]]
 
@@ -87,8 +86,7 @@ def _owners(clusters: Sequence[Cluster]) -> tuple[list[str], dict[str, list[Clus
 class LedgerQuery:
     """The arguments of one ``Member.pointsLedger`` page."""
 
-    first: int
-    after: Keyset | None
+    paging: Paging
 
 
 @dataclass
@@ -143,15 +141,15 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
             results = await asyncio.gather(*(
                 activity.latest_by_member(
                     db, collection, scope=scope, member_ids=member_ids, where=query.where,
-                    after=query.after, limit=query.first + 1,
+                    paging=query.paging,
                 )
                 for collection in query.collections
             ))
             found = dict(zip(query.collections, results, strict=True))
             for cluster in clusters:
                 pages[(cluster, query)] = HistoryPage({
-                    c: _newest([d for m in cluster for d in found[c].get(m, [])],
-                               TIME_FIELD[c], query.first + 1)
+                    c: nearest([d for m in cluster for d in found[c].get(m, [])],
+                               TIME_FIELD[c], query.paging)
                     for c in query.collections
                 })
         return [pages[key] for key in keys]
@@ -175,11 +173,10 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
         pages: dict[tuple[Cluster, LedgerQuery], list[Doc]] = {}
         for query, clusters in by_query.items():
             member_ids, _ = _owners(clusters)
-            found = await member_records.ledger_by_members(db, member_ids, after=query.after,
-                                                    limit=query.first + 1)
+            found = await member_records.ledger_by_members(db, member_ids, paging=query.paging)
             for cluster in clusters:
-                pages[(cluster, query)] = _newest(
-                    [d for m in cluster for d in found.get(m, [])], "at", query.first + 1)
+                pages[(cluster, query)] = nearest(
+                    [d for m in cluster for d in found.get(m, [])], "at", query.paging)
         return [pages[key] for key in keys]
 
     async def fx(keys: Sequence[str]) -> list[dict[str, Decimal]]:
@@ -247,8 +244,3 @@ async def _stock(db: Database, keys: list[tuple[str, str]]) -> dict[tuple[str, s
     return {
         key: found[products.stock_key(*key)] for key in keys if products.stock_key(*key) in found
     }
-
-
-def _newest(docs: list[Doc], time_field: str, limit: int) -> list[Doc]:
-    """The ``limit`` newest of documents gathered from several members, (time, id) desc."""
-    return sorted(docs, key=lambda d: (d[time_field], d["_id"]), reverse=True)[:limit]

@@ -20,15 +20,15 @@ from resolvers.execution import FastExecutionContext
 from resolvers.extensions import DatabaseStats
 from resolvers.federation import FederationSchema, RepresentationLimit
 from resolvers.guard import Guard
-from resolvers.members import Identity, Member, MemberQuery, load_member
+from resolvers.members import Identity, Member, MemberQuery, load_identity, load_member
 from resolvers.mutations import Mutation
 from resolvers.node import Node
 from resolvers.operation import OperationChoice
 from resolvers.orders import Order, OrderQuery, load_order
 from resolvers.payments import Payment
-from resolvers.products import Product, ProductQuery, load_product
+from resolvers.products import Product, ProductQuery, StockLevel, load_product, load_stock
 from resolvers.reach import ReachQuery
-from resolvers.scalars import SCALAR_MAP
+from resolvers.scalars import SCALAR_MAP, SCALAR_OVERRIDES
 from resolvers.subscriptions import Subscription
 from resolvers.visits import Visit, VisitQuery
 
@@ -52,6 +52,10 @@ class Query(ChannelQuery, ProductQuery, MemberQuery, OrderQuery, VisitQuery, Rea
             return await load_order(info, id)
         if kind == "Payment":
             return await Payment.resolve_reference(info, id)
+        if kind == "Identity":
+            return await load_identity(info, *ids.identity_parts(id))
+        if kind == "StockLevel":
+            return await load_stock(info, *ids.stock_parts(id))
         return await Visit.resolve_reference(info, id)
 
 
@@ -71,7 +75,8 @@ def build_schema(**kwargs: Any) -> Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Activity, Channel, Location, Product, Member, Identity, Order, Payment, Visit],
+        types=[Activity, Channel, Location, Product, StockLevel, Member, Identity, Order, Payment,
+               Visit],
         extensions=[
             DatabaseStats,
             OperationMetrics,
@@ -80,5 +85,6 @@ def build_schema(**kwargs: Any) -> Schema:
             Guard,  # limits, cost and throttling; it also validates (with a shared LRU cache)
             lambda: ParserCache(maxsize=256),  # the LRU cache is shared across requests
         ],
+        scalar_overrides=SCALAR_OVERRIDES,
         **kwargs,
     )

@@ -23,6 +23,30 @@ class ActivityKind(Enum):
     VISIT = strawberry.enum_value("VISIT", description="A store visit, app session or view.")
 
 
+@strawberry.enum(
+    description="The status of an order or a payment. One enum serves both so that a timeline "
+    "can ask `... on Order { status } ... on Payment { status }` without aliases (GraphQL "
+    "merges two fields of one response name only when their types are the same). An order "
+    "is PLACED, PAID, SHIPPED, COMPLETED or CANCELLED; a payment AUTHORIZED, CAPTURED, "
+    "REFUNDED or FAILED."
+)
+class ActivityStatus(Enum):
+    PLACED = strawberry.enum_value("PLACED", description="Order: placed, not yet paid.")
+    PAID = strawberry.enum_value("PAID", description="Order: paid in full.")
+    SHIPPED = strawberry.enum_value("SHIPPED", description="Order: handed to delivery.")
+    COMPLETED = strawberry.enum_value("COMPLETED", description="Order: delivered or collected.")
+    CANCELLED = strawberry.enum_value("CANCELLED", description="Order: cancelled; stock returned.")
+    AUTHORIZED = strawberry.enum_value("AUTHORIZED", description="Payment: authorized, not "
+                                       "captured.")
+    CAPTURED = strawberry.enum_value("CAPTURED", description="Payment: money received.")
+    REFUNDED = strawberry.enum_value("REFUNDED", description="Payment: returned to the payer.")
+    FAILED = strawberry.enum_value("FAILED", description="Payment: did not go through.")
+
+
+ORDER_STATUSES = (ActivityStatus.PLACED, ActivityStatus.PAID, ActivityStatus.SHIPPED,
+                  ActivityStatus.COMPLETED, ActivityStatus.CANCELLED)
+
+
 COLLECTION_OF = {
     ActivityKind.ORDER: "orders",
     ActivityKind.PAYMENT: "payments",

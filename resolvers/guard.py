@@ -125,10 +125,10 @@ class Guard(SchemaExtension):
         self.operation = operation
         analysis = self.walker.requested(operation)
         if analysis.bad_first:
-            path, value = analysis.bad_first[0]
-            return [GraphQLError(f"`first` must be between 1 and {MAX_FIRST}, got {value}.",
+            path, name, value = analysis.bad_first[0]
+            return [GraphQLError(f"`{name}` must be between 1 and {MAX_FIRST}, got {value}.",
                                  path=path, extensions={"code": "BAD_USER_INPUT",
-                                                        "field": "first"})]
+                                                        "field": name})]
         self.requested = cost = analysis.cost
         if cost > settings.max_cost:
             return [too_complex(f"The query costs {cost} points; at most {settings.max_cost} "

@@ -15,7 +15,7 @@ from gateway import ids
 from gateway.context import Info
 from gateway.database import members as repo
 from gateway.database.activity import TIME_FIELD
-from gateway.database.query import Doc, Keyset
+from gateway.database.query import Doc, Keyset, Paging
 from gateway.errors import BadUserInput
 from gateway.loaders import HistoryQuery, LedgerQuery, cluster_of
 from gateway.money import convert
@@ -26,13 +26,15 @@ from resolvers.node import Node
 from resolvers.orders import Order, activity_filter
 from resolvers.payments import Payment
 from resolvers.relay import (
+    AfterArgument,
+    BeforeArgument,
     Connection,
-    Edge,
-    PageInfo,
-    check_first,
+    FirstArgument,
+    LastArgument,
     connection,
-    decode_cursor,
-    encode_cursor,
+    edges_connection,
+    list_tag,
+    paging,
 )
 from resolvers.scalars import Long, Money, money, optional_utc, utc
 from resolvers.visits import Visit
@@ -50,7 +52,10 @@ class MemberTier(Enum):
     keys=["channelId externalId"],
     description="The account under which a channel knows a member (one per channel).",
 )
-class Identity:
+class Identity(Node):
+    id: strawberry.ID = strawberry.field(
+        description="Identity id: idn_<channel id>:<external id>; node(id:) finds it."
+    )
     channel_id: strawberry.ID = strawberry.field(description="The channel (ch_ id).")
     external_id: str = strawberry.field(description="The channel's own id for the member.")
     linked_at: datetime = strawberry.field(description="When it was linked to the member.")
@@ -68,6 +73,7 @@ class Identity:
     @classmethod
     def from_doc(cls, doc: Doc) -> Identity:
         return cls(
+            id=strawberry.ID(ids.identity_id(doc["channel_id"], doc["external_id"])),
             channel_id=strawberry.ID(doc["channel_id"]),
             external_id=doc["external_id"],
             linked_at=utc(doc["linked_at"]),
@@ -105,15 +111,18 @@ ACTIVITY_FROM_DOC: dict[str, Callable[[Doc], Activity]] = {
 }
 
 
-def _merge_history(by_collection: dict[str, list[Doc]], first: int) -> tuple[list[Activity], bool]:
-    """Merge per-collection newest-first lists into one timeline ordered by (time, id) desc."""
+def _merge_history(
+    by_collection: dict[str, list[Doc]], page: Paging
+) -> list[tuple[Keyset, Activity]]:
+    """Merge per-collection pages into one timeline ordered by (time, id) desc, in reading
+    order (reversed when paging backward), ``page.limit`` items at most."""
     rows = [
-        (utc(doc[TIME_FIELD[collection]]), doc["_id"], collection, doc)
+        (Keyset(id=doc["_id"], at=utc(doc[TIME_FIELD[collection]])), collection, doc)
         for collection, docs in by_collection.items()
         for doc in docs
     ]
-    rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
-    return [ACTIVITY_FROM_DOC[c](d) for _, _, c, d in rows[:first]], len(rows) > first
+    rows.sort(key=lambda r: (r[0].at, r[0].id), reverse=not page.backward)
+    return [(key, ACTIVITY_FROM_DOC[c](d)) for key, c, d in rows[:page.limit]]
 
 
 @strawberry.federation.type(keys=["id"], description="A loyalty member, across all channels.")
@@ -145,8 +154,8 @@ class Member(Node):
     async def history(
         self,
         info: Info,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+        first: FirstArgument = None,
+        after: AfterArgument = None,
         channels: Annotated[
             list[strawberry.ID] | None, strawberry.argument(description="Only these channels.")
         ] = None,
@@ -157,22 +166,17 @@ class Member(Node):
             datetime | None, strawberry.argument(description="At or after this time.")
         ] = None,
         until: Annotated[datetime | None, strawberry.argument(description="Before.")] = None,
+        last: LastArgument = None,
+        before: BeforeArgument = None,
     ) -> Connection[Activity]:
         wanted = kinds or list(ActivityKind)
-        query = HistoryQuery(
-            first=check_first(first),
-            after=_time_cursor(after),
-            where=activity_filter(channels=channels, since=since, until=until),
-            collections=tuple(COLLECTION_OF[k] for k in ActivityKind if k in wanted),
-        )
-        page = await info.context.loaders.history_by_member.load((self.cluster, query))
-        items, more = _merge_history(page.by_collection, first)
-        edges = [Edge(cursor=encode_cursor(Keyset(id=a.id, at=a.at)), node=a) for a in items]
-        return Connection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=more,
-                               end_cursor=edges[-1].cursor if edges else None),
-        )
+        where = activity_filter(channels=channels, since=since, until=until)
+        collections = tuple(COLLECTION_OF[k] for k in ActivityKind if k in wanted)
+        tag = list_tag("history", self.id, where, collections)
+        page = paging(first=first, after=after, last=last, before=before, tag=tag, timed=True)
+        query = HistoryQuery(paging=page, where=where, collections=collections)
+        found = await info.context.loaders.history_by_member.load((self.cluster, query))
+        return edges_connection(_merge_history(found.by_collection, page), page, tag)
 
     @strawberry.field(description="For each channel the member used: orders, spend and visits.")
     async def channel_summaries(self, info: Info) -> list[ChannelSummary]:
@@ -212,13 +216,16 @@ class Member(Node):
     async def points_ledger(
         self,
         info: Info,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+        first: FirstArgument = None,
+        after: AfterArgument = None,
+        last: LastArgument = None,
+        before: BeforeArgument = None,
     ) -> Connection[PointsEntry]:
-        query = LedgerQuery(first=check_first(first), after=_time_cursor(after))
-        docs = await info.context.loaders.ledger_by_member.load((self.cluster, query))
-        return connection(docs, first, PointsEntry.from_doc,
-                          lambda d: Keyset(id=d["_id"], at=utc(d["at"])))
+        tag = list_tag("pointsLedger", self.id)
+        page = paging(first=first, after=after, last=last, before=before, tag=tag, timed=True)
+        docs = await info.context.loaders.ledger_by_member.load((self.cluster, LedgerQuery(page)))
+        return connection(docs, page, PointsEntry.from_doc,
+                          lambda d: Keyset(id=d["_id"], at=utc(d["at"])), tag)
 
     @strawberry.field(description="Merges this member took part in (as survivor or merged), "
                       "oldest first, including undone ones.")
@@ -243,13 +250,6 @@ class Member(Node):
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Member | None:
         return await load_member(info, ids.check(id, "mem_"))
-
-
-def _time_cursor(after: str | None) -> Keyset | None:
-    key = decode_cursor(after)
-    if key is not None and key.at is None:
-        raise BadUserInput("Invalid cursor for a history page.", field="after")
-    return key
 
 
 async def _summaries(info: Info, rows: list[Doc]) -> list[ChannelSummary]:
@@ -329,18 +329,20 @@ class MemberQuery:
         self,
         info: Info,
         filter: Annotated[MemberFilter | None, strawberry.argument(description="Filter.")] = None,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+        first: FirstArgument = None,
+        after: AfterArgument = None,
+        last: LastArgument = None,
+        before: BeforeArgument = None,
     ) -> Connection[Member]:
         f = filter or MemberFilter()
+        tier = f.tier.name if f.tier else None
+        home_channel_id = (ids.check(f.home_channel, "ch_", field="homeChannel")
+                           if f.home_channel else None)
+        channel_id = ids.check(f.channel, "ch_", field="channel") if f.channel else None
+        tag = list_tag("members", tier, home_channel_id, channel_id)
+        page = paging(first=first, after=after, last=last, before=before, tag=tag, timed=False)
         docs = await repo.list_members(
-            info.context.db,
-            scope=info.context.scope,
-            first=check_first(first),
-            after=decode_cursor(after),
-            tier=f.tier.name if f.tier else None,
-            home_channel_id=ids.check(f.home_channel, "ch_", field="homeChannel")
-            if f.home_channel else None,
-            channel_id=ids.check(f.channel, "ch_", field="channel") if f.channel else None,
+            info.context.db, scope=info.context.scope, paging=page, tier=tier,
+            home_channel_id=home_channel_id, channel_id=channel_id,
         )
-        return connection(docs, first, Member.from_doc, lambda d: Keyset(id=d["_id"]))
+        return connection(docs, page, Member.from_doc, lambda d: Keyset(id=d["_id"]), tag)

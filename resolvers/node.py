@@ -9,5 +9,6 @@ import strawberry
 @strawberry.interface(description="An object with a global id whose prefix names its type.")
 class Node:
     id: strawberry.ID = strawberry.field(
-        description="Global id with a readable prefix: ch_, loc_, sku_, mem_, ord_, pay_, vis_."
+        description="Global id with a readable prefix: ch_, loc_, sku_, mem_, ord_, pay_, vis_, "
+        "idn_, stk_."
     )

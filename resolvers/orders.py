@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -13,22 +12,23 @@ from gateway.context import Info
 from gateway.database import activity as repo
 from gateway.database.activity import ActivityFilter
 from gateway.database.query import Keyset
-from resolvers.activity import Activity
+from gateway.errors import BadUserInput
+from resolvers.activity import ORDER_STATUSES, Activity, ActivityStatus
 from resolvers.products import Product, load_product
-from resolvers.relay import Connection, check_first, connection, decode_cursor
+from resolvers.relay import (
+    AfterArgument,
+    BeforeArgument,
+    Connection,
+    FirstArgument,
+    LastArgument,
+    connection,
+    list_tag,
+    paging,
+)
 from resolvers.scalars import Money, money, utc
 
 if TYPE_CHECKING:
     from resolvers.payments import Payment
-
-
-@strawberry.enum(description="Where an order is in its life.")
-class OrderStatus(Enum):
-    PLACED = strawberry.enum_value("PLACED", description="Placed, not yet paid.")
-    PAID = strawberry.enum_value("PAID", description="Paid in full.")
-    SHIPPED = strawberry.enum_value("SHIPPED", description="Handed to delivery.")
-    COMPLETED = strawberry.enum_value("COMPLETED", description="Delivered or collected.")
-    CANCELLED = strawberry.enum_value("CANCELLED", description="Cancelled; stock returned.")
 
 
 @strawberry.type(description="One line of an order.")
@@ -50,7 +50,9 @@ class Order(Activity):
     id: strawberry.ID = strawberry.field(description="Order id, prefix ord_.")
     lines: list[OrderLine] = strawberry.field(description="The order's lines.")
     total: Money = strawberry.field(description="Total in the channel's currency.")
-    status: OrderStatus = strawberry.field(description="Current status.")
+    status: ActivityStatus = strawberry.field(
+        description="Current status: PLACED, PAID, SHIPPED, COMPLETED or CANCELLED."
+    )
     placed_at: datetime = strawberry.field(description="When it was placed (UTC).")
 
     @strawberry.field(description="Payments made for this order, oldest first.")
@@ -83,7 +85,7 @@ class Order(Activity):
                 for line in doc["lines"]
             ],
             total=money(doc["total"], currency),
-            status=OrderStatus(doc["status"]),
+            status=ActivityStatus(doc["status"]),
         )
 
     @classmethod
@@ -111,7 +113,9 @@ class OrderFilter:
     location: strawberry.ID | None = strawberry.field(
         default=None, description="One location (loc_)."
     )
-    statuses: list[OrderStatus] | None = strawberry.field(default=None, description="Statuses.")
+    statuses: list[ActivityStatus] | None = strawberry.field(
+        default=None, description="Order statuses (a payment status is BAD_USER_INPUT)."
+    )
     since: datetime | None = strawberry.field(default=None, description="Placed at or after.")
     until: datetime | None = strawberry.field(default=None, description="Placed before.")
 
@@ -127,8 +131,6 @@ def activity_filter(
     kinds: tuple[str, ...] | None = None,
 ) -> ActivityFilter:
     """Validate filter arguments into the repository's typed filter."""
-    from gateway.errors import BadUserInput
-
     if channels is not None and len(channels) > 50:
         raise BadUserInput("At most 50 channels per filter.", field="channels")
     if since is not None and until is not None and utc(since) >= utc(until):
@@ -162,17 +164,24 @@ class OrderQuery:
         self,
         info: Info,
         filter: Annotated[OrderFilter | None, strawberry.argument(description="Filter.")] = None,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+        first: FirstArgument = None,
+        after: AfterArgument = None,
+        last: LastArgument = None,
+        before: BeforeArgument = None,
     ) -> Connection[Order]:
         f = filter or OrderFilter()
+        wrong = [s.name for s in f.statuses or () if s not in ORDER_STATUSES]
+        if wrong:
+            raise BadUserInput(f"{wrong[0]} is a payment status; an order is "
+                               f"{', '.join(s.name for s in ORDER_STATUSES)}.", field="statuses")
         where = activity_filter(
             channels=f.channels, member=f.member, location=f.location, since=f.since,
             until=f.until,
             statuses=tuple(s.name for s in f.statuses) if f.statuses is not None else None,
         )
+        tag = list_tag("orders", where)
+        page = paging(first=first, after=after, last=last, before=before, tag=tag, timed=True)
         docs = await repo.page(
-            info.context.db, "orders", scope=info.context.scope, where=where,
-            first=check_first(first), after=decode_cursor(after),
+            info.context.db, "orders", scope=info.context.scope, where=where, paging=page
         )
-        return connection(docs, first, Order.from_doc, time_key("placed_at"))
+        return connection(docs, page, Order.from_doc, time_key("placed_at"), tag)

@@ -10,7 +10,7 @@ import strawberry
 
 from gateway import ids
 from gateway.context import Info
-from resolvers.activity import Activity
+from resolvers.activity import Activity, ActivityStatus
 from resolvers.orders import Order, load_order
 from resolvers.scalars import Money, money, utc
 
@@ -24,20 +24,14 @@ class PaymentMethod(Enum):
     CASH_ON_DELIVERY = strawberry.enum_value("CASH_ON_DELIVERY", description="Paid on delivery.")
 
 
-@strawberry.enum(description="Where a payment is in its life.")
-class PaymentStatus(Enum):
-    AUTHORIZED = strawberry.enum_value("AUTHORIZED", description="Authorized, not captured.")
-    CAPTURED = strawberry.enum_value("CAPTURED", description="Money received.")
-    REFUNDED = strawberry.enum_value("REFUNDED", description="Returned to the payer.")
-    FAILED = strawberry.enum_value("FAILED", description="Did not go through.")
-
-
 @strawberry.federation.type(keys=["id"], description="A payment for an order.")
 class Payment(Activity):
     id: strawberry.ID = strawberry.field(description="Payment id, prefix pay_.")
     method: PaymentMethod = strawberry.field(description="How it was paid.")
     amount: Money = strawberry.field(description="Amount in the channel's currency.")
-    status: PaymentStatus = strawberry.field(description="Current status.")
+    status: ActivityStatus = strawberry.field(
+        description="Current status: AUTHORIZED, CAPTURED, REFUNDED or FAILED."
+    )
     paid_at: datetime = strawberry.field(description="When it was paid (UTC).")
     order_id: strawberry.Private[str]
 
@@ -58,7 +52,7 @@ class Payment(Activity):
             order_id=doc["order_id"],
             method=PaymentMethod(doc["method"]),
             amount=money(doc["amount"], doc["currency"]),
-            status=PaymentStatus(doc["status"]),
+            status=ActivityStatus(doc["status"]),
         )
 
     @classmethod

@@ -13,7 +13,16 @@ from gateway.database.query import Keyset
 from gateway.errors import BadUserInput
 from resolvers.channels import Channel, Location, load_channel, load_location
 from resolvers.node import Node
-from resolvers.relay import Connection, check_first, connection, decode_cursor
+from resolvers.relay import (
+    AfterArgument,
+    BeforeArgument,
+    Connection,
+    FirstArgument,
+    LastArgument,
+    connection,
+    list_tag,
+    paging,
+)
 from resolvers.scalars import Money, money
 
 MAX_TEXT = 100
@@ -39,7 +48,11 @@ class Offer:
 
 
 @strawberry.type(description="Stock of a product at one location.")
-class StockLevel:
+class StockLevel(Node):
+    id: strawberry.ID = strawberry.field(
+        description="Stock level id: stk_<sku>@<location id>, one per product and location "
+        "(so a client cache updates the level that adjustStock returns)."
+    )
     on_hand: int = strawberry.field(
         description="Units physically at the location, 0 to OMNIGW_MAX_STOCK_LEVEL (default "
         "1,000,000,000; adjustStock keeps it there).")
@@ -51,6 +64,25 @@ class StockLevel:
     @strawberry.field(description="Where the stock is.")
     async def location(self, info: Info) -> Location | None:
         return await load_location(info, self.location_id)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> StockLevel:
+        return cls(
+            id=strawberry.ID(ids.stock_id(doc["sku"], doc["location_id"])),
+            on_hand=doc["on_hand"],
+            reserved=doc["reserved"],
+            available=doc["on_hand"] - doc["reserved"],
+            location_id=doc["location_id"],
+        )
+
+
+async def load_stock(info: Info, sku: str, location_id: str) -> StockLevel | None:
+    """The stock of ``sku`` at a location the caller may see; else None."""
+    loaders = info.context.loaders
+    if await loaders.locations_by_id.load(location_id) is None:
+        return None
+    doc = await loaders.stock_by_sku_location.load((sku, location_id))
+    return None if doc is None else StockLevel.from_doc(doc)
 
 
 @strawberry.federation.type(keys=["sku"], description="A product of the brand's catalogue.")
@@ -77,19 +109,7 @@ class Product(Node):
         info: Info,
         location: Annotated[strawberry.ID, strawberry.argument(description="loc_ id.")],
     ) -> StockLevel | None:
-        location_id = ids.check(location, "loc_", field="location")
-        loaders = info.context.loaders
-        if await loaders.locations_by_id.load(location_id) is None:
-            return None
-        doc = await loaders.stock_by_sku_location.load((self.sku, location_id))
-        if doc is None:
-            return None
-        return StockLevel(
-            on_hand=doc["on_hand"],
-            reserved=doc["reserved"],
-            available=doc["on_hand"] - doc["reserved"],
-            location_id=location_id,
-        )
+        return await load_stock(info, self.sku, ids.check(location, "loc_", field="location"))
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Product:
@@ -144,19 +164,18 @@ class ProductQuery:
         filter: Annotated[
             ProductFilter | None, strawberry.argument(description="Optional filter.")
         ] = None,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor of the item to start after.")
-        ] = None,
+        first: FirstArgument = None,
+        after: AfterArgument = None,
+        last: LastArgument = None,
+        before: BeforeArgument = None,
     ) -> Connection[Product]:
         f = filter or ProductFilter()
+        category, brand = _text(f.category, "category"), _text(f.brand, "brand")
+        channel_id = ids.check(f.channel, "ch_", field="channel") if f.channel else None
+        tag = list_tag("products", category, brand, channel_id)
+        page = paging(first=first, after=after, last=last, before=before, tag=tag, timed=False)
         docs = await repo.list_products(
-            info.context.db,
-            scope=info.context.scope,
-            first=check_first(first),
-            after=decode_cursor(after),
-            category=_text(f.category, "category"),
-            brand=_text(f.brand, "brand"),
-            channel_id=ids.check(f.channel, "ch_", field="channel") if f.channel else None,
+            info.context.db, scope=info.context.scope, paging=page,
+            category=category, brand=brand, channel_id=channel_id,
         )
-        return connection(docs, first, Product.from_doc, lambda d: Keyset(id=d["_id"]))
+        return connection(docs, page, Product.from_doc, lambda d: Keyset(id=d["_id"]), tag)

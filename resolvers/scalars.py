@@ -1,15 +1,18 @@
-"""Shared GraphQL value types: Money, the 64-bit ``Long`` scalar, and time helpers."""
+"""Shared GraphQL value types: Money, the 64-bit ``Long`` scalar, strawberry's DateTime and
+Decimal with their specifications, and time helpers."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Final, NewType
+from typing import Any, Final, NewType
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.schema.types.base_scalars import DateTimeDefinition, DecimalDefinition
 from strawberry.types.scalar import ScalarDefinition
 
 from gateway.money import exponent
@@ -54,6 +57,24 @@ LONG_SCALAR: Final = strawberry.scalar(
 )
 # Python types the schema maps to custom scalars (StrawberryConfig.scalar_map).
 SCALAR_MAP: Final[dict[object, ScalarDefinition]] = {Long: LONG_SCALAR}
+
+# strawberry's DateTime and Decimal, with the specifications a client can code against
+# (``@specifiedBy``): codegen maps both to strings (docs/clients.md). Schema(scalar_overrides=).
+SCALAR_OVERRIDES: dict[object, Any] = {
+    datetime: dataclasses.replace(
+        DateTimeDefinition,
+        description="A moment: an RFC 3339 date-time with its offset (the gateway answers in "
+        "UTC, e.g. 2026-05-05T10:00:00+00:00). Inputs may leave the offset out, which means UTC.",
+        specified_by_url="https://datatracker.ietf.org/doc/html/rfc3339#section-5.6",
+    ),
+    Decimal: dataclasses.replace(
+        DecimalDefinition,
+        description="An exact decimal number as a string: optional sign, digits, and a '.' "
+        "followed by digits (e.g. \"12.50\"); never an exponent, never a float.",
+        specified_by_url="https://www.w3.org/TR/xmlschema11-2/#decimal",
+        serialize=lambda value: format(value, "f"),
+    ),
+}
 
 
 @strawberry.type(description="An amount of money: exact, in a currency (ISO 4217).")

@@ -13,7 +13,16 @@ from gateway.context import Info
 from gateway.database import activity as repo
 from resolvers.activity import Activity
 from resolvers.orders import activity_filter, time_key
-from resolvers.relay import Connection, check_first, connection, decode_cursor
+from resolvers.relay import (
+    AfterArgument,
+    BeforeArgument,
+    Connection,
+    FirstArgument,
+    LastArgument,
+    connection,
+    list_tag,
+    paging,
+)
 from resolvers.scalars import utc
 
 
@@ -63,17 +72,20 @@ class VisitQuery:
         self,
         info: Info,
         filter: Annotated[VisitFilter | None, strawberry.argument(description="Filter.")] = None,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+        first: FirstArgument = None,
+        after: AfterArgument = None,
+        last: LastArgument = None,
+        before: BeforeArgument = None,
     ) -> Connection[Visit]:
         f = filter or VisitFilter()
         where = activity_filter(
             channels=f.channels, member=f.member, location=f.location, since=f.since,
             until=f.until, kinds=tuple(k.name for k in f.kinds) if f.kinds is not None else None,
         )
+        tag = list_tag("visits", where)
+        page = paging(first=first, after=after, last=last, before=before, tag=tag, timed=True)
         docs = await repo.page(
-            info.context.db, "visits", scope=info.context.scope, where=where,
-            first=check_first(first), after=decode_cursor(after),
+            info.context.db, "visits", scope=info.context.scope, where=where, paging=page
         )
-        return connection(docs, first, Visit.from_doc, time_key("at"))
+        return connection(docs, page, Visit.from_doc, time_key("at"), tag)
 

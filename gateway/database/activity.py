@@ -14,7 +14,7 @@ from typing import Final
 from gateway.database import Database
 from gateway.database.query import (
     Doc,
-    Keyset,
+    Paging,
     aggregate,
     by_ids,
     combine,
@@ -69,16 +69,14 @@ async def page(
     *,
     scope: Scope,
     where: ActivityFilter,
-    first: int,
-    after: Keyset | None,
+    paging: Paging,
 ) -> list[Doc]:
-    """A page of one activity collection, newest first (``first + 1`` documents at most)."""
+    """A page of one activity collection (newest first), in reading order."""
     return await page_by_time(
         db[collection],
         scope.restrict(where.query(collection)),
         time_field=TIME_FIELD[collection],
-        first=first,
-        after=after,
+        paging=paging,
     )
 
 
@@ -97,18 +95,16 @@ async def latest_by_member(
     scope: Scope,
     member_ids: Sequence[str],
     where: ActivityFilter,
-    after: Keyset | None,
-    limit: int,
+    paging: Paging,
 ) -> dict[str, list[Doc]]:
-    """Each member's ``limit`` newest documents of ``collection``: one aggregate for all."""
+    """A page of each member's ``collection`` (newest first): one aggregate for all."""
     return await latest_per_key(
         db[collection],
         key_field="member_id",
         keys=member_ids,
         query=scope.restrict(where.query(collection)),
         time_field=TIME_FIELD[collection],
-        after=after,
-        limit=limit,
+        paging=paging,
     )
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.database import Database
-from gateway.database.query import Doc, Keyset, find, latest_per_key
+from gateway.database.query import Doc, Paging, find, latest_per_key
 
 
 async def ledger_by_members(
-    db: Database, member_ids: Sequence[str], *, after: Keyset | None, limit: int
+    db: Database, member_ids: Sequence[str], *, paging: Paging
 ) -> dict[str, list[Doc]]:
-    """Each member's ``limit`` newest ledger entries after ``after``: one aggregate."""
+    """A page of each member's ledger entries (newest first): one aggregate."""
     return await latest_per_key(
         db["points_ledger"], key_field="member_id", keys=member_ids, query={},
-        time_field="at", after=after, limit=limit,
+        time_field="at", paging=paging,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.database import Database
-from gateway.database.query import Doc, Keyset, by_ids, combine, find, grouped_by, page_by_id
+from gateway.database.query import Doc, Paging, by_ids, combine, find, grouped_by, page_by_id
 from gateway.database.scope import Scope
 
 PERSONAL_FIELDS = ("name", "phone", "email")
@@ -43,13 +43,12 @@ async def list_members(
     db: Database,
     *,
     scope: Scope,
-    first: int,
-    after: Keyset | None,
+    paging: Paging,
     tier: str | None = None,
     home_channel_id: str | None = None,
     channel_id: str | None = None,
 ) -> list[Doc]:
-    """A page of members in id order (``first + 1`` at most); merged members are left out.
+    """A page of members in id order (in reading order); merged members are left out.
 
     ``channel_id`` keeps members holding an identity in that channel. For a partner the
     visibility rule is applied by the same identity query, and a home channel it may not see
@@ -69,7 +68,7 @@ async def list_members(
                                                 projection={"member_id": 1})}
         )
         query = combine(query, {"_id": {"$in": member_ids}})
-    docs = await page_by_id(db["members"], query, first=first, after=after)
+    docs = await page_by_id(db["members"], query, paging=paging)
     return [_masked(doc, scope) for doc in docs]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.database import Database
-from gateway.database.query import Doc, Keyset, by_ids, combine, page_by_id
+from gateway.database.query import Doc, Paging, by_ids, combine, page_by_id
 from gateway.database.scope import Scope
 
 
@@ -26,13 +26,12 @@ async def list_products(
     db: Database,
     *,
     scope: Scope,
-    first: int,
-    after: Keyset | None,
+    paging: Paging,
     category: str | None = None,
     brand: str | None = None,
     channel_id: str | None = None,
 ) -> list[Doc]:
-    """A page of products in SKU order (``first + 1`` documents at most).
+    """A page of products in SKU order, in reading order.
 
     A partner filtering by a channel it may not see gets an empty page (not the products that
     channel shares with its own).
@@ -45,7 +44,7 @@ async def list_products(
         {"offers.channel_id": channel_id} if channel_id is not None else {},
     )
     docs = await page_by_id(
-        db["products"], scope.restrict(query, "offers.channel_id"), first=first, after=after
+        db["products"], scope.restrict(query, "offers.channel_id"), paging=paging
     )
     return [_visible_offers(doc, scope) for doc in docs]
 

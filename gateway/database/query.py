@@ -71,6 +71,27 @@ class Keyset:
     at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Paging:
+    """Which slice of an ordered list a page reads (a Relay connection's arguments, decoded).
+
+    ``after`` and ``before`` bound the list (both exclusive, either may be absent); ``size``
+    items are read from the start of what remains (``first``), or from its end when
+    ``backward`` (``last``). Repository functions return up to ``size + 1`` documents in
+    reading order: the list's order, or the reverse when ``backward``; the extra one tells
+    the caller that more items lie in that direction.
+    """
+
+    size: int
+    backward: bool = False
+    after: Keyset | None = None
+    before: Keyset | None = None
+
+    @property
+    def limit(self) -> int:
+        return self.size + 1
+
+
 def after_by_time(time_field: str, after: Keyset | None) -> Doc:
     """Filter for the items strictly after ``after`` in ``(time, _id)`` descending order."""
     if after is None or after.at is None:
@@ -83,6 +104,18 @@ def after_by_time(time_field: str, after: Keyset | None) -> Doc:
     }
 
 
+def before_by_time(time_field: str, before: Keyset | None) -> Doc:
+    """Filter for the items strictly before ``before`` in ``(time, _id)`` descending order."""
+    if before is None or before.at is None:
+        return {}
+    return {
+        "$or": [
+            {time_field: {"$gt": before.at}},
+            {time_field: before.at, "_id": {"$gt": before.id}},
+        ]
+    }
+
+
 def combine(*parts: Doc) -> Doc:
     """AND the non-empty filter parts together."""
     present = [p for p in parts if p]
@@ -91,22 +124,32 @@ def combine(*parts: Doc) -> Doc:
     return present[0] if len(present) == 1 else {"$and": present}
 
 
+def time_window(time_field: str, paging: Paging) -> tuple[Doc, list[tuple[str, int]]]:
+    """The bounds and the reading order of a page of a ``(time, _id)`` descending list."""
+    direction = 1 if paging.backward else -1
+    bounds = combine(after_by_time(time_field, paging.after),
+                     before_by_time(time_field, paging.before))
+    return bounds, [(time_field, direction), ("_id", direction)]
+
+
 async def page_by_time(
-    collection: Any, query: Doc, *, time_field: str, first: int, after: Keyset | None
+    collection: Any, query: Doc, *, time_field: str, paging: Paging
 ) -> list[Doc]:
-    """Up to ``first + 1`` documents, newest first, strictly after the keyset ``after``."""
-    return await find(
-        collection,
-        combine(query, after_by_time(time_field, after)),
-        sort=[(time_field, -1), ("_id", -1)],
-        limit=first + 1,
-    )
+    """Up to ``paging.limit`` documents of a newest-first list, in reading order."""
+    bounds, sort = time_window(time_field, paging)
+    return await find(collection, combine(query, bounds), sort=sort, limit=paging.limit)
 
 
-async def page_by_id(collection: Any, query: Doc, *, first: int, after: Keyset | None) -> list[Doc]:
-    """Up to ``first + 1`` documents in ``_id`` order, strictly after ``after``."""
-    keyset = {"_id": {"$gt": after.id}} if after is not None else {}
-    return await find(collection, combine(query, keyset), sort=[("_id", 1)], limit=first + 1)
+async def page_by_id(collection: Any, query: Doc, *, paging: Paging) -> list[Doc]:
+    """Up to ``paging.limit`` documents of an ``_id``-ordered list, in reading order."""
+    keyset: Doc = {}
+    if paging.after is not None:
+        keyset["$gt"] = paging.after.id
+    if paging.before is not None:
+        keyset["$lt"] = paging.before.id
+    direction = -1 if paging.backward else 1
+    return await find(collection, combine(query, {"_id": keyset} if keyset else {}),
+                      sort=[("_id", direction)], limit=paging.limit)
 
 
 async def latest_per_key(
@@ -116,19 +159,26 @@ async def latest_per_key(
     keys: Sequence[Any],
     query: Doc,
     time_field: str,
-    after: Keyset | None,
-    limit: int,
+    paging: Paging,
 ) -> dict[Any, list[Doc]]:
-    """For each key, its ``limit`` newest documents after ``after``: ONE aggregate for all keys.
+    """For each key, a page (``paging.limit`` documents at most, in reading order) of its
+    newest-first list: ONE aggregate for all keys.
 
-    The server sorts and groups; only ``limit`` documents per key come back.
+    The server sorts and groups; only ``paging.limit`` documents per key come back.
     """
-    match = combine({key_field: {"$in": list(dict.fromkeys(keys))}}, query,
-                    after_by_time(time_field, after))
+    bounds, sort = time_window(time_field, paging)
+    match = combine({key_field: {"$in": list(dict.fromkeys(keys))}}, query, bounds)
     pipeline: list[Doc] = [
         {"$match": match},
-        {"$sort": {time_field: -1, "_id": -1}},
+        {"$sort": dict(sort)},
         {"$group": {"_id": f"${key_field}", "docs": {"$push": "$$ROOT"}}},
-        {"$project": {"docs": {"$slice": ["$docs", limit]}}},
+        {"$project": {"docs": {"$slice": ["$docs", paging.limit]}}},
     ]
     return {row["_id"]: row["docs"] for row in await aggregate(collection, pipeline)}
+
+
+def nearest(docs: list[Doc], time_field: str, paging: Paging) -> list[Doc]:
+    """The first ``paging.limit`` of documents gathered from several lists of one
+    newest-first list, in reading order."""
+    ordered = sorted(docs, key=lambda d: (d[time_field], d["_id"]), reverse=not paging.backward)
+    return ordered[:paging.limit]

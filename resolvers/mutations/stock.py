@@ -73,9 +73,7 @@ class StockMutation:
         except Rejected as exc:
             return AdjustStockPayload(stock=None, movement=None, user_errors=user_errors(exc))
         return AdjustStockPayload(
-            stock=StockLevel(on_hand=after["on_hand"], reserved=after["reserved"],
-                             available=after["on_hand"] - after["reserved"],
-                             location_id=after["location_id"]),
+            stock=StockLevel.from_doc(after),
             movement=StockMovement(
                 id=strawberry.ID(movement["_id"]), sku=strawberry.ID(movement["sku"]),
                 location_id=strawberry.ID(movement["location_id"]), delta=movement["delta"],
