@@ -37,7 +37,15 @@ $(FEDERATION)/node_modules/.installed: $(FEDERATION)/package.json $(FEDERATION)/
 	cd $(FEDERATION) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: lint typecheck chromium $(FEDERATION)/node_modules/.installed  ## ruff, mypy, then pytest against a real MongoDB wire-protocol server
+# The client checks run the reference clients (graphql-ws, Apollo Client, relay-compiler,
+# GraphQL Code Generator) from tests/clients/package-lock.json, installed the same way.
+CLIENTS := tests/clients
+$(CLIENTS)/node_modules/.installed: $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is not on PATH: the client checks need Node.js 20+ and npm" >&2; exit 1; }
+	cd $(CLIENTS) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: lint typecheck chromium $(FEDERATION)/node_modules/.installed $(CLIENTS)/node_modules/.installed  ## ruff, mypy, then pytest against a real MongoDB wire-protocol server
 	$(VENV)/bin/pytest
 
 # The browser test drives Debian's chromium with Playwright (no browser download). Install it
@@ -59,7 +67,7 @@ schema: install  ## rewrite schema.graphql from the code
 	$(VENV)/bin/omnigw export-schema
 
 clean:
-	rm -rf .venv .tools tests/mongo_server/target $(FEDERATION)/node_modules
+	rm -rf .venv .tools tests/mongo_server/target $(FEDERATION)/node_modules $(CLIENTS)/node_modules
 
 bench: install  ## member-360 benchmark (see docs/performance.md); BENCH_ARGS="--scale 20"
 	JAVA_TOOL_OPTIONS="$${JAVA_TOOL_OPTIONS:--Xmx8g}" $(VENV)/bin/python -m tests.benchmarks.member360 $(BENCH_ARGS)

@@ -81,8 +81,8 @@ def build_schema(**kwargs: Any) -> Schema:
             DatabaseStats,
             OperationMetrics,
             RepresentationLimit,
-            OperationChoice,  # one operation, and no subscription over HTTP, once parsed
             Guard,  # limits, cost and throttling; it also validates (with a shared LRU cache)
+            OperationChoice,  # one operation, no subscription over HTTP: after the Guard
             lambda: ParserCache(maxsize=256),  # the LRU cache is shared across requests
         ],
         scalar_overrides=SCALAR_OVERRIDES,

@@ -210,6 +210,18 @@ class WritingGateway:
     db: Database
 
 
+async def fresh_database(uri: str, name: str) -> Settings:
+    """A database of its own on the wire server, loaded from seeds/; its settings."""
+    settings = Settings(mongodb_uri=uri, database=name, debug_db_stats=True, **TEST_DEFAULTS)
+    db = connect(settings)
+    try:
+        await db.client.drop_database(name)
+        await seeding.load(db, demo_data.read_seed_files(ROOT / "seeds"))
+    finally:
+        await db.close()
+    return settings
+
+
 async def fresh_gateway(
     kind: str, uri: str | None, name: str, **overrides: Any
 ) -> AsyncIterator[WritingGateway]:

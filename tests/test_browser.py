@@ -2,11 +2,13 @@
 
 Every request that is not to the gateway is aborted, and the test fails if there was any:
 the page must need nothing but the gateway. It runs the example query through the UI and
-saves a screenshot to docs/graphiql.png.
+saves a screenshot to docs/graphiql.png; then a subscription, from the page over its
+WebSocket, shows the order a mutation places.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from playwright.async_api import Route, async_playwright
 
 from gateway import auth
 from gateway.app import create_app
-from tests.conftest import ROOT, SEEDS, wire_settings
+from tests.conftest import ROOT, SEEDS, fresh_database, wire_settings
 from tests.uvicorn_server import serving
 
 SCREENSHOT = ROOT / "docs" / "graphiql.png"
@@ -83,6 +85,63 @@ async def test_graphiql_runs_the_member_360_example_offline(seeded: str, tmp_pat
         finally:
             await context.close()
     assert blocked == []
+
+
+SUBSCRIPTION = """subscription FlagshipOrders {
+  channelOrders(channel: "ch_flagship") { id status member { id } }
+}"""
+PLACE_ORDER = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
+  order { id } userErrors { code } } }"""
+# CodeMirror 5 editors of GraphiQL 3: the query, and the visible tool (variables or headers).
+SET_EDITOR = "([selector, text]) => document.querySelector(selector).CodeMirror.setValue(text)"
+QUERY_EDITOR = ".graphiql-query-editor .CodeMirror"
+TOOL_EDITOR = ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror"
+
+
+async def test_graphiql_runs_a_subscription_that_shows_a_new_order(
+    seeded: str, tmp_path: Path
+) -> None:
+    executable = chromium()
+    settings = await fresh_database(seeded, "omnigw_browser_live")
+    app = create_app(settings)
+    async with serving(app) as base, async_playwright() as playwright:
+        key = await auth.create_key(app.state.db, settings, name="browser-live", role="admin")
+        browser = await playwright.chromium.launch(executable_path=executable, args=ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1440, "height": 900})
+            # given GraphiQL with the key in its headers and a subscription in its editor
+            await page.goto(f"{base}/graphql")
+            await page.locator(".graphiql-query-editor .CodeMirror-code").get_by_text(
+                "query Member360").wait_for(timeout=20_000)
+            await page.locator(".graphiql-tab-add").click()  # a tab of its own
+            await page.locator(".graphiql-editor-tools button", has_text="Headers").click()
+            await page.evaluate(SET_EDITOR, [TOOL_EDITOR, f'{{"Authorization": "Bearer {key}"}}'])
+            await page.evaluate(SET_EDITOR, [QUERY_EDITOR, SUBSCRIPTION])
+            # when it runs from the page, over the page's WebSocket (graphql-ws)
+            # (GraphiQL's fetcher sends a subscription by WebSocket once the tab knows the
+            # operation's name; before that it would POST it, which the gateway refuses)
+            await page.locator(".graphiql-tab", has_text="FlagshipOrders").wait_for()
+            subscribed = asyncio.Event()
+            page.on("websocket", lambda socket: socket.on("framesent", lambda frame: (
+                subscribed.set() if '"subscribe"' in str(frame) else None)))
+            await page.locator(".graphiql-execute-button").click()
+            await asyncio.wait_for(subscribed.wait(), 10)
+            await page.wait_for_timeout(300)  # the gateway registers the subscription
+            # and another client places an order in the channel
+            async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as http:
+                placed = (await http.post(f"{base}/graphql", json={
+                    "query": PLACE_ORDER, "variables": {"input": {
+                        "channel": "ch_flagship", "member": "mem_00003",
+                        "idempotencyKey": "browser-live-1",
+                        "lines": [{"sku": "sku_aloe_body_wash_1l", "quantity": 1}]}}})).json()
+            order_id = placed["data"]["placeOrder"]["order"]["id"]
+            # then the result pane shows the event
+            result = page.locator(".result-window .CodeMirror-code")
+            await result.get_by_text(order_id, exact=False).wait_for(timeout=5_000)
+            text = await result.inner_text()
+            assert '"status": "PLACED"' in text and '"mem_00003"' in text
+        finally:
+            await browser.close()
 
 
 async def test_the_page_and_its_assets_come_from_the_gateway(client: httpx.AsyncClient) -> None:

@@ -78,7 +78,9 @@ class Socket:
 
     async def receive(self) -> dict[str, Any]:
         async with asyncio.timeout(5):
-            message: dict[str, Any] = json.loads(await self.ws.recv())
+            frame = await self.ws.recv()
+        assert isinstance(frame, str), "graphql-transport-ws messages are text frames"
+        message: dict[str, Any] = json.loads(frame)
         return message
 
 
@@ -257,6 +259,20 @@ async def test_subscriptions_per_connection_are_limited(live_server: Live) -> No
                                       "payload": [{"message": "Subscription limit reached"}]}
     await socket.ws.close()
     await until(lambda: not live_server.poller.feeds)
+
+
+async def test_a_document_of_several_operations_needs_an_operation_name(
+    live_server: Live,
+) -> None:
+    socket = await open_socket(live_server.url, live_server.admin)
+    two = CHANNEL_ORDERS.replace("subscription(", "subscription A(") + MEMBER_ACTIVITY.replace(
+        "subscription(", "subscription B(")
+    await socket.subscribe("two", two, channel="ch_flagship", member="mem_00001")
+    refused = await socket.receive()  # a validation error: the protocol's `error` message
+    assert (refused["type"], refused["id"]) == ("error", "two")
+    assert [e["extensions"]["code"] for e in refused["payload"]] == ["GRAPHQL_VALIDATION_FAILED"]
+    assert not live_server.poller.feeds
+    await socket.ws.close()
 
 
 async def test_connection_init_authenticates_and_scopes_the_connection(
