@@ -1,7 +1,8 @@
 // relay-compiler compiles the fragments of tests/clients/relay/ (@connection forward and
 // backward, @refetchable through node(id:), nested connections, every Node type) against
-// schema.graphql with no error or warning; then every operation text it generated runs
-// against the gateway, pagination queries with the cursors of the first pages.
+// schema.graphql with no error or warning (the files are what an app would hold: the compiler
+// reads them, nothing runs them); then every operation text it generated runs against the
+// gateway, pagination queries with the cursors of the first pages.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
