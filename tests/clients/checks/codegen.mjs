@@ -13,6 +13,7 @@ const here = fileURLToPath(new URL("..", import.meta.url));
 const SCALARS = {
   DateTime: "string",  // RFC 3339, e.g. "2026-05-05T10:00:00+00:00"
   Decimal: "string",  // an exact decimal string, e.g. "12.50"
+  Long: "string",  // a 64-bit integer as a string of digits, e.g. "2702344591"
   _Any: "{ __typename: string; [key: string]: string }",  // federation's entity keys
   link__Import: "string",  // federation's, in the introspection of the URL
 };
@@ -43,6 +44,8 @@ for (const text of typed) {
   assert.doesNotMatch(text, /\b(unknown|any)\b/, text);
 }
 assert.match(typed[2], /at: string/);
+assert.match(typed[2], /points: string/);
+assert.match(typed[2], /minorUnits: string/);
 assert.match(typed[2], /__typename: 'Order', status: ActivityStatus/);
 assert.match(typed[2], /__typename: 'Payment', status: ActivityStatus/);
 
