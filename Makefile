@@ -8,7 +8,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install serve test lint typecheck schema bench clean chromium graphiql
+.PHONY: install serve test lint typecheck schema bench abuse clean chromium graphiql
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -71,3 +71,6 @@ clean:
 
 bench: install  ## member-360 benchmark (see docs/performance.md); BENCH_ARGS="--scale 20"
 	JAVA_TOOL_OPTIONS="$${JAVA_TOOL_OPTIONS:--Xmx8g}" $(VENV)/bin/python -m tests.benchmarks.member360 $(BENCH_ARGS)
+
+abuse: install  ## hostile traffic against omnigw serve: resident memory and another key's latency (docs/security.md)
+	ulimit -n 8192 && $(VENV)/bin/python -m tests.benchmarks.abuse $(ABUSE_ARGS)

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway import demo_data, graphiql, live, metrics, tracing
@@ -26,13 +27,14 @@ from gateway.context import Context, make_context
 from gateway.database import Database, connect, seeding
 from gateway.database.indexes import ensure_indexes
 from gateway.database.scope import Scope
-from gateway.gate import PRINCIPAL, Gate
+from gateway.gate import PRINCIPAL, Gate, client_address
 from gateway.http import SpecView
 from gateway.loaders import create_loaders
 from gateway.observability import RequestContext
 from gateway.persisted import Manifest, PersistedQueries
 from gateway.settings import Settings
-from gateway.throttle import Throttle
+from gateway.sockets import Sockets, handler_for
+from gateway.throttle import create_throttle
 from resolvers import build_schema
 
 log = logging.getLogger("gateway")
@@ -45,15 +47,22 @@ class GraphQLApp(SpecView):
         kwargs.setdefault(
             "max_subscriptions_per_connection", settings.live_max_subscriptions_per_connection
         )
+        # graphql-transport-ws only (graphql-ws's legacy protocol has no connection_init
+        # deadline), with our per-key limits (gateway.sockets).
+        kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
+        kwargs.setdefault("connection_init_wait_timeout",
+                          timedelta(seconds=settings.ws_init_timeout_seconds))
         manifest = settings.persisted_queries_manifest
         persisted = PersistedQueries(
             manifest=Manifest.read(manifest) if manifest is not None else None,
             cache_size=settings.apq_cache_size,
+            max_length=settings.max_document_length,
         )
         super().__init__(build_schema(), persisted=persisted, **kwargs)
         self.settings = settings
-        self.throttle = Throttle(settings.throttle_bucket_size, settings.throttle_restore_rate)
         self.authenticator = Authenticator(settings)
+        self.sockets = Sockets(settings, self.authenticator)
+        self.graphql_transport_ws_handler_class = handler_for(self.sockets)
         self.demo_admin_key: str | None = None  # set under the embedded store (make serve)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -62,7 +71,7 @@ class GraphQLApp(SpecView):
         # The gate always sets a principal; without one nothing is visible (fail closed).
         scope = principal.scope if principal is not None else Scope(channels=frozenset())
         return make_context(db, self.settings, scope, request=request, response=response,
-                            principal=principal, throttle=self.throttle)
+                            principal=principal, throttle=request.app.state.throttle)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our own GraphiQL page, with assets served by the gateway (no CDN)."""
@@ -71,13 +80,14 @@ class GraphQLApp(SpecView):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a WebSocket: by the handshake's Authorization header (checked by the
         gate) or else by ``connection_init``'s ``Authorization`` entry (browsers cannot set
-        headers on a WebSocket)."""
+        headers on a WebSocket), counted against the address's failures like the gate's."""
         if context.principal is None:
             params = context.connection_params or {}
             authorization = params.get("Authorization") or params.get("authorization")
             try:
-                context.principal = await self.authenticator.authenticate(
-                    context.db, authorization if isinstance(authorization, str) else None
+                context.principal = await self.authenticator.admit(
+                    context.db, authorization if isinstance(authorization, str) else None,
+                    client_address(context.request.scope),
                 )
             except Unauthorized as exc:
                 raise ConnectionRejectionError(
@@ -125,7 +135,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         provider = tracing.configure()
         db = connect(settings)
         app.state.db = db
-        app.state.throttle = graphql.throttle  # the cost buckets, for tests and operators
+        # the cost buckets (gateway.throttle): in MongoDB unless the store is embedded
+        app.state.throttle = create_throttle(settings, db)
         app.state.live = live.Poller(
             db, interval=settings.live_poll_interval_ms / 1000,
             lookback=timedelta(milliseconds=settings.live_lookback_ms),

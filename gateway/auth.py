@@ -10,7 +10,11 @@ without the pepper a stolen ``api_keys`` collection gives nothing to try. A look
 Lookups are cached per process for ``key_cache_ttl_seconds`` (10 s by default): in steady state
 a request costs no database command for its key (a revoked key stops working within that time).
 The first request of a key sends one ``find`` on ``api_keys``; it runs before the operation, so
-it is not counted in ``extensions.db``.
+it is not counted in ``extensions.db``. Keys found and keys not found are cached apart, each a
+bounded LRU keyed by the key's hash: a flood of random keys evicts only other unknown keys.
+
+Failed authentications are counted per client address (:class:`FailureLimiter`): past
+``auth_failures_per_minute`` an address gets HTTP 429 before its key is hashed or looked up.
 
 Roles: ``admin`` sees everything; ``partner`` sees the rows of its channels; ``federation`` (a
 router's key) may read ``_service`` in production mode and sees the rows of its channels (none
@@ -21,9 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,6 +75,15 @@ class Unauthorized(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class TooManyFailures(Unauthorized):
+    """An address with too many failed authentications (HTTP 429), refused before a lookup."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"Too many failed authentications from this address; retry in "
+                         f"{retry_after:g} seconds (limit auth_failures_per_minute).")
+        self.retry_after = retry_after
 
 
 def pepper(settings: Settings) -> bytes:
@@ -194,13 +209,31 @@ def bearer_token(header: str | None) -> str:
 
 
 class Authenticator:
-    """Maps keys to principals, with a small per-process cache of lookups (hits and misses)."""
+    """Maps keys to principals, with per-process LRU caches of lookups (hits and misses)."""
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
         self._secret = pepper(settings)
         self._ttl = settings.key_cache_ttl_seconds
         self._clock = clock
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._found: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._missing: OrderedDict[str, float] = OrderedDict()
+        self.failures = FailureLimiter(settings.auth_failures_per_minute, clock)
+
+    @property
+    def ttl(self) -> float:
+        return self._ttl
+
+    async def admit(self, db: Database, header: str | None, address: str) -> Principal:
+        """:meth:`authenticate`, unless ``address`` failed too often (:class:`TooManyFailures`,
+        without hashing or looking up the key); a failure counts against the address."""
+        wait = self.failures.retry_after(address)
+        if wait is not None:
+            raise TooManyFailures(wait)
+        try:
+            return await self.authenticate(db, header)
+        except Unauthorized:
+            self.failures.failed(address)
+            raise
 
     async def authenticate(self, db: Database, header: str | None) -> Principal:
         """The principal of the request's key; :class:`Unauthorized` for any bad key.
@@ -209,12 +242,14 @@ class Authenticator:
         """
         computed = hash_key(bearer_token(header), self._secret)
         now = self._clock()
-        cached = self._cache.get(computed)
-        if cached is not None and cached[0] > now:
-            principal = cached[1]
-        else:
-            principal = self._principal(computed, await keys.by_hash(db, computed))
-            self._remember(computed, principal, now)
+        found = self._found.get(computed)
+        if found is not None and found[0] > now:
+            return found[1]
+        missing = self._missing.get(computed)
+        if missing is not None and missing > now:
+            raise Unauthorized("Invalid or revoked API key.")
+        principal = self._principal(computed, await keys.by_hash(db, computed))
+        self._remember(computed, principal, now)
         if principal is None:
             raise Unauthorized("Invalid or revoked API key.")
         return principal
@@ -229,12 +264,45 @@ class Authenticator:
                          channels=tuple(doc.get("channels", ())))
 
     def _remember(self, computed: str, principal: Principal | None, now: float) -> None:
+        self._found.pop(computed, None)
+        self._missing.pop(computed, None)
         if self._ttl <= 0:
             return
-        if len(self._cache) >= CACHE_SIZE:
-            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
-            if len(self._cache) >= CACHE_SIZE:
-                self._cache.clear()
-        self._cache[computed] = (now + self._ttl, principal)
+        if principal is None:
+            self._missing[computed] = now + self._ttl
+            cache: OrderedDict[str, Any] = self._missing
+        else:
+            self._found[computed] = (now + self._ttl, principal)
+            cache = self._found
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
 
 
+class FailureLimiter:
+    """Failed authentications per client address: a leaky bucket of ``per_minute`` failures
+    that empties at ``per_minute`` a minute, in process memory (the addresses are bounded by
+    an LRU of ``CACHE_SIZE``). An address whose bucket is full is refused before any lookup."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.size = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.clock = clock
+        self._level: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def _current(self, address: str, now: float) -> float:
+        level, at = self._level.get(address, (0.0, now))
+        return max(0.0, level - (now - at) * self.rate)
+
+    def retry_after(self, address: str) -> float | None:
+        """Seconds until the address may try again, or ``None`` when it may now."""
+        level = self._current(address, self.clock())
+        if level + 1 <= self.size:
+            return None
+        return math.ceil((level + 1 - self.size) / self.rate * 100) / 100
+
+    def failed(self, address: str) -> None:
+        now = self.clock()
+        self._level[address] = (self._current(address, now) + 1, now)
+        self._level.move_to_end(address)
+        while len(self._level) > CACHE_SIZE:
+            self._level.popitem(last=False)

@@ -29,6 +29,8 @@ def serve(
     """Run the gateway with uvicorn (embedded store unless MONGODB_URI is set)."""
     import uvicorn
 
+    from gateway.connections import uvicorn_options
+
     settings = Settings()
     configure_logging(settings.log_level)
     address = f"http://{host or settings.host}:{port or settings.port}/graphql"
@@ -43,6 +45,7 @@ def serve(
         log_config=None,  # JSON lines from gateway.observability; one access line per request
         access_log=False,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        **uvicorn_options(settings),  # connection limits (gateway/connections.py)
     )
 
 

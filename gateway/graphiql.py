@@ -3,8 +3,8 @@
 The assets (GraphiQL, React, the explorer plugin) are bundled from their npm packages by
 ``graphiql/`` (``npm ci && npm run build``, pinned by its package-lock.json) into
 ``gateway/static/graphiql/``, which is committed. The page opens with a Member 360 example
-tab; when ``OMNIGW_DEMO_ADMIN_KEY`` is set (development), its header editor is prefilled
-with that key.
+tab; in development (the embedded store's demo key, or ``OMNIGW_DEMO_ADMIN_KEY``) its header
+editor is prefilled with the demo admin key. In production mode the page never holds a key.
 """
 
 from __future__ import annotations
@@ -66,9 +66,12 @@ def _template() -> str:
 
 def page(settings: Settings, demo_key: str | None = None) -> HTMLResponse:
     """The GraphiQL page, configured for this gateway. In development (the embedded store's
-    demo key, or ``OMNIGW_DEMO_ADMIN_KEY``) the header editor holds the demo admin key."""
+    demo key, or ``OMNIGW_DEMO_ADMIN_KEY``) the header editor holds the demo admin key; in
+    production mode, never (the page needs no key to be served)."""
     fixed = settings.demo_admin_key
     key = demo_key or (fixed.get_secret_value() if fixed is not None else None)
+    if settings.production:
+        key = None
     headers = json.dumps({"Authorization": f"Bearer {key}"}, indent=2) if key else ""
     config = {
         "url": "graphql",

@@ -86,7 +86,14 @@ def list_() -> None:
         revoked = row["revoked_at"].strftime("%Y-%m-%d %H:%M:%S") if row["revoked_at"] else "-"
         typer.echo(f"{row['id']:<13} {row['name']:<25} {row['role']:<11} "
                    f"{row['created_at'].strftime('%Y-%m-%d %H:%M:%S'):<20} {revoked:<20} "
-                   f"{','.join(row['channels']) or '*'}")
+                   f"{_channels(row)}")
+
+
+def _channels(row: dict[str, Any]) -> str:
+    """``*`` only for an admin (every channel); a key bound to none says so."""
+    if row["role"] == "admin":
+        return "*"
+    return ",".join(row["channels"]) or "(none)"
 
 
 @keys_app.command("revoke")

@@ -1,23 +1,30 @@
 """Limits that stop abusive requests before any database command.
 
-HTTP level (checked by :mod:`gateway.gate` before the key is looked up): the request body
-(``max_body_bytes``, HTTP 413) and batched requests (a JSON array body, HTTP 400), both with the
-GraphQL-shaped body ``{"errors": [{"message", "extensions": {"code": "QUERY_TOO_COMPLEX"}}]}``.
+HTTP level (checked by :mod:`gateway.gate` once the key is known, before the body is parsed):
+the request body (``max_body_bytes``, HTTP 413; ``body_timeout_seconds``, HTTP 408), batched
+requests (a JSON array body, HTTP 400), and JSON that would hurt a parser (nested deeper than
+``max_json_depth``, invalid UTF-8, a lone surrogate: HTTP 400 ``BAD_USER_INPUT``), all with the
+GraphQL-shaped body ``{"errors": [{"message", "extensions": {"code"}}]}``.
 
 Document level (checked by :class:`resolvers.guard.Guard` before validation or execution):
-tokens (``max_tokens``, before parsing), depth (``max_depth``) and aliases (``max_aliases``)
-counted through fragments, and string lengths (``max_string_length``). Each refusal names the
-limit (its setting) in its message.
+the document's length (``max_document_length`` characters, comments included), tokens
+(``max_tokens``, before parsing), depth (``max_depth``), aliases (``max_aliases``) counted
+through fragments, directives (``max_directives``), and string lengths (``max_string_length``).
+Each refusal names the limit (its setting) in its message.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
+import orjson
 from graphql import (
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -44,16 +51,18 @@ class Refused(Exception):
     """A request refused at the HTTP level: status, code and message."""
 
     def __init__(self, status: int, code: str, message: str,
-                 headers: Mapping[str, str] | None = None) -> None:
+                 headers: Mapping[str, str] | None = None, **extensions: Any) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.extensions = extensions
 
     def response(self, accept: str | None = None) -> JSONResponse:
         """The refusal in the media type the client accepts (``gateway.media``)."""
-        return error_response(accept, self.status, self.message, self.code, self.headers)
+        return error_response(accept, self.status, self.message, self.code, self.headers,
+                              **self.extensions)
 
 
 def too_complex(message: str, **extensions: Any) -> GraphQLError:
@@ -62,27 +71,64 @@ def too_complex(message: str, **extensions: Any) -> GraphQLError:
 
 
 async def read_body(headers: Mapping[str, str], receive: Receive, settings: Settings) -> bytes:
-    """The whole request body, or HTTP 413 as soon as it passes ``max_body_bytes``."""
+    """The whole request body; HTTP 413 as soon as it passes ``max_body_bytes``, HTTP 408 when
+    it has not arrived whole within ``body_timeout_seconds``."""
     limit = settings.max_body_bytes
     refusal = Refused(413, TOO_COMPLEX, f"The request body is larger than {limit} bytes "
-                      "(limit max_body_bytes).")
+                      "(limit max_body_bytes).", {"Connection": "close"})
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise refusal
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise refusal
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
+    try:
+        async with asyncio.timeout(settings.body_timeout_seconds):
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise refusal
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        raise Refused(408, "BAD_USER_INPUT", "The request body did not arrive within "
+                      f"{settings.body_timeout_seconds:g} seconds (limit body_timeout_seconds).",
+                      {"Connection": "close"}) from None
     return b"".join(chunks)
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = [0] * 256
+_STEP[ord("[")] = _STEP[ord("{")] = 1
+_STEP[ord("]")] = _STEP[ord("}")] = -1
+
+
+def json_depth(raw: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest (strings skipped; no parsing)."""
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    return max(accumulate(_STEP[b] for b in brackets), default=0)
+
+
+def check_json(raw: bytes, settings: Settings, what: str = "request body") -> None:
+    """HTTP 400 ``BAD_USER_INPUT`` for JSON that a parser must not see: nested deeper than
+    ``max_json_depth``, not UTF-8, or with a lone surrogate (``"\\ud800"``). Plain syntax errors
+    are left to the GraphQL view."""
+    limit = settings.max_json_depth
+    if json_depth(raw) > limit:
+        raise Refused(400, "BAD_USER_INPUT", f"The JSON {what} is nested more than {limit} "
+                      "levels deep (limit max_json_depth).")
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        reason = str(exc)
+        if "UTF-8" in reason or "surrogate" in reason:
+            raise Refused(400, "BAD_USER_INPUT", f"The {what} is not valid UTF-8 JSON "
+                          "(invalid bytes or a lone surrogate).") from None
 
 
 def check_batch(body: bytes, settings: Settings) -> None:
@@ -169,48 +215,50 @@ class _Walker:
 
 @dataclass(frozen=True)
 class Profile:
-    """What the document-level limits need to know of a document (cached per query text)."""
+    """What the document-level limits need to know of a document (cached with it, by hash)."""
 
     depth: int
     aliases: int
+    directives: int
     longest_literal: int
     introspection: str | None
     root_fields: frozenset[str]
 
 
-@dataclass(frozen=True)
-class _Keyed:
-    query: str
-    document: DocumentNode = field(compare=False, hash=False)
-
-
-@lru_cache(maxsize=256)
-def _profile(keyed: _Keyed) -> Profile:
-    document = keyed.document
+def profile(document: DocumentNode) -> Profile:
+    """The document's depth, aliases, directives, longest string literal and root fields."""
     walker = _Walker(fragments_of(document))
     operations = operations_of(document)
     longest = 0
+    directives = 0
 
     class Literals(Visitor):
         def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
             nonlocal longest
             longest = max(longest, len(node.value))
 
+        def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+            nonlocal directives
+            directives += 1
+
     visit(document, Literals())
     return Profile(
         depth=max((walker.depth(op.selection_set) for op in operations), default=0),
         aliases=max((walker.aliases(op.selection_set) for op in operations), default=0),
+        directives=directives,
         longest_literal=longest,
         introspection=uses_introspection(document),
         root_fields=frozenset(root_field_names(document)),
     )
 
 
-def profile(query: str | None, document: DocumentNode) -> Profile:
-    """The document's profile; cached by query text (the parser cache keys documents so too)."""
-    if query is None:
-        return _profile.__wrapped__(_Keyed("", document))
-    return _profile(_Keyed(query, document))
+def check_length(query: str, settings: Settings) -> None:
+    """Refuse a document longer than ``max_document_length`` characters (comments and
+    whitespace count: they cost memory and lexing like anything else)."""
+    if len(query) > settings.max_document_length:
+        raise too_complex(f"The document has {len(query)} characters; at most "
+                          f"{settings.max_document_length} are allowed (limit "
+                          "max_document_length).")
 
 
 def check_shape(found: Profile, settings: Settings) -> list[GraphQLError]:
@@ -222,6 +270,9 @@ def check_shape(found: Profile, settings: Settings) -> list[GraphQLError]:
         return [too_complex(f"The query uses {found.aliases} aliases (counted through "
                             f"fragments); at most {settings.max_aliases} are allowed "
                             "(limit max_aliases).")]
+    if found.directives > settings.max_directives:
+        return [too_complex(f"The document has {found.directives} directives; at most "
+                            f"{settings.max_directives} are allowed (limit max_directives).")]
     return []
 
 
@@ -242,12 +293,31 @@ def check_strings(
 ) -> list[GraphQLError]:
     """BAD_USER_INPUT when a string literal or variable is longer than ``max_string_length``."""
     limit = settings.max_string_length
-    longest = max([found.longest_literal, *(len(s) for s in _strings(dict(variables or {})))])
+    strings = list(_strings(dict(variables or {})))
+    if not all(s.isascii() or _encodable(s) for s in strings):
+        return [GraphQLError("A variable holds a lone surrogate (not a Unicode character).",
+                             extensions={"code": "BAD_USER_INPUT"})]
+    longest = max([found.longest_literal, *(len(s) for s in strings)])
     if longest > limit:
         return [GraphQLError(f"A string argument has {longest} characters; at most {limit} are "
                              "allowed (limit max_string_length).",
                              extensions={"code": "BAD_USER_INPUT"})]
     return []
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_unicode(query: str) -> None:
+    """BAD_USER_INPUT for a document holding a lone surrogate (it could not even be echoed)."""
+    if not (query.isascii() or _encodable(query)):
+        raise GraphQLError("The document holds a lone surrogate (not a Unicode character).",
+                           extensions={"code": "BAD_USER_INPUT"})
 
 
 def root_field_names(document: DocumentNode) -> set[str]:

@@ -37,20 +37,21 @@ def negotiate(accept: str | None) -> str | None:
     return JSON if json_q > 0 else None
 
 
-def error_body(message: str, code: str | None = None) -> dict[str, Any]:
+def error_body(message: str, code: str | None = None, **extensions: Any) -> dict[str, Any]:
     error: dict[str, Any] = {"message": message}
     if code is not None:
-        error["extensions"] = {"code": code}
+        error["extensions"] = {"code": code, **extensions}
     return {"errors": [error]}
 
 
 def error_response(
     accept: str | None, status: int, message: str, code: str,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None, **extensions: Any,
 ) -> JSONResponse:
     """A GraphQL-shaped error body in the media type the client accepts (``application/json``
-    when it accepts neither, as for a 406)."""
-    response = JSONResponse(error_body(message, code), status_code=status, headers=headers)
+    when it accepts neither, as for a 406); ``extensions`` beside the code."""
+    response = JSONResponse(error_body(message, code, **extensions), status_code=status,
+                            headers=headers)
     if negotiate(accept) == GRAPHQL_RESPONSE_JSON:
         response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
     return response

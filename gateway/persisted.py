@@ -4,7 +4,8 @@ APQ (the default): a client sends ``extensions.persistedQuery = {version: 1, sha
 without the query text. A known hash runs the cached query; an unknown one answers
 ``PERSISTED_QUERY_NOT_FOUND`` (HTTP 200, as Apollo Server and Router do, so that Apollo
 Client retries with the text instead of turning APQ off); the retry carries both, the
-gateway checks the hash and remembers the text in an in-process LRU store. GET works for
+gateway checks the hash and remembers the text in an in-process LRU store (at most
+``apq_cache_size`` texts of at most ``max_document_length`` characters). GET works for
 cached queries, so they can be cached by CDNs. Each worker has its own store: a miss on
 another worker costs one retry.
 
@@ -26,7 +27,6 @@ from typing import Any
 from strawberry.http import GraphQLRequestData
 
 MANIFEST_FORMAT = "apollo-persisted-query-manifest"
-MAX_CACHED_QUERY_LENGTH = 100_000
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -76,9 +76,11 @@ def sha256(query: str) -> str:
 class PersistedQueries:
     """Resolves the query text of a request (APQ or safelist); see the module docstring."""
 
-    def __init__(self, *, manifest: Manifest | None = None, cache_size: int = 1000) -> None:
+    def __init__(self, *, manifest: Manifest | None = None, cache_size: int = 1000,
+                 max_length: int = 32_000) -> None:
         self.manifest = manifest
         self.cache_size = cache_size
+        self.max_length = max_length
         self._cache: OrderedDict[str, str] = OrderedDict()
 
     def resolve(self, request: GraphQLRequestData) -> GraphQLRequestData:
@@ -100,7 +102,7 @@ class PersistedQueries:
             raise PersistedQueryError(
                 400, "PERSISTED_QUERY_HASH_MISMATCH", "provided sha does not match query"
             )
-        if len(request.query) <= MAX_CACHED_QUERY_LENGTH:
+        if len(request.query) <= self.max_length:
             self._cache[wanted] = request.query
             self._cache.move_to_end(wanted)
             while len(self._cache) > self.cache_size:

@@ -7,6 +7,7 @@ that way. A bad value fails at start-up with the name of the key and the value t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -114,6 +115,58 @@ class Settings(BaseSettings):
     )
     throttle_restore_rate: float = Field(
         default=100.0, gt=0, le=10_000_000, description="Points per second a bucket regains."
+    )
+    # Admission (gateway/gate.py, gateway/connections.py, resolvers/guard.py); docs/security.md.
+    max_document_length: int = Field(
+        default=32_000, ge=100, le=1_000_000,
+        description="Longest GraphQL document, in characters, comments and whitespace included.",
+    )
+    max_json_depth: int = Field(
+        default=32, ge=4, le=512, description="Deepest nesting of a JSON body or parameter."
+    )
+    max_directives: int = Field(
+        default=50, ge=0, le=10_000, description="Directives per document (unknown ones too)."
+    )
+    admission_chars_per_point: int = Field(
+        default=100, ge=1, le=1_000_000,
+        description="Every request pays at least one point per this many document characters.",
+    )
+    throttle_store: Literal["mongodb", "memory"] = Field(
+        default="mongodb",
+        description="Where the leaky buckets live: in MongoDB, shared by every process, or in "
+        "each process's memory (the embedded store always uses memory).",
+    )
+    body_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=600, description="Time a request body has to arrive, whole."
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=600,
+        description="Time a connection has to send a request's headers (under omnigw serve).",
+    )
+    keep_alive_seconds: int = Field(
+        default=5, ge=1, le=600, description="An idle keep-alive connection is closed after this."
+    )
+    max_connections: int = Field(
+        default=2000, ge=10, le=1_000_000,
+        description="Connections and requests one process serves at once (503 beyond).",
+    )
+    max_connections_per_client: int = Field(
+        default=64, ge=0, le=100_000,
+        description="Open connections (HTTP and WebSocket) per client address; 0: no limit.",
+    )
+    auth_failures_per_minute: int = Field(
+        default=60, ge=1, le=1_000_000,
+        description="Failed authentications per client address and minute (a leaky bucket of "
+        "that size); beyond, HTTP 429 without a key lookup.",
+    )
+    ws_init_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=600, description="Time a WebSocket has to send connection_init."
+    )
+    max_sockets_per_key: int = Field(
+        default=20, ge=1, le=100_000, description="Open WebSockets per key, in each process."
+    )
+    max_subscriptions_per_key: int = Field(
+        default=200, ge=1, le=1_000_000, description="Open operations per key, in each process."
     )
     persisted_queries_manifest: Path | None = Field(
         default=None,

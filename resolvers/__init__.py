@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
@@ -81,9 +80,8 @@ def build_schema(**kwargs: Any) -> Schema:
             DatabaseStats,
             OperationMetrics,
             RepresentationLimit,
-            Guard,  # limits, cost and throttling; it also validates (with a shared LRU cache)
+            Guard,  # limits, cost and throttling; it also parses and validates (cached by hash)
             OperationChoice,  # one operation, no subscription over HTTP: after the Guard
-            lambda: ParserCache(maxsize=256),  # the LRU cache is shared across requests
         ],
         scalar_overrides=SCALAR_OVERRIDES,
         **kwargs,

@@ -5,8 +5,7 @@ delegate here. Every field reads through a per-request DataLoader, so that the s
 many parents is one aggregate (see gateway/database/analytics.py); the rules (windows,
 buckets, rounding) are documented in gateway/analytics.py.
 
-``FIELD_COSTS`` is the cost of each analytics field for the query-cost rules: a field that
-runs an aggregate over a time window costs more than a plain field (cost 1).
+What each field costs is in the one cost table, ``gateway.cost.FIELD_COSTS``.
 """
 
 from __future__ import annotations
@@ -32,14 +31,6 @@ if TYPE_CHECKING:
     from resolvers.channels import Location
     from resolvers.products import Product
 
-# Cost of each analytics field (type.field -> points), for the query-cost rules.
-FIELD_COSTS: Final[dict[str, int]] = {
-    "Location.footfall": 10,
-    "Channel.sales": 10,
-    "Channel.topProducts": 10,
-    "Channel.conversion": 15,
-    "Query.omnichannelReach": 25,
-}
 MAX_TOP: Final = 100
 
 SINCE = strawberry.argument(description="Start of the window, inclusive (naive means UTC).")

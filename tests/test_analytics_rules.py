@@ -12,7 +12,6 @@ from gateway import analytics as rules
 from gateway.database.embedded_dates import format_date
 from gateway.errors import BadUserInput
 from gateway.settings import Settings
-from resolvers.analytics import FIELD_COSTS
 
 JAN = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -75,9 +74,3 @@ def test_embedded_date_format_refuses_what_it_cannot_match() -> None:
     assert format_date(None, "UTC", "%Y") is None
     with pytest.raises(NotImplementedError):
         format_date(at, "UTC", "%Y-%m-%dT%H:%M:%S.%LZ")
-
-
-def test_every_analytics_field_has_a_cost() -> None:
-    assert FIELD_COSTS == {"Location.footfall": 10, "Channel.sales": 10,
-                           "Channel.topProducts": 10, "Channel.conversion": 15,
-                           "Query.omnichannelReach": 25}

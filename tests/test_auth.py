@@ -140,6 +140,12 @@ def test_cli_creates_lists_and_revokes_keys(mongo_uri: str) -> None:
     listed = runner.invoke(cli, ["keys", "list"], env=env)
     assert listed.exit_code == 0
     assert "cli-partner" in listed.stdout and "ch_my_market,ch_us_market" in listed.stdout
+    router = runner.invoke(cli, ["keys", "create", "--name", "cli-router", "--role",
+                                 "federation"], env=env)
+    assert router.exit_code == 0, router.output
+    rows = {line.split()[1]: line for line in
+            runner.invoke(cli, ["keys", "list"], env=env).stdout.splitlines()[1:]}
+    assert rows["cli-router"].endswith(" (none)")  # a federation key sees no channel
     assert key not in listed.stdout
     revoked = runner.invoke(cli, ["keys", "revoke", "cli-partner"], env=env)
     assert (revoked.exit_code, revoked.stdout) == (0, "revoked cli-partner\n")
@@ -252,3 +258,13 @@ async def test_graphiql_is_prefilled_with_the_demo_key_under_the_embedded_store(
     async with embedded_gateway.client(found.group(1)) as client:
         body = (await client.post("/graphql", json={"query": "{ channels { id } }"})).json()
     assert len(body["data"]["channels"]) == len(SEEDS["channels"])
+
+
+async def test_no_page_holds_a_key_in_production_mode() -> None:
+    settings = embedded_settings(production=True, demo_admin_key="demo-admin-key-fixed")
+    async for gateway in _gateway(settings):
+        async with gateway.client(None) as browser:
+            page = await browser.get("/graphql", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "graphiql" in page.text.lower()
+        assert "Bearer" not in page.text and "demo-admin-key-fixed" not in page.text
+        assert "omnigw_" not in page.text

@@ -87,7 +87,8 @@ async def test_database_down_gives_unavailable_within_two_seconds() -> None:
             started = time.monotonic()
             body = await gql(client, "{ channels { id } }")
             elapsed = time.monotonic() - started
-            assert codes(body) == [("UNAVAILABLE", ["channels"])]
+            # refused before execution: the key's bucket (in MongoDB) cannot be charged
+            assert codes(body) == [("UNAVAILABLE", None)]
             assert "Errno" not in body["errors"][0]["message"]
             assert elapsed < 2.0, elapsed
             ready = await client.get("/readyz")

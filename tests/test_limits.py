@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from gateway.database.monitoring import counting
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, _gateway, embedded_settings
 
 DEEP = """{ member(id: "mem_00001") { history(first: 1) { edges { node { ... on Order {
   lines { product { offers { channel { locations { channel { id } } } } } } } } } } } }"""
@@ -173,3 +173,37 @@ async def test_a_well_formed_id_of_another_type_is_bad_input_not_a_lookup(
     response, commands = await post(client, {"query": f'{{ member(id: "{order}") {{ id }} }}'})
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert commands == 0
+
+
+async def test_comments_count_toward_the_document_length(client: httpx.AsyncClient) -> None:
+    padded = "# " + "x" * 32_000 + "\n{ channels { id } }"
+    body = await refused(client, {"query": padded}, "QUERY_TOO_COMPLEX",
+                         "limit max_document_length")
+    assert body["errors"][0]["message"] == (
+        "The document has 32022 characters; at most 32000 are allowed (limit "
+        "max_document_length).")
+
+
+async def test_directives_are_capped_known_or_not(client: httpx.AsyncClient) -> None:
+    query = "{ channels { id " + "@nope " * 51 + "} }"
+    await refused(client, {"query": query}, "QUERY_TOO_COMPLEX", "limit max_directives")
+
+
+async def test_refused_documents_pay_until_the_key_is_throttled_before_any_work() -> None:
+    async for gateway in _gateway(embedded_settings(throttle_bucket_size=100,
+                                                    throttle_restore_rate=1)):
+        now = [0.0]
+        gateway.app.state.throttle.clock = lambda now=now: now[0]
+        invalid = ("{ " + " ".join(f"f{i}" for i in range(300)) + " }").ljust(1700)
+        async with gateway.client(await gateway.key("invalid", "partner",
+                                                    ("ch_us_market",))) as client:
+            answers = []
+            for _ in range(7):
+                response = await client.post("/graphql", json={"query": invalid})
+                error = response.json()["errors"][0]
+                answers.append((response.status_code, error["extensions"]["code"]))
+            # 17 points each: five validations, then refused before the body is even read
+            assert answers == [(200, "GRAPHQL_VALIDATION_FAILED")] * 5 + [(429, "THROTTLED")] * 2
+            # the gate asks for a document as long as the body (1,712 bytes): 18 points
+            assert error["extensions"]["retryAfterSeconds"] == 3.0
+            assert "a body of 1712 bytes needs 18 points and 15 are available" in error["message"]

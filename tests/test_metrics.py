@@ -113,6 +113,7 @@ async def test_spans_for_the_request_each_batch_and_each_command(
         "dataloader channels_by_id", "dataloader identities_by_member",
         "dataloader members_by_id",
         "mongodb.find",
+        "mongodb.findAndModify",  # the key's bucket (gateway/throttle.py)
     ]
     assert len([s for s in finished if s.name == "mongodb.find"]) == 3
     assert {format(s.context.trace_id, "032x") for s in finished} == {trace_id}

@@ -54,10 +54,48 @@ async def test_partners_keep_introspection_outside_production(callers: Callers) 
         "__schema": {"queryType": {"name": "Query"}}}
 
 
+HIDDEN = ("The document does not validate against the schema; the details are shown to admin "
+          "keys only.")
+# Documents whose errors would name a field, a type or a suggestion (M4's cases among them)
+NAMING = [
+    ("{ channels { nme } }", {}),
+    ('{ orders(filter: {statuss: [PLACED]}) { edges { cursor } } }', {}),
+    ('{ orders(filter: {status: [PLACED]}) { edges { cursor } } }', {}),
+    ("{ channels { id @skip } }", {}),
+    ("{ channels { id @nope } }", {}),
+    ("query($f: OrderFilter) { orders(filter: $f) { edges { cursor } } }",
+     {"f": {"statuss": ["PLACED"]}}),
+    ("query($f: OrderFilter) { orders(filter: $f) { edges { cursor } } }",
+     {"f": {"channels": "ch_x", "nope": 1}}),
+    ("query($i: PlaceOrderInput!) { placeOrder(input: $i) { __typename } }", {"i": {}}),
+    ("mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { __typename } }", {"i": {}}),
+    ("query($t: MemberTier) { members(filter: {tier: $t}) { edges { cursor } } }",
+     {"t": "GOLDD"}),
+]
+
+
+@pytest.mark.parametrize(("query", "variables"), NAMING)
+async def test_no_error_names_a_field_or_suggests_one_to_a_partner(
+    production: Keys, query: str, variables: dict[str, Any]
+) -> None:
+    schema_words = {"statuses", "PlaceOrderInput", "channel", "lines", "Did you mean",
+                    "OrderFilter", "Channel", "PLACED", "GOLD'", "skip", "nope", "statuss", "nme",
+                    "idempotencyKey"}
+    body = await gql(production.partner, query, variables)
+    assert body["errors"], body
+    for error in body["errors"]:
+        assert error["extensions"]["code"] in ("GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT")
+        assert not [w for w in schema_words if w in error["message"]], error["message"]
+    # admins keep the details
+    admin = await gql(production.admin, query, variables)
+    assert admin["errors"][0]["message"] != body["errors"][0]["message"]
+
+
 async def test_field_suggestions_are_off_for_partners(production: Keys) -> None:
     query = "{ channels { nme } }"
-    assert errors(await gql(production.partner, query)) == [
-        ("GRAPHQL_VALIDATION_FAILED", "Cannot query field 'nme' on type 'Channel'.")]
+    hidden = await gql(production.partner, query)
+    assert errors(hidden) == [("GRAPHQL_VALIDATION_FAILED", HIDDEN)]
+    assert hidden["errors"][0]["locations"] == [{"line": 1, "column": 14}]
     assert errors(await gql(production.admin, query)) == [
         ("GRAPHQL_VALIDATION_FAILED",
          "Cannot query field 'nme' on type 'Channel'. Did you mean 'name'?")]

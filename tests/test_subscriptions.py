@@ -27,7 +27,7 @@ from gateway.database import Database
 from gateway.errors import Unavailable
 from gateway.live import Interest, Poller
 from gateway.settings import Settings
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, TEST_DEFAULTS
 from tests.mongo_server.server import WireServer
 from tests.uvicorn_server import serving
 
@@ -51,7 +51,7 @@ class Live:
 
 @pytest.fixture(scope="module")
 async def live_server(mongo_uri: str) -> AsyncIterator[Live]:
-    settings = Settings(mongodb_uri=mongo_uri, database=LIVE_DATABASE)
+    settings = Settings(mongodb_uri=mongo_uri, database=LIVE_DATABASE, **TEST_DEFAULTS)
     app = create_app(settings)
     async with serving(app) as url:
         db: Database = app.state.db

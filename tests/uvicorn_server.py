@@ -6,16 +6,18 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
 
 @asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[str]:
-    """Yield ``http://127.0.0.1:<port>`` while uvicorn serves ``app`` (lifespan included)."""
+async def serving(app: Starlette, **options: Any) -> AsyncIterator[str]:
+    """Yield ``http://127.0.0.1:<port>`` while uvicorn serves ``app`` (lifespan included);
+    ``options`` go to ``uvicorn.Config``."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_config=None,
-                            access_log=False, ws="websockets-sansio")
+                            access_log=False, ws="websockets-sansio", **options)
     server = uvicorn.Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(server.serve())
