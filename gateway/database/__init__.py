@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
+from gateway.database import cancellation
 from gateway.database.embedded import EmbeddedClient
 from gateway.database.monitoring import CommandCounter
 from gateway.settings import Settings
@@ -49,6 +50,7 @@ def connect(settings: Settings) -> Database:
     if settings.mongodb_uri is None:
         client: Any = EmbeddedClient()
         return Database(client=client, db=client[settings.database], kind="embedded")
+    cancellation.install()
     client = AsyncMongoClient(
         settings.mongodb_uri,
         tz_aware=True,
