@@ -1,10 +1,11 @@
-"""``create_app(settings)``: the Starlette application. The lifespan owns the database."""
+"""``create_app(settings)``: the Starlette application. The lifespan owns the database and
+the watchdog (liveness)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from gateway.context import Context, make_context
 from gateway.database import Database, connect, seeding
 from gateway.database.indexes import ensure_indexes
 from gateway.database.scope import Scope
+from gateway.deadline import RequestDeadline
 from gateway.gate import PRINCIPAL, Gate, client_address
 from gateway.http import SpecView
 from gateway.loaders import create_loaders
@@ -35,6 +37,7 @@ from gateway.persisted import Manifest, PersistedQueries
 from gateway.settings import Settings
 from gateway.sockets import Sockets, handler_for
 from gateway.throttle import create_throttle
+from gateway.watchdog import Watchdog, settled
 from resolvers import build_schema
 
 log = logging.getLogger("gateway")
@@ -113,12 +116,33 @@ async def _ensure_indexes(app: Starlette) -> bool:
     return bool(app.state.indexes_ready)
 
 
-async def _answers_within(seconds: float, ping: Any) -> bool:
-    """True when ``ping`` returns True within ``seconds``."""
-    try:
-        return bool(await asyncio.wait_for(ping, seconds))
-    except TimeoutError:
-        return False
+async def _nothing() -> None:
+    return None
+
+
+# /readyz: MongoDB must answer ping within this (its own deadline), and the answer is awaited
+# this much longer at most (a stuck client: the ping is then left to end on its own).
+READY_PING_SECONDS = 1.0
+READY_GRACE_SECONDS = 0.5
+
+
+async def _close(app: Starlette, *, seconds: float) -> None:
+    """Stop the background work and close the database client, all within ``seconds``: a
+    step that does not end in time (a stuck client) is left behind, so that SIGTERM still
+    ends the process within the graceful period."""
+    ends = time.monotonic() + seconds
+    watchdog: Watchdog | None = app.state.watchdog
+    steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+        ("live feeds", app.state.live.stop),
+        ("watchdog", (lambda: watchdog.stop(seconds=seconds / 2)) if watchdog else _nothing),
+        ("database client", app.state.db.close),
+    ]
+    for name, step in steps:
+        finished, _ = await settled(step(), seconds=max(0.0, ends - time.monotonic()))
+        if not finished:
+            log.error("shutdown: %s did not stop within %.1f s; leaving it", name, seconds)
+        elif name == "database client":
+            log.info("database client closed")
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -140,8 +164,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.live = live.Poller(
             db, interval=settings.live_poll_interval_ms / 1000,
             lookback=timedelta(milliseconds=settings.live_lookback_ms),
+            timeout=settings.request_timeout_ms / 1000,
         )
         app.state.indexes_ready = False
+        app.state.watchdog = None
+        if db.kind == "mongodb":
+            app.state.watchdog = Watchdog(db, stuck_after=settings.liveness_stuck_seconds)
+            app.state.watchdog.start()
         if db.kind == "embedded":
             counts = await seeding.load(db, demo_data.read_seed_files(settings.seeds_dir))
             app.state.indexes_ready = True
@@ -159,18 +188,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
-            await app.state.live.stop()
-            await db.close()
-            log.info("database client closed")
+            await _close(app, seconds=settings.shutdown_close_seconds)
             if provider is not None:
                 provider.shutdown()
 
     async def healthz(request: Request) -> Response:
+        """Liveness: 503 when the database client is stuck (see gateway.watchdog)."""
+        watchdog: Watchdog | None = request.app.state.watchdog
+        if watchdog is not None and watchdog.stuck:
+            return JSONResponse(
+                {"status": "stuck", "code": "UNAVAILABLE",
+                 "stuckSeconds": round(watchdog.stuck_for, 1)}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
+        """Readiness: MongoDB answers ping within a second and the indexes exist."""
         db: Database = request.app.state.db
-        if await _answers_within(1.0, db.ping()) and await _ensure_indexes(request.app):
+        watchdog: Watchdog | None = request.app.state.watchdog
+        answered, ok = (False, False) if watchdog is not None and watchdog.stuck else (
+            await settled(db.ping(seconds=READY_PING_SECONDS),
+                          seconds=READY_PING_SECONDS + READY_GRACE_SECONDS))
+        if answered and ok and await _ensure_indexes(request.app):
             return JSONResponse({"status": "ready", "database": db.kind})
         return JSONResponse(
             {"status": "unavailable", "database": db.kind, "code": "UNAVAILABLE"}, status_code=503
@@ -186,5 +224,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", gate),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(RequestContext)],
+        middleware=[Middleware(RequestContext),
+                    Middleware(RequestDeadline, seconds=settings.request_timeout_ms / 1000)],
     )

@@ -44,7 +44,8 @@ def serve(
         log_level=settings.log_level.lower(),
         log_config=None,  # JSON lines from gateway.observability; one access line per request
         access_log=False,
-        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        # in-flight requests get the graceful period less the closing budget (settings.py)
+        timeout_graceful_shutdown=settings.shutdown_drain_seconds,
         **uvicorn_options(settings),  # connection limits (gateway/connections.py)
     )
 

@@ -36,6 +36,7 @@ from typing import Literal
 
 from pymongo.errors import PyMongoError
 
+from gateway import deadline
 from gateway.database import Database, changes
 from gateway.database.activity import TIME_FIELD
 from gateway.database.monitoring import CommandStats, counting
@@ -97,6 +98,7 @@ class Poller:
     batch_limit: int = 1000
     queue_limit: int = 1000
     lookback: timedelta = timedelta(seconds=2)
+    timeout: float = 2.0  # each poll's deadline (gateway.deadline)
     feeds: set[Feed] = field(default_factory=set)
     tracks: dict[str, Track] = field(default_factory=dict)
     ticks: int = 0
@@ -166,11 +168,12 @@ class Poller:
                 if track is None:
                     continue
                 try:
-                    docs = await changes.since(
-                        self.db, collection, member_ids=keys["member_id"],
-                        channel_ids=keys["channel_id"], start=track.start(self.lookback),
-                        limit=self.batch_limit + len(track.sent),
-                    )
+                    with deadline.within(self.timeout):
+                        docs = await changes.since(
+                            self.db, collection, member_ids=keys["member_id"],
+                            channel_ids=keys["channel_id"], start=track.start(self.lookback),
+                            limit=self.batch_limit + len(track.sent),
+                        )
                 except PyMongoError as exc:
                     if not self._failing:  # once per outage, not once per tick
                         log.warning("live poll of %s failed (%s); retrying every tick",

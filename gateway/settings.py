@@ -189,7 +189,23 @@ class Settings(BaseSettings):
     )
     graceful_shutdown_seconds: int = Field(
         default=30, ge=1, le=3600,
-        description="On SIGTERM, how long in-flight requests may take before they are cut.",
+        description="On SIGTERM the process ends within this: in-flight requests get all of "
+        "it but 2 s (half of a shorter period), then they are cut and the rest is for "
+        "closing.",
+    )
+
+    # Recovery: the request deadline and liveness (gateway/deadline.py, gateway/watchdog.py).
+    request_timeout_ms: int = Field(
+        default=10_000, ge=100, le=600_000,
+        description="Every request's database work ends within this (PyMongo's client-side "
+        "operation timeout: selection, checkout, reads, writes and retries share it); past "
+        "it the request gets UNAVAILABLE. 10 s rides through a replica set election and "
+        "fits a 500-row importOrders.",
+    )
+    liveness_stuck_seconds: float = Field(
+        default=10.0, ge=1, le=3600,
+        description="/healthz fails when the watchdog's ping (1 s deadline, every second) "
+        "has not come back at all for this long: the database client is stuck.",
     )
 
     @field_validator("mongodb_uri")
@@ -220,6 +236,19 @@ class Settings(BaseSettings):
         if not 0 < value["SILVER"] < value["GOLD"] < value["PLATINUM"]:
             raise ValueError(f"tier_thresholds must increase SILVER < GOLD < PLATINUM: {value!r}")
         return value
+
+    @property
+    def shutdown_close_seconds(self) -> float:
+        """Of the graceful period, how long closing (live feeds, background tasks, the
+        database client) may take: what the drain leaves, less half a second for uvicorn
+        and the interpreter to stop."""
+        return max(0.25, self.graceful_shutdown_seconds - self.shutdown_drain_seconds - 0.5)
+
+    @property
+    def shutdown_drain_seconds(self) -> int:
+        """Of the graceful period, how long in-flight requests may take (whole seconds, as
+        uvicorn takes them)."""
+        return int(self.graceful_shutdown_seconds - min(2.0, self.graceful_shutdown_seconds / 2))
 
     @property
     def embedded(self) -> bool:

@@ -16,7 +16,7 @@ from resolvers import errors
 from resolvers.activity import Activity
 from resolvers.channels import Channel, ChannelQuery, Location, load_channel, load_location
 from resolvers.execution import FastExecutionContext
-from resolvers.extensions import DatabaseStats
+from resolvers.extensions import DatabaseStats, Deadline
 from resolvers.federation import FederationSchema, RepresentationLimit
 from resolvers.guard import Guard
 from resolvers.members import Identity, Member, MemberQuery, load_identity, load_member
@@ -78,6 +78,7 @@ def build_schema(**kwargs: Any) -> Schema:
                Visit],
         extensions=[
             DatabaseStats,
+            Deadline,
             OperationMetrics,
             RepresentationLimit,
             Guard,  # limits, cost and throttling; it also parses and validates (cached by hash)

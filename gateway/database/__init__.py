@@ -1,8 +1,9 @@
 """The one seam for all I/O: :func:`connect` returns the database every repository uses.
 
 With ``MONGODB_URI`` set it is a ``pymongo.AsyncMongoClient``; without, the embedded store.
-Timeouts are short on purpose: an unreachable MongoDB becomes ``UNAVAILABLE`` within about
-two seconds instead of a hang.
+Timeouts are short on purpose: an unreachable MongoDB becomes ``UNAVAILABLE`` within the
+request deadline (``gateway.deadline``) instead of a hang; the connection timeouts below bound
+the work done outside requests (start-up, seeding, the command line).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Literal
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
+from gateway import deadline
 from gateway.database import cancellation
 from gateway.database.embedded import EmbeddedClient
 from gateway.database.monitoring import CommandCounter
@@ -33,10 +35,12 @@ class Database:
     def __getitem__(self, collection: str) -> Any:
         return self.db[collection]
 
-    async def ping(self) -> bool:
-        """True when the database answers ``ping``."""
+    async def ping(self, *, seconds: float) -> bool:
+        """True when the database answers ``ping`` within ``seconds`` (its own deadline:
+        nothing is cancelled)."""
         try:
-            await self.db.command("ping")
+            with deadline.within(seconds):
+                await self.db.command("ping")
         except PyMongoError:
             return False
         return True
