@@ -1,5 +1,5 @@
-"""``create_app(settings)``: the Starlette application. The lifespan owns the database and
-the watchdog (liveness)."""
+"""``create_app(settings)``: the Starlette application. The lifespan owns the database, the
+watchdog (liveness) and the reservation sweeper."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from gateway import demo_data, graphiql, live, metrics, tracing
 from gateway.auth import Authenticator, Principal, Unauthorized, create_demo_keys
+from gateway.commerce.reservations import Sweeper
 from gateway.context import Context, make_context
 from gateway.database import Database, connect, seeding
 from gateway.database.indexes import ensure_indexes
@@ -134,6 +135,7 @@ async def _close(app: Starlette, *, seconds: float) -> None:
     watchdog: Watchdog | None = app.state.watchdog
     steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
         ("live feeds", app.state.live.stop),
+        ("reservation sweeper", app.state.sweeper.stop),
         ("watchdog", (lambda: watchdog.stop(seconds=seconds / 2)) if watchdog else _nothing),
         ("database client", app.state.db.close),
     ]
@@ -171,6 +173,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if db.kind == "mongodb":
             app.state.watchdog = Watchdog(db, stuck_after=settings.liveness_stuck_seconds)
             app.state.watchdog.start()
+        app.state.sweeper = Sweeper(db, interval=settings.reservation_sweep_seconds,
+                                    timeout=settings.request_timeout_ms / 1000)
         if db.kind == "embedded":
             counts = await seeding.load(db, demo_data.read_seed_files(settings.seeds_dir))
             app.state.indexes_ready = True
@@ -185,6 +189,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         else:
             await _ensure_indexes(app)
             log.info("connected to MongoDB, database %r", settings.database)
+        app.state.sweeper.start()
         try:
             yield
         finally:

@@ -194,7 +194,8 @@ class Settings(BaseSettings):
         "closing.",
     )
 
-    # Recovery: the request deadline and liveness (gateway/deadline.py, gateway/watchdog.py).
+    # Recovery: deadlines, liveness, leases (gateway/deadline.py, gateway/watchdog.py,
+    # gateway/commerce/idempotency.py, gateway/commerce/reservations.py).
     request_timeout_ms: int = Field(
         default=10_000, ge=100, le=600_000,
         description="Every request's database work ends within this (PyMongo's client-side "
@@ -206,6 +207,20 @@ class Settings(BaseSettings):
         default=10.0, ge=1, le=3600,
         description="/healthz fails when the watchdog's ping (1 s deadline, every second) "
         "has not come back at all for this long: the database client is stuck.",
+    )
+    idempotency_lease_seconds: float = Field(
+        default=5.0, ge=0.5, le=3600,
+        description="An idempotency claim's lease, renewed every third of it while its "
+        "holder works; a retry takes over a claim whose lease ran out.",
+    )
+    reservation_timeout_seconds: float = Field(
+        default=60.0, ge=1, le=86_400,
+        description="How long a stock reservation waits for its order to be written; then "
+        "the sweeper gives the units back if no order was written.",
+    )
+    reservation_sweep_seconds: float = Field(
+        default=5.0, ge=0.05, le=3600,
+        description="How often the sweeper looks for expired reservations.",
     )
 
     @field_validator("mongodb_uri")

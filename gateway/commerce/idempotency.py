@@ -3,23 +3,34 @@
 The race, and how it is settled without transactions:
 
 1. **Claim first.** The request inserts ``{_id: "<caller>:<mutation>:<key>", status: PENDING,
-   fingerprint, result_id}``. The unique ``_id`` lets exactly one of any number of concurrent
-   requests win; the id of the object to create (``result_id``) is chosen here.
-2. **The winner works** (reserves stock, inserts the order...) and then marks the claim
-   ``DONE``. If the work is refused (a user error) or fails, its own steps are undone and the
-   claim is deleted, so the key can be used again: a key is spent only by a success.
-3. **Losers wait.** A request that finds the key taken compares fingerprints (a different
-   input gives ``IDEMPOTENCY_KEY_REUSED``), then polls with a growing back-off until the claim
-   is ``DONE`` (and returns the same object: the replay writes nothing) or gone (it claims
-   again). After ``wait_seconds`` it returns ``IDEMPOTENCY_KEY_IN_USE``, which is retryable.
+   fingerprint, result_id, token, lease_until}``. The unique ``_id`` lets exactly one of any
+   number of concurrent requests win; the id of the object to create (``result_id``) is
+   chosen here.
+2. **The winner works under a lease** (reserves stock, inserts the order...) and then marks
+   the claim ``DONE``. While it works, a background task renews ``lease_until`` every third
+   of ``OMNIGW_IDEMPOTENCY_LEASE_SECONDS``. If the work is refused (a user error) or fails,
+   its own steps are undone and the claim is deleted, so the key can be used again: a key is
+   spent only by a success.
+3. **Losers wait, within their deadline.** A request that finds the key taken compares
+   fingerprints (a different input gives ``IDEMPOTENCY_KEY_REUSED``), then polls with a
+   growing back-off until the claim is ``DONE`` (and returns the same object: the replay
+   writes nothing), gone (it claims again) or out of lease (step 4). It never waits past its
+   own request deadline (less a margin) or ``wait_seconds``: then it answers
+   ``IDEMPOTENCY_KEY_IN_USE`` (retryable), saying when the holder's lease runs out.
+4. **A lease that ran out** belongs to a holder that stopped: killed, or stalled past its
+   deadline while the database was gone (so its undo could not run either). A waiting
+   request takes the claim over (a conditional update on the old token and the expired
+   lease: one winner, and a holder that renewed in time keeps it) and runs the work again
+   with the same ``result_id``. If the old holder had already written the object, the work's
+   insert of that id fails as a duplicate: the work undoes its own steps and raises
+   :class:`AlreadyDone`, and the claim is completed with the existing object. Stock the old
+   holder reserved is re-armed by placeOrder, or given back by the reservation sweeper
+   (``gateway.commerce.reservations``).
 
-4. **Stale claims.** A claim still PENDING ``STALE_AFTER`` seconds after it was taken belongs
-   to a request that died mid-work. A waiting request takes it over (a conditional update on
-   the old holder's token: one winner) and runs the work again with the same ``result_id``.
-   If the dead holder had already written the object, the work's insert of that id fails as
-   a duplicate: the work undoes its own steps and raises :class:`AlreadyDone`, and the claim
-   is completed with the existing object. (Stock the dead holder reserved for an order it
-   never wrote stays reserved: fix it with ``adjustStock``.)
+A holder that was only stalled may wake up after it was taken over: both attempts then write
+the same result id, so one insert wins and the other finds it written; the old holder's
+renewals, completion and undo match its own token, so they change nothing the new holder owns.
+Leases compare the clocks of the gateway processes: keep them in sync (NTP).
 
 Keys live at least 48 hours (a TTL index on ``created_at``, see indexes.py).
 """
@@ -27,7 +38,9 @@ Keys live at least 48 hours (a TTL index on ``created_at``, see indexes.py).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -36,14 +49,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+from pymongo.errors import PyMongoError
 
-from gateway.commerce.errors import reject
+from gateway import deadline
+from gateway.commerce.errors import Rejected, reject
 from gateway.database import Database
+from gateway.database.monitoring import current_stats
 from gateway.database.scope import Scope
 from gateway.database.writes import idempotency as repo
 
 WAIT_SECONDS = 5.0
-STALE_AFTER = timedelta(seconds=60)
+# A waiter answers IDEMPOTENCY_KEY_IN_USE this long before its own deadline.
+DEADLINE_MARGIN = 0.2
 
 
 class AlreadyDone(Exception):
@@ -88,59 +105,123 @@ async def run_once(
     request: Any,
     new_id: str,
     work: Callable[[str, bool], Awaitable[None]],
+    lease_seconds: float,
     key_field: str = "idempotencyKey",
     wait_seconds: float = WAIT_SECONDS,
 ) -> Once:
     """Run ``work(new_id, resumed)`` once per key; replays get the first call's result id.
-    ``resumed`` is True when a stale claim was taken over (see the module docstring)."""
+    ``resumed`` is True when a claim whose lease ran out was taken over (see the module
+    docstring)."""
     key_id = f"{caller}:{mutation}:{key}"
     digest = fingerprint(request)
     token = uuid.uuid4().hex
-    deadline = time.monotonic() + wait_seconds
+    lease = timedelta(seconds=lease_seconds)
+    left = deadline.remaining()
+    ends = time.monotonic() + (wait_seconds if left is None
+                               else min(wait_seconds, left - DEADLINE_MARGIN))
     delay = 0.01
     while True:
         existing = await repo.claim(db, key_id=key_id, fingerprint=digest, result_id=new_id,
-                                    token=token, now=datetime.now(UTC))
+                                    token=token, now=_now(), lease=lease)
         if existing is None:
             return await _work(db, key_id=key_id, token=token, result_id=new_id, work=work,
-                               resumed=False)
+                               resumed=False, lease=lease)
         while existing is not None:
             if existing.get("fingerprint", digest) != digest:
                 raise reject("IDEMPOTENCY_KEY_REUSED", "This idempotency key was used with a "
                              "different input.", field=key_field)
             if existing["status"] == "DONE":
                 return Once(result_id=existing["result_id"], replayed=True)
-            if existing["status"] == "PENDING" and _stale(existing):
+            if existing["status"] == "PENDING" and _lease_left(existing, lease) <= 0:
                 taken = await repo.take_over(db, key_id=key_id, old_token=existing["token"],
-                                             token=token, now=datetime.now(UTC))
+                                             token=token, now=_now(), lease=lease)
                 if taken is not None:
                     return await _work(db, key_id=key_id, token=token,
-                                       result_id=taken["result_id"], work=work, resumed=True)
-            if time.monotonic() > deadline:
-                raise reject("IDEMPOTENCY_KEY_IN_USE", "A request with this idempotency key is "
-                             "still in progress; retry shortly.", field=key_field)
+                                       result_id=taken["result_id"], work=work,
+                                       resumed=True, lease=lease)
+            if time.monotonic() > ends:
+                raise _in_use(key_field, _lease_left(existing, lease)
+                              if existing["status"] == "PENDING" else 0.0)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
             existing = await repo.get(db, key_id=key_id)
 
 
-def _stale(claim: dict[str, Any]) -> bool:
-    claimed: datetime = claim.get("claimed_at") or claim["created_at"]
-    if claimed.tzinfo is None:
-        claimed = claimed.replace(tzinfo=UTC)
-    return claimed < datetime.now(UTC) - STALE_AFTER
+def _in_use(key_field: str, lease_left: float) -> Rejected:
+    retry = max(1, math.ceil(lease_left))
+    return reject("IDEMPOTENCY_KEY_IN_USE", "A request with this idempotency key is still in "
+                  f"progress; retry in {retry} s.", field=key_field)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _lease_left(claim: dict[str, Any], lease: timedelta) -> float:
+    """Seconds until the claim's lease runs out (negative once it has)."""
+    until: datetime | None = claim.get("lease_until")
+    if until is None:  # a claim taken before leases existed: it counts from claimed_at
+        until = (claim.get("claimed_at") or claim["created_at"]) + lease
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)
+    return (until - _now()).total_seconds()
 
 
 async def _work(db: Database, *, key_id: str, token: str, result_id: str,
-                work: Callable[[str, bool], Awaitable[None]], resumed: bool) -> Once:
-    """Run the work as the key's holder; store the result, or free the key on failure."""
-    try:
-        await work(result_id, resumed)
-    except AlreadyDone:
+                work: Callable[[str, bool], Awaitable[None]], resumed: bool,
+                lease: timedelta) -> Once:
+    """Run the work as the key's holder, renewing the lease meanwhile; store the result, or
+    free the key on failure."""
+    async with _renewed(db, key_id=key_id, token=token, lease=lease):
+        try:
+            await work(result_id, resumed)
+        except AlreadyDone:
+            await repo.complete(db, key_id=key_id, token=token, result_id=result_id)
+            return Once(result_id=result_id, replayed=True)
+        except BaseException:
+            await repo.release(db, key_id=key_id, token=token)
+            raise
         await repo.complete(db, key_id=key_id, token=token, result_id=result_id)
-        return Once(result_id=result_id, replayed=True)
-    except BaseException:
-        await repo.release(db, key_id=key_id, token=token)
-        raise
-    await repo.complete(db, key_id=key_id, token=token, result_id=result_id)
     return Once(result_id=result_id, replayed=False)
+
+
+class _renewed:
+    """Renews the holder's lease every third of it until the block ends or the request's
+    deadline has passed (a task that is stopped, not cancelled: a renewal in flight finishes
+    under its own deadline)."""
+
+    def __init__(self, db: Database, *, key_id: str, token: str, lease: timedelta) -> None:
+        self.db, self.key_id, self.token, self.lease = db, key_id, token, lease
+        self.stop = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> None:
+        # The request's deadline still applies; its command count does not (a renewal is
+        # not part of the request's work).
+        context = contextvars.copy_context()
+        context.run(current_stats.set, None)
+        self.task = asyncio.create_task(self._renew(), context=context)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.task is not None:
+            await self.task
+
+    async def _renew(self) -> None:
+        interval = self.lease.total_seconds() / 3
+        while True:
+            try:
+                await asyncio.wait_for(self.stop.wait(), interval)
+                return
+            except TimeoutError:
+                pass
+            left = deadline.remaining()
+            if left is not None and left <= 0:
+                return  # past its request's deadline the holder counts as stopped
+            try:
+                with deadline.within(interval):
+                    if not await repo.renew(self.db, key_id=self.key_id, token=self.token,
+                                            until=_now() + self.lease):
+                        return  # taken over: nothing left to renew
+            except PyMongoError:
+                pass  # the database is gone: the lease runs out, as it should

@@ -20,10 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pymongo.errors import DuplicateKeyError
+
 from gateway.commerce import loyalty, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, new_id, now
 from gateway.commerce.errors import Rejected, UserError, reject
-from gateway.commerce.idempotency import check_not_done, run_once
+from gateway.commerce.idempotency import AlreadyDone, check_not_done, run_once
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.writes import orders as order_writes
@@ -121,12 +123,14 @@ async def _import_row(
             await order_writes.insert(db, "orders", order)
             inserted = True
             await _pay(db, order=order, row=row)
-        except BaseException:
+        except BaseException as exc:
             if inserted:
                 await order_writes.delete(db, "orders", order_id)
             for line in taken if location_id is not None else []:
                 await stock_writes.put_back(db, sku=line.sku, location_id=location_id or "",
                                             quantity=line.quantity)
+            if isinstance(exc, DuplicateKeyError) and not inserted:
+                raise AlreadyDone(order_id) from None  # the attempt taken over wrote it
             raise
         await loyalty.earn(db, loaders=loaders, settings=settings, order=order)
         loaders.orders_by_id.prime(order_id, order, force=True)
@@ -134,6 +138,7 @@ async def _import_row(
     once = await run_once(
         db, caller=caller, mutation="importOrders", key=f"{channel['_id']}:{row.external_id}",
         request=_fingerprint(row, location_id), new_id=new_id("ord_"), work=work,
+        lease_seconds=settings.idempotency_lease_seconds,
         key_field=f"{prefix}.externalId")
     return RowResult(status="DUPLICATE" if once.replayed else "CREATED",
                      order_id=once.result_id)

@@ -20,13 +20,15 @@ from gateway.database.query import Doc
 from gateway.database.writes import members as member_writes
 from gateway.ids import identity_key
 from gateway.loaders import Loaders
+from gateway.settings import Settings
 
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,189}$")
 _PHONE = re.compile(r"^\+?[0-9 ()-]{5,32}$")
 
 
 async def enrol_member(
-    *, db: Database, loaders: Loaders, caller: str, name: str, phone: str | None,
+    *, db: Database, loaders: Loaders, settings: Settings, caller: str, name: str,
+    phone: str | None,
     email: str | None, home_channel_id: str, external_id: str | None, source: str,
     idempotency_key: str,
 ) -> Once:
@@ -68,7 +70,7 @@ async def enrol_member(
     return await run_once(
         db, caller=caller, mutation="enrolMember", key=idempotency_key,
         request=[name, phone, email, home_channel_id, external_id, source],
-        new_id=new_id("mem_"), work=work)
+        new_id=new_id("mem_"), work=work, lease_seconds=settings.idempotency_lease_seconds)
 
 
 async def _insert_identity(db: Database, *, member_id: str, channel_id: str, external_id: str,

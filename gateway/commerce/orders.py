@@ -6,12 +6,21 @@ on ``inventory``, one conditional update per line that matches only while
 ``adjustStock`` or a fulfilment system records that). Cancelling releases the reservation.
 When a line cannot be reserved, the lines reserved before it are released, no order is
 written and the user error ``INSUFFICIENT_STOCK`` names the SKU.
+
+Each reservation carries a hold with a deadline (``OMNIGW_RESERVATION_TIMEOUT_SECONDS``):
+if the request dies between its reservations and the order's insert, the sweeper gives the
+units back once the deadline has passed (``gateway.commerce.reservations``); a retry that
+takes the idempotency claim over re-arms the holds instead of reserving again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
+from datetime import timedelta
+
+from pymongo.errors import DuplicateKeyError
 
 from gateway.commerce import loyalty, validation
 from gateway.commerce.common import (
@@ -23,12 +32,13 @@ from gateway.commerce.common import (
     now,
 )
 from gateway.commerce.errors import Rejected, UserError, reject
-from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.commerce.idempotency import AlreadyDone, Once, check_not_done, run_once
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.scope import Scope
 from gateway.database.writes import orders as order_writes
 from gateway.database.writes import stock as stock_writes
+from gateway.database.writes.stock import Hold
 from gateway.ids import identity_key
 from gateway.loaders import Loaders
 from gateway.settings import Settings
@@ -114,17 +124,25 @@ async def place_order(
         await check_not_done(db, "orders", order_id, resumed)
         doc = await _priced_order(loaders=loaders, settings=settings, order=order,
                                   order_id=order_id, caller=caller)
-        if doc["stock"] == "RESERVED":
-            await _reserve_all(db, location_id=doc["location_id"], lines=order.lines)
+        hold = Hold(order_id=order_id, token=uuid.uuid4().hex,
+                    until=now() + timedelta(seconds=settings.reservation_timeout_seconds))
+        location_id = doc["location_id"] if doc["stock"] == "RESERVED" else None
+        if location_id is not None:
+            await _reserve_all(db, location_id=location_id, lines=order.lines, hold=hold,
+                               resumed=resumed)
         try:
             await order_writes.insert(db, "orders", doc)
+        except DuplicateKeyError:
+            # The attempt this one took over wrote it after all: the units are its order's.
+            raise AlreadyDone(order_id) from None
         except BaseException:
-            await _release_all(db, location_id=doc["location_id"], lines=order.lines)
+            await _unhold_all(db, location_id=location_id, lines=order.lines, hold=hold)
             raise
         loaders.orders_by_id.prime(order_id, doc)
 
     return await run_once(db, caller=caller, mutation="placeOrder", key=order.idempotency_key,
-                          request=order.fingerprint_input(), new_id=new_id("ord_"), work=work)
+                          request=order.fingerprint_input(), new_id=new_id("ord_"), work=work,
+                          lease_seconds=settings.idempotency_lease_seconds)
 
 
 async def _priced_order(
@@ -196,28 +214,44 @@ async def _member(loaders: Loaders, order: PlaceOrder) -> str | None:
     return None
 
 
-async def _reserve_all(db: Database, *, location_id: str, lines: tuple[Line, ...]) -> None:
-    """Reserve line after line; on the first failure release the earlier ones."""
+async def _reserve_all(db: Database, *, location_id: str, lines: tuple[Line, ...], hold: Hold,
+                       resumed: bool) -> None:
+    """Reserve line after line (a resumed attempt first re-arms the holds its predecessor
+    left); on the first failure give the earlier ones back."""
     done: list[Line] = []
     try:
         for line in lines:
-            if not await stock_writes.reserve(db, sku=line.sku, location_id=location_id,
-                                              quantity=line.quantity):
+            if not (await stock_writes.reserve(db, sku=line.sku, location_id=location_id,
+                                               quantity=line.quantity, hold=hold)
+                    or (resumed and await stock_writes.rearm(db, sku=line.sku,
+                                                            location_id=location_id, hold=hold))):
                 raise reject("INSUFFICIENT_STOCK",
                              f"Not enough {line.sku} at {location_id} for {line.quantity}.",
                              field=f"lines.{lines.index(line)}.quantity")
             done.append(line)
     except BaseException:
-        await _release_all(db, location_id=location_id, lines=tuple(done))
+        await _unhold_all(db, location_id=location_id, lines=tuple(done), hold=hold)
         raise
 
 
-async def _release_all(db: Database, *, location_id: str | None, lines: tuple[Line, ...]) -> None:
+async def _unhold_all(db: Database, *, location_id: str | None, lines: tuple[Line, ...],
+                      hold: Hold) -> None:
+    """Give back the holds this attempt made (an order that will not be written)."""
+    if location_id is None:
+        return
+    for line in lines:
+        await stock_writes.unhold(db, sku=line.sku, location_id=location_id,
+                                  quantity=line.quantity, hold=hold)
+
+
+async def _release_all(db: Database, *, location_id: str | None, order_id: str,
+                       lines: tuple[Line, ...]) -> None:
+    """Give back the reservation of a written order (cancelled)."""
     if location_id is None:
         return
     for line in lines:
         await stock_writes.release(db, sku=line.sku, location_id=location_id,
-                                   quantity=line.quantity)
+                                   quantity=line.quantity, order_id=order_id)
 
 
 async def cancel_order(
@@ -240,7 +274,8 @@ async def cancel_order(
         return current
     if before.get("stock") == "RESERVED":
         lines = tuple(Line(sku=x["sku"], quantity=x["quantity"]) for x in before["lines"])
-        await _release_all(db, location_id=before["location_id"], lines=lines)
+        await _release_all(db, location_id=before["location_id"], order_id=order_id,
+                           lines=lines)
     if before["status"] == "PAID":
         await loyalty.reverse(db, loaders=loaders, settings=settings, order=before)
     after = {**before, "status": "CANCELLED"}

@@ -6,6 +6,8 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import NoReturn
 
+from pymongo.errors import DuplicateKeyError
+
 from gateway.commerce import loyalty, validation
 from gateway.commerce.common import (
     channel_doc,
@@ -16,7 +18,7 @@ from gateway.commerce.common import (
     now,
 )
 from gateway.commerce.errors import reject
-from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.commerce.idempotency import AlreadyDone, Once, check_not_done, run_once
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.scope import Scope
@@ -64,8 +66,10 @@ async def record_payment(
         }
         try:
             await order_writes.insert(db, "payments", doc)
-        except BaseException:
+        except BaseException as exc:
             await order_writes.remove_paid(db, order_id=order_id, amount=amount)
+            if isinstance(exc, DuplicateKeyError):  # the attempt taken over wrote it
+                raise AlreadyDone(payment_id) from None
             raise
         loaders.payments_by_id.prime(payment_id, doc)
         if after["paid"] == after["total"]:
@@ -77,7 +81,8 @@ async def record_payment(
 
     return await run_once(db, caller=caller, mutation="recordPayment", key=idempotency_key,
                           request=[order_id, amount, currency, method],
-                          new_id=new_id("pay_"), work=work)
+                          new_id=new_id("pay_"), work=work,
+                          lease_seconds=settings.idempotency_lease_seconds)
 
 
 async def _why_not_paid(
@@ -97,9 +102,9 @@ async def _why_not_paid(
 
 
 async def record_visit(
-    *, db: Database, loaders: Loaders, caller: str, channel_id: str, location_id: str | None,
-    member_id: str | None, identity: tuple[str, str] | None, kind: str, source: str,
-    at: datetime | None, idempotency_key: str,
+    *, db: Database, loaders: Loaders, settings: Settings, caller: str, channel_id: str,
+    location_id: str | None, member_id: str | None, identity: tuple[str, str] | None,
+    kind: str, source: str, at: datetime | None, idempotency_key: str,
 ) -> Once:
     """Record a store visit, app session or view once per key (anonymous when no member)."""
     validation.idempotency_key(idempotency_key)
@@ -124,14 +129,17 @@ async def record_visit(
         doc = {"_id": visit_id, "member_id": member, "channel_id": channel_id,
                "location_id": location_id, "kind": kind, "source": source, "at": when,
                "recorded_by": caller}
-        await order_writes.insert(db, "visits", doc)
+        try:
+            await order_writes.insert(db, "visits", doc)
+        except DuplicateKeyError:  # the attempt taken over wrote it after all
+            raise AlreadyDone(visit_id) from None
         loaders.visits_by_id.prime(visit_id, doc)
 
     return await run_once(
         db, caller=caller, mutation="recordVisit", key=idempotency_key,
         request=[channel_id, location_id, member_id, list(identity or ()), kind, source,
                  at.isoformat() if at else None],
-        new_id=new_id("vis_"), work=work)
+        new_id=new_id("vis_"), work=work, lease_seconds=settings.idempotency_lease_seconds)
 
 
 async def _none() -> None:

@@ -22,6 +22,7 @@ INDEXES: Final[dict[str, list[IndexModel]]] = {
     "inventory": [
         IndexModel([("sku", ASC), ("location_id", ASC)], unique=True),
         IndexModel([("location_id", ASC)]),
+        IndexModel([("holds.until", ASC)]),  # the reservation sweeper's expired holds
     ],
     "members": [IndexModel([("home_channel_id", ASC)]), IndexModel([("tier", ASC)])],
     "identities": [IndexModel([("member_id", ASC)]), IndexModel([("channel_id", ASC)])],

@@ -101,7 +101,8 @@ class ActivityMutation:
                     validation.external_id(input.identity.external_id,
                                            field="identity.externalId"))
             once = await record_visit(
-                db=ctx.db, loaders=ctx.loaders, caller=caller_of(ctx.scope, ctx.principal),
+                db=ctx.db, loaders=ctx.loaders, settings=ctx.settings,
+                caller=caller_of(ctx.scope, ctx.principal),
                 channel_id=validation.id_of(input.channel, "ch_", field="channel"),
                 location_id=validation.id_of(input.location, "loc_", field="location")
                 if input.location else None,

@@ -54,7 +54,8 @@ class MemberMutation:
         ctx = info.context
         try:
             once = await enrol_member(
-                db=ctx.db, loaders=ctx.loaders, caller=caller_of(ctx.scope, ctx.principal),
+                db=ctx.db, loaders=ctx.loaders, settings=ctx.settings,
+                caller=caller_of(ctx.scope, ctx.principal),
                 name=input.name,
                 phone=input.phone, email=input.email,
                 home_channel_id=validation.id_of(input.home_channel, "ch_",

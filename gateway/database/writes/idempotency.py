@@ -2,13 +2,14 @@
 
 ``_id`` is ``"<caller>:<mutation>:<key>"``, so the unique ``_id`` picks exactly one winner when
 several requests claim the same key at once. A document holds the request's fingerprint, its
-status (``PENDING`` while the winner works, ``DONE`` after) and the id of the object created.
-A TTL index on ``created_at`` removes it after the retention period (see indexes.py).
+status (``PENDING`` while the winner works, ``DONE`` after), the id of the object created, the
+holder's ``token`` and its lease (``lease_until``, renewed while it works). A TTL index on
+``created_at`` removes it after the retention period (see indexes.py).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -20,12 +21,14 @@ COLLECTION = "idempotency"
 
 
 async def claim(
-    db: Database, *, key_id: str, fingerprint: str, result_id: str, token: str, now: datetime
+    db: Database, *, key_id: str, fingerprint: str, result_id: str, token: str, now: datetime,
+    lease: timedelta,
 ) -> Doc | None:
     """Insert a PENDING claim; ``None`` when this call won, else the existing document
     (read after the insert failed)."""
     doc = {"_id": key_id, "fingerprint": fingerprint, "status": "PENDING",
-           "result_id": result_id, "token": token, "created_at": now, "claimed_at": now}
+           "result_id": result_id, "token": token, "created_at": now, "claimed_at": now,
+           "lease_until": now + lease}
     try:
         await db[COLLECTION].insert_one(doc)
     except DuplicateKeyError:
@@ -36,6 +39,14 @@ async def claim(
 async def get(db: Database, *, key_id: str) -> Doc | None:
     found: Doc | None = await db[COLLECTION].find_one({"_id": key_id})
     return found
+
+
+async def renew(db: Database, *, key_id: str, token: str, until: datetime) -> bool:
+    """Extend the holder's lease; False when the claim is no longer this holder's."""
+    result = await db[COLLECTION].update_one(
+        {"_id": key_id, "token": token, "status": "PENDING"}, {"$set": {"lease_until": until}}
+    )
+    return bool(result.matched_count == 1)
 
 
 async def complete(db: Database, *, key_id: str, token: str, result_id: str) -> None:
@@ -50,14 +61,17 @@ async def release(db: Database, *, key_id: str, token: str) -> None:
     await db[COLLECTION].delete_one({"_id": key_id, "token": token})
 
 
-
 async def take_over(db: Database, *, key_id: str, old_token: str, token: str,
-                    now: datetime) -> Doc | None:
-    """Take a PENDING claim from a holder that stopped (its token is still ``old_token``);
-    the claim after, or ``None`` when someone else moved it first."""
+                    now: datetime, lease: timedelta) -> Doc | None:
+    """Take a PENDING claim whose lease ran out (its holder stopped; its token is still
+    ``old_token``); the claim after, or ``None`` when someone else moved it first or the
+    holder renewed. A claim written before leases existed counts from ``claimed_at``."""
     found: Doc | None = await db[COLLECTION].find_one_and_update(
-        {"_id": key_id, "token": old_token, "status": "PENDING"},
-        {"$set": {"token": token, "claimed_at": now}}, return_document=ReturnDocument.AFTER,
+        {"_id": key_id, "token": old_token, "status": "PENDING",
+         "$or": [{"lease_until": {"$lt": now}},
+                 {"lease_until": None, "claimed_at": {"$lt": now - lease}}]},
+        {"$set": {"token": token, "claimed_at": now, "lease_until": now + lease}},
+        return_document=ReturnDocument.AFTER,
     )
     return found
 

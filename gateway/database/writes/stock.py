@@ -4,10 +4,18 @@
 Available units are ``on_hand - reserved``. Every change that lowers them is ONE conditional
 update that matches only while enough units are available, so concurrent orders can never
 oversell and no level ever goes negative.
+
+A reservation for an order that is not written yet also appends a *hold* to the document's
+``holds`` array, in the same update: ``{order, quantity, until, token}`` (``token`` names the
+attempt that made it). Giving a hold back removes it in the update that lowers ``reserved``,
+and matches only while it is there, so its units come back at most once
+(``gateway.commerce.reservations``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -22,20 +30,81 @@ def _available_at_least(quantity: int) -> Doc:
     return {"$expr": {"$gte": [{"$subtract": ["$on_hand", "$reserved"]}, quantity]}}
 
 
-async def reserve(db: Database, *, sku: str, location_id: str, quantity: int) -> bool:
-    """Hold ``quantity`` units for an order (``reserved += q``) if that many are available."""
+@dataclass(frozen=True)
+class Hold:
+    """Who holds reserved units until their order is written: the order's id, the attempt
+    (``token``) and until when the units wait for the order."""
+
+    order_id: str
+    token: str
+    until: datetime
+
+
+async def reserve(
+    db: Database, *, sku: str, location_id: str, quantity: int, hold: Hold
+) -> bool:
+    """Reserve ``quantity`` units for ``hold.order_id`` (``reserved += q`` and a hold) if that
+    many are available and the order holds none here yet."""
     result = await db["inventory"].update_one(
-        {"_id": stock_key(sku, location_id), **_available_at_least(quantity)},
-        {"$inc": {"reserved": quantity}},
+        {"_id": stock_key(sku, location_id), **_available_at_least(quantity),
+         "holds.order": {"$ne": hold.order_id}},
+        {"$inc": {"reserved": quantity},
+         "$push": {"holds": {"order": hold.order_id, "quantity": quantity,
+                             "until": hold.until, "token": hold.token}}},
     )
     return bool(result.modified_count == 1)
 
 
-async def release(db: Database, *, sku: str, location_id: str, quantity: int) -> bool:
-    """Give a reservation back (``reserved -= q``, never below zero)."""
+async def rearm(db: Database, *, sku: str, location_id: str, hold: Hold) -> bool:
+    """Take over the hold ``hold.order_id`` already has here (left by an attempt that
+    stopped): this attempt's token and deadline; False when there is none."""
+    result = await db["inventory"].update_one(
+        {"_id": stock_key(sku, location_id), "holds.order": hold.order_id},
+        {"$set": {"holds.$.token": hold.token, "holds.$.until": hold.until}},
+    )
+    return bool(result.modified_count == 1)
+
+
+async def unhold(db: Database, *, sku: str, location_id: str, quantity: int, hold: Hold) -> bool:
+    """Give back the units of a hold this attempt made, if it still is there."""
+    result = await db["inventory"].update_one(
+        {"_id": stock_key(sku, location_id),
+         "holds": {"$elemMatch": {"order": hold.order_id, "token": hold.token}}},
+        {"$inc": {"reserved": -quantity}, "$pull": {"holds": {"order": hold.order_id}}},
+    )
+    return bool(result.modified_count == 1)
+
+
+async def expired_holds(db: Database, *, now: datetime, limit: int) -> list[Doc]:
+    """Inventory documents with a hold past its deadline (``_id`` and ``holds`` only)."""
+    docs: list[Doc] = await db["inventory"].find(
+        {"holds.until": {"$lt": now}}, {"holds": 1}, limit=limit).to_list()
+    return docs
+
+
+async def end_hold(
+    db: Database, *, doc_id: str, order_id: str, quantity: int, now: datetime, give_back: bool
+) -> bool:
+    """Remove an expired hold, and with ``give_back`` its units (``reserved -= q``); matches
+    only while the hold is there and still expired (nobody re-armed it)."""
+    update: Doc = {"$pull": {"holds": {"order": order_id}}}
+    if give_back:
+        update["$inc"] = {"reserved": -quantity}
+    result = await db["inventory"].update_one(
+        {"_id": doc_id, "holds": {"$elemMatch": {"order": order_id, "until": {"$lt": now}}}},
+        update,
+    )
+    return bool(result.modified_count == 1)
+
+
+async def release(
+    db: Database, *, sku: str, location_id: str, quantity: int, order_id: str
+) -> bool:
+    """Give a written order's reservation back (``reserved -= q``, never below zero), and its
+    hold if the sweeper has not removed it yet."""
     result = await db["inventory"].update_one(
         {"_id": stock_key(sku, location_id), "reserved": {"$gte": quantity}},
-        {"$inc": {"reserved": -quantity}},
+        {"$inc": {"reserved": -quantity}, "$pull": {"holds": {"order": order_id}}},
     )
     return bool(result.modified_count == 1)
 
