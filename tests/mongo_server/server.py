@@ -154,6 +154,14 @@ class WireServer:
         return f"mongodb://{self._host}:{self.port}/?directConnection=true"
 
     @property
+    def pid(self) -> int:
+        """The server's process id (to freeze it with SIGSTOP in fault tests)."""
+        if self._process is None:
+            msg = "WireServer is not running"
+            raise RuntimeError(msg)
+        return self._process.pid
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
