@@ -33,7 +33,7 @@ from gateway.database import (
 )
 from gateway.database.activity import ACTIVITY_COLLECTIONS, TIME_FIELD, ActivityFilter
 from gateway.database.query import Doc, Paging, nearest
-from gateway.database.scope import Scope
+from gateway.database.scope import ADMIN, Scope
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -97,6 +97,7 @@ class Loaders:
     products_by_sku: DataLoader[str, Doc | None]
     stock_by_sku_location: DataLoader[tuple[str, str], Doc | None]
     members_by_id: DataLoader[str, Doc | None]
+    members_for_rules: DataLoader[str, Doc | None]
     identities_by_id: DataLoader[str, Doc | None]
     identities_by_member: DataLoader[str, list[Doc]]
     orders_by_id: DataLoader[str, Doc | None]
@@ -112,6 +113,19 @@ class Loaders:
     sales_by_channel: DataLoader[analytics.SeriesKey, list[Doc]]
     top_products_by_channel: DataLoader[analytics.PlainKey, list[Doc]]
     conversion_by_channel: DataLoader[analytics.PlainKey, analytics.ActivityRows]
+    scope: Scope = ADMIN
+
+    def member_written(self, doc: Doc, *, created: bool = False) -> None:
+        """A write changed (or ``created``) a member: the rules' loader gets the document;
+        the caller's loader gets it as the caller's scope reads it when the caller created
+        it, and reads it again through its scope otherwise."""
+        self.members_for_rules.prime(doc["_id"], doc, force=True)
+        if self.members_by_id is self.members_for_rules:
+            return
+        if created:
+            self.members_by_id.prime(doc["_id"], members.seen_by(doc, self.scope), force=True)
+        elif self.members_by_id.cache_map.get(doc["_id"]) is not None:
+            self.members_by_id.clear(doc["_id"])
 
 
 def create_loaders(db: Database, scope: Scope) -> Loaders:
@@ -173,7 +187,8 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
         pages: dict[tuple[Cluster, LedgerQuery], list[Doc]] = {}
         for query, clusters in by_query.items():
             member_ids, _ = _owners(clusters)
-            found = await member_records.ledger_by_members(db, member_ids, paging=query.paging)
+            found = await member_records.ledger_by_members(
+                db, member_ids, scope=scope, paging=query.paging)
             for cluster in clusters:
                 pages[(cluster, query)] = nearest(
                     [d for m in cluster for d in found.get(m, [])], "at", query.paging)
@@ -183,6 +198,8 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
         rates = await channels.fx_rates(db)
         return [rates for _ in keys]
 
+    members_by_id: DataLoader[str, Doc | None] = _loader(
+        lambda ids: members.members_by_ids(db, ids, scope=scope))
     loaders = Loaders(
         channels_by_id=_loader(all_channels),
         locations_by_id=_loader(lambda ids: channels.locations_by_ids(db, ids, scope=scope)),
@@ -190,10 +207,12 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
             lambda ids: channels.locations_by_channels(db, ids, scope=scope), default=[]
         ),
         products_by_sku=_loader(lambda skus: products.products_by_skus(db, skus, scope=scope)),
-        stock_by_sku_location=_loader(
-            lambda keys: _stock(db, keys)
-        ),
-        members_by_id=_loader(lambda ids: members.members_by_ids(db, ids, scope=scope)),
+        stock_by_sku_location=_loader(lambda keys: _stock(db, keys, scope)),
+        members_by_id=members_by_id,
+        # The rules of a write (points, tier) read a member whatever the caller may see; an
+        # admin's request shares one loader (and its cache) for both.
+        members_for_rules=members_by_id if scope.unrestricted else _loader(
+            lambda ids: members.members_by_ids(db, ids, scope=ADMIN)),
         identities_by_id=_loader(lambda ids: members.identities_by_ids(db, ids, scope=scope)),
         identities_by_member=_loader(
             lambda ids: members.identities_by_members(db, ids, scope=scope), default=[]
@@ -207,7 +226,8 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
         history_by_member=DataLoader(load_fn=history),
         summaries_by_member=DataLoader(load_fn=summaries),
         ledger_by_member=DataLoader(load_fn=ledger),
-        merges_by_member=_loader(lambda ids: member_records.merges_by_members(db, ids), default=[]),
+        merges_by_member=_loader(
+            lambda ids: member_records.merges_by_members(db, ids, scope=scope), default=[]),
         fx_rates=DataLoader(load_fn=fx),
         footfall_by_location=DataLoader(
             load_fn=lambda keys: analytics.footfall_batch(db, keys, scope=scope)
@@ -221,15 +241,19 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
         conversion_by_channel=DataLoader(
             load_fn=lambda keys: analytics.conversion_batch(db, keys, scope=scope)
         ),
+        scope=scope,
     )
-    for name, loader in vars(loaders).items():
-        loader.load_fn = _observed(name, loader.load_fn)
+    observed: set[int] = set()
+    for name, loader in vars(loaders).items():  # a loader shared by two names is wrapped once
+        if isinstance(loader, DataLoader) and id(loader) not in observed:
+            observed.add(id(loader))
+            loader.load_fn = _observed(name, loader.load_fn)
     return loaders
 
 
-def _observed(name: str, batch: Callable[[list[Any]], Awaitable[list[Any]]]) -> Any:
+def _observed(name: str, batch: Callable[[list[Any]], Awaitable[Sequence[Any]]]) -> Any:
     """``batch`` inside a span, with its size counted (``omnigw_dataloader_batch_size``)."""
-    async def observed(keys: list[Any]) -> list[Any]:
+    async def observed(keys: list[Any]) -> Sequence[Any]:
         metrics.observe_batch(name, len(keys))
         with tracing.tracer().start_as_current_span(
             f"dataloader {name}", attributes={"dataloader.name": name, "batch.size": len(keys)}
@@ -239,8 +263,10 @@ def _observed(name: str, batch: Callable[[list[Any]], Awaitable[list[Any]]]) -> 
     return observed
 
 
-async def _stock(db: Database, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Doc]:
-    found = await products.stock_by_keys(db, keys)
+async def _stock(
+    db: Database, keys: list[tuple[str, str]], scope: Scope
+) -> dict[tuple[str, str], Doc]:
+    found = await products.stock_by_keys(db, keys, scope=scope)
     return {
         key: found[products.stock_key(*key)] for key in keys if products.stock_key(*key) in found
     }

@@ -35,7 +35,8 @@ class PointsEntry:
     id: strawberry.ID = strawberry.field(description="Entry id: reason and order or member id.")
     delta: Long = strawberry.field(description="Points added (positive) or taken (negative).")
     reason: PointsReason = strawberry.field(description="Why.")
-    balance: Long = strawberry.field(description="The member's balance right after.")
+    balance: Long | None = strawberry.field(
+        description="The member's balance right after (every channel); null for a partner key.")
     at: datetime = strawberry.field(description="When (UTC).")
     member_id: strawberry.ID = strawberry.field(
         description="The member account it was booked to (a merged member's own id).")
@@ -48,7 +49,7 @@ class PointsEntry:
     @classmethod
     def from_doc(cls, doc: Doc) -> PointsEntry:
         return cls(id=strawberry.ID(doc["_id"]), delta=doc["delta"],
-                   reason=PointsReason(doc["reason"]), balance=doc["balance"],
+                   reason=PointsReason(doc["reason"]), balance=doc.get("balance"),
                    at=utc(doc["at"]), member_id=strawberry.ID(doc["member_id"]),
                    order_id=doc.get("order_id"))
 
@@ -67,11 +68,16 @@ class Merge:
     merged_id: strawberry.ID = strawberry.field(description="The member folded into it.")
     status: MergeStatus = strawberry.field(description="In effect or undone.")
     moved_identities: list[str] = strawberry.field(
-        description="Identity ids (`channel:externalId`) moved to the survivor.")
-    moved_points: Long = strawberry.field(description="Points moved to the survivor.")
-    merged_by: str = strawberry.field(description="Who merged.")
+        description="Identity ids (`channel:externalId`) moved to the survivor; for a partner "
+        "key, those of its channels.")
+    moved_points: Long | None = strawberry.field(
+        description="Points moved to the survivor; null for a partner key (a balance counts "
+        "every channel).")
+    merged_by: str | None = strawberry.field(
+        description="The name of the key that merged; null for a partner key.")
     merged_at: datetime = strawberry.field(description="When (UTC).")
-    unmerged_by: str | None = strawberry.field(description="Who undid it, if undone.")
+    unmerged_by: str | None = strawberry.field(
+        description="The name of the key that undid it, if undone; null for a partner key.")
     unmerged_at: datetime | None = strawberry.field(description="When it was undone.")
 
     @classmethod
@@ -79,7 +85,7 @@ class Merge:
         return cls(
             id=strawberry.ID(doc["_id"]), survivor_id=strawberry.ID(doc["survivor_id"]),
             merged_id=strawberry.ID(doc["merged_id"]), status=MergeStatus(doc["status"]),
-            moved_identities=list(doc["identity_ids"]), moved_points=doc["points"],
-            merged_by=doc["merged_by"], merged_at=utc(doc["merged_at"]),
+            moved_identities=list(doc["identity_ids"]), moved_points=doc.get("points"),
+            merged_by=doc.get("merged_by"), merged_at=utc(doc["merged_at"]),
             unmerged_by=doc.get("unmerged_by"), unmerged_at=optional_utc(doc.get("unmerged_at")),
         )

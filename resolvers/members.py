@@ -131,8 +131,12 @@ class Member(Node):
     name: str = strawberry.field(description="Full name (masked for partner callers).")
     phone: str | None = strawberry.field(description="Phone (masked for partner callers).")
     email: str | None = strawberry.field(description="Email (masked for partner callers).")
-    tier: MemberTier = strawberry.field(description="Loyalty tier.")
-    points: Long = strawberry.field(description="Loyalty points balance.")
+    tier: MemberTier | None = strawberry.field(
+        description="Loyalty tier, from lifetime spend in every channel; null for a partner "
+        "key (it counts other channels' orders).")
+    points: Long | None = strawberry.field(
+        description="Loyalty points balance, earned in every channel; null for a partner key "
+        "(pointsLedger lists the points booked in its channels).")
     joined_at: datetime = strawberry.field(description="When the member joined.")
     home_channel_id: strawberry.Private[str | None]
     cluster: strawberry.Private[tuple[str, ...]]
@@ -147,9 +151,10 @@ class Member(Node):
         return [Identity.from_doc(d) for d in docs]
 
     @strawberry.field(
-        description="One timeline of the member's orders, payments and visits in every channel, "
-        "newest first (ties by id). Cursors are positions, so they stay valid as new activity "
-        "arrives. A page reads at most `first + 1` documents per collection."
+        description="One timeline of the member's orders, payments and visits in every channel "
+        "the caller may see, newest first (ties by id). Cursors are positions, so they stay "
+        "valid as new activity arrives. A page reads at most `first + 1` documents per "
+        "collection."
     )
     async def history(
         self,
@@ -178,7 +183,8 @@ class Member(Node):
         found = await info.context.loaders.history_by_member.load((self.cluster, query))
         return edges_connection(_merge_history(found.by_collection, page), page, tag)
 
-    @strawberry.field(description="For each channel the member used: orders, spend and visits.")
+    @strawberry.field(description="For each channel the member used (that the caller may see): "
+                      "orders, spend and visits.")
     async def channel_summaries(self, info: Info) -> list[ChannelSummary]:
         rows = await info.context.loaders.summaries_by_member.load(self.cluster)
         return await _summaries(info, rows)
@@ -186,7 +192,8 @@ class Member(Node):
     @strawberry.field(
         description="Total spend of non-cancelled orders, converted with each order's FX "
         "snapshot to the base currency (half-even rounding to the minor unit); in another "
-        "currency, converted from the base at today's rate."
+        "currency, converted from the base at today's rate. For a partner key, the spend in "
+        "its channels."
     )
     async def lifetime_value(
         self,
@@ -211,7 +218,9 @@ class Member(Node):
 
     @strawberry.field(
         description="Every change of the points balance, newest first, including those of "
-        "members merged into this one. See PointsReason for the earning rule per channel."
+        "members merged into this one. See PointsReason for the earning rule per channel. A "
+        "partner key sees the entries booked in its channels (its orders' points, and the "
+        "signup bonus when the member joined in one of them), without the balance."
     )
     async def points_ledger(
         self,
@@ -228,7 +237,8 @@ class Member(Node):
                           lambda d: Keyset(id=d["_id"], at=utc(d["at"])), tag)
 
     @strawberry.field(description="Merges this member took part in (as survivor or merged), "
-                      "oldest first, including undone ones.")
+                      "oldest first, including undone ones. A partner key sees the merges in "
+                      "effect that moved an identity of its channels.")
     async def merges(self, info: Info) -> list[Merge]:
         docs = await info.context.loaders.merges_by_member.load(self.id)
         return [Merge.from_doc(d) for d in docs]
@@ -240,8 +250,8 @@ class Member(Node):
             name=doc["name"],
             phone=doc.get("phone"),
             email=doc.get("email"),
-            tier=MemberTier(doc["tier"]),
-            points=doc["points"],
+            tier=MemberTier(doc["tier"]) if doc.get("tier") is not None else None,
+            points=doc.get("points"),
             joined_at=utc(doc["joined_at"]),
             home_channel_id=doc.get("home_channel_id"),
             cluster=tuple(cluster_of(doc)),
@@ -297,7 +307,9 @@ async def load_identity(info: Info, channel_id: str, external_id: str) -> Identi
 
 @strawberry.input(description="Narrows a member list; all fields optional, combined with AND.")
 class MemberFilter:
-    tier: MemberTier | None = strawberry.field(default=None, description="Loyalty tier.")
+    tier: MemberTier | None = strawberry.field(
+        default=None, description="Loyalty tier (admin keys only: FORBIDDEN for a partner key, "
+        "a tier counts every channel).")
     home_channel: strawberry.ID | None = strawberry.field(
         default=None, description="Joined in this channel (ch_ id)."
     )

@@ -77,11 +77,9 @@ class StockLevel(Node):
 
 
 async def load_stock(info: Info, sku: str, location_id: str) -> StockLevel | None:
-    """The stock of ``sku`` at a location the caller may see; else None."""
-    loaders = info.context.loaders
-    if await loaders.locations_by_id.load(location_id) is None:
-        return None
-    doc = await loaders.stock_by_sku_location.load((sku, location_id))
+    """The stock of ``sku`` at a location the caller may see (the repository checks); else
+    None."""
+    doc = await info.context.loaders.stock_by_sku_location.load((sku, location_id))
     return None if doc is None else StockLevel.from_doc(doc)
 
 

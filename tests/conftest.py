@@ -208,6 +208,7 @@ class WritingGateway:
     kind: str
     client: httpx.AsyncClient
     db: Database
+    gateway: Gateway  # to create more keys and clients
 
 
 async def fresh_database(uri: str, name: str) -> Settings:
@@ -241,4 +242,5 @@ async def fresh_gateway(
     async for gateway in _gateway(settings):
         key = await gateway.key("admin", "admin")  # audit entries read "by: admin"
         async with gateway.client(key) as client:
-            yield WritingGateway(kind=kind, client=client, db=gateway.app.state.db)
+            yield WritingGateway(kind=kind, client=client, db=gateway.app.state.db,
+                                 gateway=gateway)

@@ -84,7 +84,9 @@ async def import_orders(
     # Warm the caches: one query each for every SKU, member and identity of the batch.
     await loaders.products_by_sku.load_many(
         list({line.sku for row in rows for line in row.lines}))
-    await loaders.members_by_id.load_many(list({r.member_id for r in rows if r.member_id}))
+    member_ids = list({r.member_id for r in rows if r.member_id})
+    await loaders.members_by_id.load_many(member_ids)
+    await loaders.members_for_rules.load_many(member_ids)  # the same loader for an admin
     await loaders.identities_by_id.load_many(
         list({identity_key(*r.identity) for r in rows if r.identity}))
     results = []

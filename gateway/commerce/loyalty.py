@@ -7,7 +7,9 @@ of the base currency (per yuan by default), doubled at rural outlets. An importe
 than our offers' prices, so it earns at most ``Settings.max_import_points`` (default 10,000;
 0 means imported orders earn none). Cancelling a paid order takes back what it earned. New
 members get ``SIGNUP_BONUS`` points. Each change is one entry in
-``points_ledger`` (``_id`` ``"<reason>:<order or member id>"``, unique, so it is written once).
+``points_ledger`` (``_id`` ``"<reason>:<order or member id>"``, unique, so it is written once),
+booked in a channel (``channel_id``: the order's, or the home channel for the signup bonus) so
+that a partner reads the entries of its channels only.
 
 Tier: the highest tier whose threshold in ``Settings.tier_thresholds`` (lifetime spend in the
 base currency, cancelled orders excluded, merged members included) the member reaches;
@@ -56,8 +58,8 @@ async def lifetime_spend(db: Database, *, cluster: list[str]) -> int:
 
 
 async def _apply(db: Database, *, loaders: Loaders, settings: Settings, member_id: str,
-                 order_id: str | None, delta: int, reason: str) -> None:
-    member = await loaders.members_by_id.load(member_id)
+                 channel_id: str, order_id: str | None, delta: int, reason: str) -> None:
+    member = await loaders.members_for_rules.load(member_id)
     if member is None:
         return
     tier = tier_for(await lifetime_spend(db, cluster=cluster_of(member)), settings)
@@ -67,12 +69,12 @@ async def _apply(db: Database, *, loaders: Loaders, settings: Settings, member_i
     try:
         await member_writes.insert(db, LEDGER, {
             "_id": f"{reason}:{order_id or member_id}", "member_id": member_id,
-            "order_id": order_id, "delta": delta, "reason": reason,
+            "channel_id": channel_id, "order_id": order_id, "delta": delta, "reason": reason,
             "balance": after["points"], "at": now(),
         })
     except DuplicateKeyError:  # already recorded: undo the second increment
         await member_writes.add_points(db, member_id=member_id, delta=-delta, tier=None)
-    loaders.members_by_id.prime(member_id, after, force=True)
+    loaders.member_written(after)
 
 
 async def earn(db: Database, *, loaders: Loaders, settings: Settings, order: Doc) -> None:
@@ -99,4 +101,5 @@ async def _order_points(
                        cap=settings.max_import_points if order.get("source") == "import"
                        else None)
     await _apply(db, loaders=loaders, settings=settings, member_id=order["member_id"],
-                 order_id=order["_id"], delta=sign * delta, reason=reason)
+                 channel_id=order["channel_id"], order_id=order["_id"], delta=sign * delta,
+                 reason=reason)

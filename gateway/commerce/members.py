@@ -62,10 +62,11 @@ async def enrol_member(
                 await member_writes.delete(db, "identities", identity["_id"])
             raise
         await member_writes.insert(db, loyalty.LEDGER, {
-            "_id": f"SIGNUP:{member_id}", "member_id": member_id, "order_id": None,
+            "_id": f"SIGNUP:{member_id}", "member_id": member_id,
+            "channel_id": home_channel_id, "order_id": None,
             "delta": loyalty.SIGNUP_BONUS, "reason": "SIGNUP",
             "balance": loyalty.SIGNUP_BONUS, "at": joined})
-        loaders.members_by_id.prime(member_id, doc, force=True)
+        loaders.member_written(doc, created=True)
 
     return await run_once(
         db, caller=caller, mutation="enrolMember", key=idempotency_key,

@@ -59,6 +59,7 @@ async def merge_members(
     record = {
         "_id": new_id("mrg_"), "survivor_id": survivor_id, "merged_id": merged_id,
         "status": "PENDING", "identity_ids": [i["_id"] for i in identities],
+        "channel_ids": sorted({i["channel_id"] for i in identities}),
         "points": merged["points"], "survivor_tier_before": survivor["tier"],
         "survivor_tier_after": tier, "merged_by": caller, "merged_at": now(),
     }

@@ -1,7 +1,9 @@
 """Repository functions for members and their channel identities.
 
-A partner sees only members who hold an identity in one of its channels, with personal data
-(name, phone, email) masked, and only the identities of its channels.
+A partner sees only members who hold an identity in one of its channels (and a member merged
+into one of those by a merge that moved an identity of its channels: that member stands for
+its survivor), with personal data (name, phone, email) masked and without the member-wide
+``points`` and ``tier`` (both count every channel), and only the identities of its channels.
 """
 
 from __future__ import annotations
@@ -9,34 +11,44 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.database import Database
+from gateway.database.member_records import merged_members_seen
 from gateway.database.query import Doc, Paging, by_ids, combine, find, grouped_by, page_by_id
 from gateway.database.scope import Scope
+from gateway.errors import Forbidden
 
 PERSONAL_FIELDS = ("name", "phone", "email")
+MEMBER_WIDE_FIELDS = ("points", "tier")
 MASK = "***"
 
 
-def _masked(doc: Doc, scope: Scope) -> Doc:
+def seen_by(doc: Doc, scope: Scope) -> Doc:
+    """A member document as ``scope`` may read it: unchanged for an admin; for a partner,
+    personal data masked and the member-wide fields ``None``."""
     if scope.unrestricted:
         return doc
-    return {**doc, **{field: MASK for field in PERSONAL_FIELDS if doc.get(field) is not None}}
+    return {**doc, **{field: MASK for field in PERSONAL_FIELDS if doc.get(field) is not None},
+            **dict.fromkeys(MEMBER_WIDE_FIELDS)}
 
 
-async def _visible_member_ids(db: Database, ids: Sequence[str], scope: Scope) -> set[str]:
-    docs = await find(
+async def _visible_member_ids(db: Database, docs: dict[str, Doc], scope: Scope) -> set[str]:
+    holders = await find(
         db["identities"],
-        scope.restrict({"member_id": {"$in": list(dict.fromkeys(ids))}}),
+        scope.restrict({"member_id": {"$in": list(docs)}}),
         projection={"member_id": 1},
     )
-    return {doc["member_id"] for doc in docs}
+    visible = {doc["member_id"] for doc in holders}
+    merged = [k for k, doc in docs.items() if k not in visible and doc.get("merged_into")]
+    if merged:  # its identities moved to the survivor: it is seen through the merge
+        visible |= await merged_members_seen(db, merged, scope=scope)
+    return visible
 
 
 async def members_by_ids(db: Database, ids: Sequence[str], *, scope: Scope) -> dict[str, Doc]:
     found = await by_ids(db["members"], ids)
     if not scope.unrestricted and found:
-        visible = await _visible_member_ids(db, list(found), scope)
+        visible = await _visible_member_ids(db, found, scope)
         found = {k: v for k, v in found.items() if k in visible}
-    return {k: _masked(v, scope) for k, v in found.items()}
+    return {k: seen_by(v, scope) for k, v in found.items()}
 
 
 async def list_members(
@@ -52,8 +64,12 @@ async def list_members(
 
     ``channel_id`` keeps members holding an identity in that channel. For a partner the
     visibility rule is applied by the same identity query, and a home channel it may not see
-    gives an empty page (a partner cannot learn other channels' members' home channels).
+    gives an empty page (a partner cannot learn other channels' members' home channels). A
+    tier counts every channel: filtering by it needs an admin key.
     """
+    if tier is not None and not scope.unrestricted:
+        raise Forbidden("Filtering members by tier needs an admin key (a tier counts every "
+                        "channel).", field="tier")
     if home_channel_id is not None and not scope.allows(home_channel_id):
         return []
     query = combine(
@@ -69,7 +85,7 @@ async def list_members(
         )
         query = combine(query, {"_id": {"$in": member_ids}})
     docs = await page_by_id(db["members"], query, paging=paging)
-    return [_masked(doc, scope) for doc in docs]
+    return [seen_by(doc, scope) for doc in docs]
 
 
 async def identities_by_ids(db: Database, ids: Sequence[str], *, scope: Scope) -> dict[str, Doc]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.database import Database
+from gateway.database.channels import locations_by_ids
 from gateway.database.query import Doc, Paging, by_ids, combine, page_by_id
 from gateway.database.scope import Scope
 
@@ -54,9 +55,18 @@ def stock_key(sku: str, location_id: str) -> str:
     return f"{sku}@{location_id}"
 
 
-async def stock_by_keys(db: Database, keys: Sequence[tuple[str, str]]) -> dict[str, Doc]:
+async def stock_by_keys(
+    db: Database, keys: Sequence[tuple[str, str]], *, scope: Scope
+) -> dict[str, Doc]:
     """Inventory documents for ``(sku, location_id)`` pairs, keyed by their ``_id``.
 
-    The caller checks the location is visible (through the scoped location loader) first.
+    Inventory documents name a location, not a channel: for a partner, the locations are
+    read first through the scoped location query (one more command), and only stock at
+    those of its channels is read.
     """
+    if not scope.unrestricted:
+        visible = await locations_by_ids(db, [loc for _, loc in keys], scope=scope)
+        keys = [key for key in keys if key[1] in visible]
+        if not keys:
+            return {}
     return await by_ids(db["inventory"], [stock_key(sku, loc) for sku, loc in keys])
