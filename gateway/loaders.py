@@ -39,6 +39,20 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+class SharedLoader(DataLoader[K, V]):
+    """A DataLoader whose cached results survive a cancelled caller.
+
+    Every load of a key hands out the same cached future. When graphql-core cancels the
+    fields of an object (an error in one of them nulls the object), a task awaiting that
+    future is cancelled, and asyncio cancels the awaited future with it: every other field
+    waiting for the same key then failed with ``CancelledError``, and so did the request.
+    Each caller awaits its own shield of the shared future instead.
+    """
+
+    def load(self, key: K) -> Awaitable[V]:
+        return asyncio.shield(super().load(key))
+
+
 def _loader(
     fetch: Callable[[list[K]], Awaitable[dict[K, V]]], default: Any = None
 ) -> DataLoader[K, Any]:
@@ -46,7 +60,7 @@ def _loader(
         found = await fetch(keys)
         return [found.get(key, default) for key in keys]
 
-    return DataLoader(load_fn=batch)
+    return SharedLoader(load_fn=batch)
 
 
 @dataclass(frozen=True)
@@ -223,22 +237,22 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
         payments_by_order=_loader(
             lambda ids: activity.payments_by_orders(db, ids, scope=scope), default=[]
         ),
-        history_by_member=DataLoader(load_fn=history),
-        summaries_by_member=DataLoader(load_fn=summaries),
-        ledger_by_member=DataLoader(load_fn=ledger),
+        history_by_member=SharedLoader(load_fn=history),
+        summaries_by_member=SharedLoader(load_fn=summaries),
+        ledger_by_member=SharedLoader(load_fn=ledger),
         merges_by_member=_loader(
             lambda ids: member_records.merges_by_members(db, ids, scope=scope), default=[]),
-        fx_rates=DataLoader(load_fn=fx),
-        footfall_by_location=DataLoader(
+        fx_rates=SharedLoader(load_fn=fx),
+        footfall_by_location=SharedLoader(
             load_fn=lambda keys: analytics.footfall_batch(db, keys, scope=scope)
         ),
-        sales_by_channel=DataLoader(
+        sales_by_channel=SharedLoader(
             load_fn=lambda keys: analytics.sales_batch(db, keys, scope=scope)
         ),
-        top_products_by_channel=DataLoader(
+        top_products_by_channel=SharedLoader(
             load_fn=lambda keys: analytics.top_products_batch(db, keys, scope=scope)
         ),
-        conversion_by_channel=DataLoader(
+        conversion_by_channel=SharedLoader(
             load_fn=lambda keys: analytics.conversion_batch(db, keys, scope=scope)
         ),
         scope=scope,
