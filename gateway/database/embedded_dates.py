@@ -17,6 +17,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import mongomock
+import mongomock.aggregate
 
 _FIELD: Final = "__omnigw_date"
 # MongoDB specifiers whose meaning is the same as Python's strftime.
@@ -73,14 +74,14 @@ def aggregate(
     while True:
         index = next((i for i, stage in enumerate(stages) if _replace(stage, []) != stage), None)
         if index is None:
-            return list(source.aggregate(stages, **kwargs))
+            return _aggregate(source, stages)
         found: list[dict[str, Any]] = []
         stage = _replace(stages[index], found)
         inputs = {}
         for i, spec in enumerate(found):
             inputs[f"{_FIELD}_d{i}"] = spec["date"]
             inputs[f"{_FIELD}_z{i}"] = spec["timezone"]
-        docs = list(source.aggregate([*stages[:index], {"$addFields": inputs}]))
+        docs = _aggregate(source, [*stages[:index], {"$addFields": inputs}])
         for doc in docs:
             for i, spec in enumerate(found):
                 date, zone = doc.pop(f"{_FIELD}_d{i}", None), doc.pop(f"{_FIELD}_z{i}", "UTC")
@@ -89,3 +90,13 @@ def aggregate(
         if docs:
             source.insert_many(docs)
         stages = [stage, *stages[index + 1:]]
+
+
+def _aggregate(collection: Any, stages: list[dict[str, Any]]) -> list[Any]:
+    """mongomock's aggregate, with a leading ``$match`` run as a find: mongomock copies every
+    document of the collection before the first stage, a find only those that match."""
+    if not stages or "$match" not in stages[0]:
+        return list(collection.aggregate(stages))
+    matched = list(collection.find(stages[0]["$match"]))
+    return list(mongomock.aggregate.process_pipeline(  # type: ignore[no-untyped-call]
+        matched, collection.database, stages[1:], None))
