@@ -1,0 +1,169 @@
+"""The world the scope walk reads (tests/test_scope_walk.py), served by a real uvicorn.
+
+A fresh copy of the demo data (its own database on the wire server, or a new embedded store)
+plus, written through the API as an admin: points earned and taken back in several channels,
+before and after merges; a merge of a member known only in other channels (its rural-outlet
+identity is a phone number) and of a member holding one of the partner's identities, into a
+member the partner sees; a merge undone; members enrolled in another channel and in the
+partner's; an import at a rural outlet; visits and stock adjustments in other channels.
+
+The partner holds ``ch_freshmart`` (a supermarket chain) and ``ch_us_market`` (an overseas
+marketplace); every other channel is someone else's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+
+from gateway import auth, demo_data
+from gateway.app import create_app
+from gateway.database import Database, connect, seeding
+from gateway.settings import Settings
+from tests.conftest import ROOT, TEST_DEFAULTS, data
+from tests.uvicorn_server import serving
+
+PARTNER = ("ch_freshmart", "ch_us_market")
+PARTNER_KEY, ADMIN_KEY = "walk-partner", "walk-admin"
+SURVIVOR = "mem_00013"  # ch_flagship, ch_miniapp, ch_th_market, ch_us_market
+FAR = "mem_00044"  # ch_flagship, ch_miniapp, ch_villagelink (a phone number): none of P's
+NEAR = "mem_00022"  # ch_freshmart, ch_us_market, ch_villagelink
+UNDONE = ("mem_00027", "mem_00026")  # ch_flagship; ch_freshmart: merged, then unmerged
+SKU = "sku_dried_mango_200g"
+OUTLET, STORE = "loc_vl_anji", "loc_fm_beijing_chaoyang"
+# The walk's documents are large: these limits are raised (the scope test is not about them).
+LIMITS: dict[str, Any] = {"max_tokens": 100_000, "max_aliases": 1000, "max_depth": 100,
+                          "max_cost": 1_000_000, "max_body_bytes": 10_000_000,
+                          "live_poll_interval_ms": 100}
+
+PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
+  order { id total { minorUnits currencyCode } } userErrors { code message } } }"""
+PAY = """mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {
+  userErrors { code message } } }"""
+CANCEL = """mutation($id: ID!) { cancelOrder(order: $id) { userErrors { code } } }"""
+MERGE = """mutation($s: ID!, $m: ID!) { mergeMembers(survivor: $s, merged: $m) {
+  merge { id } userErrors { code } } }"""
+UNMERGE = """mutation($id: ID!) { unmergeMembers(mergeId: $id) { userErrors { code } } }"""
+ENROL = """mutation($input: EnrolMemberInput!) { enrolMember(input: $input) {
+  member { id } userErrors { code message } } }"""
+IMPORT = """mutation($orders: [ImportOrderInput!]!) { importOrders(channel: "ch_villagelink",
+  location: "loc_vl_anji", orders: $orders) { created userErrors { code message }
+  results { userErrors { code message } } } }"""
+VISIT = """mutation($input: RecordVisitInput!) { recordVisit(input: $input) {
+  userErrors { code message } } }"""
+ADJUST = """mutation($loc: ID!, $on: Int!) { adjustStock(sku: "sku_dried_mango_200g",
+  location: $loc, delta: 3, reason: "count", expectedOnHand: $on) { userErrors { code } } }"""
+
+
+@dataclass
+class World:
+    """The served gateway, its database, an admin's and the partner's clients."""
+
+    app: Starlette
+    url: str
+    db: Database
+    admin: httpx.AsyncClient
+    partner: httpx.AsyncClient
+    keys: dict[str, str]  # key name -> key
+    designated: list[str]  # the ids the world made, most telling first
+
+
+async def served_world(kind: str, uri: str) -> AsyncIterator[World]:
+    """A world on the wire server (``kind == "wire"``) or the embedded store."""
+    settings = Settings(mongodb_uri=uri if kind == "wire" else None,
+                        database="omnigw_scope_walk", debug_db_stats=True,
+                        **{**TEST_DEFAULTS, **LIMITS})
+    if kind == "wire":
+        db = connect(settings)
+        try:
+            await db.client.drop_database(settings.database)
+            await seeding.load(db, demo_data.read_seed_files(ROOT / "seeds"))
+        finally:
+            await db.close()
+    app = create_app(settings)
+    async with serving(app) as url:
+        db = app.state.db
+        keys = {
+            ADMIN_KEY: await auth.create_key(db, settings, name=ADMIN_KEY, role="admin",
+                                             replace=True),
+            PARTNER_KEY: await auth.create_key(db, settings, name=PARTNER_KEY,
+                                               role="partner", channels=PARTNER, replace=True),
+        }
+        async with client(app, keys[ADMIN_KEY]) as admin, \
+                client(app, keys[PARTNER_KEY]) as partner:
+            designated = await build(admin, db)
+            yield World(app, url, db, admin, partner, keys, designated)
+
+
+def client(app: Starlette, key: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway",
+                             headers={"Authorization": f"Bearer {key}"}, timeout=60)
+
+
+async def ok(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> Any:
+    result = await data(client, query, variables)
+    payload = next(iter(result.values()))
+    assert not payload.get("userErrors"), payload
+    return payload
+
+
+async def paid_order(client: httpx.AsyncClient, *, channel: str, member: str, key: str,
+                     location: str | None = None) -> str:
+    placed = await ok(client, PLACE, {"input": {
+        "channel": channel, "member": member, "idempotencyKey": key, "location": location,
+        "lines": [{"sku": SKU, "quantity": 1}]}})
+    order = placed["order"]
+    await ok(client, PAY, {"input": {
+        "order": order["id"], "amount": order["total"]["minorUnits"],
+        "currency": order["total"]["currencyCode"], "method": "CASH", "idempotencyKey": key}})
+    return str(order["id"])
+
+
+async def build(admin: httpx.AsyncClient, db: Database) -> list[str]:
+    """The writes of the module docstring; the ids they made, most telling first."""
+    await paid_order(admin, channel="ch_flagship", member=FAR, key="far")
+    await paid_order(admin, channel="ch_us_market", member=NEAR, key="near")
+    await paid_order(admin, channel="ch_freshmart", member=NEAR, key="near-fm",
+                     location=STORE)
+    merges = [(await ok(admin, MERGE, {"s": SURVIVOR, "m": m}))["merge"]["id"]
+              for m in (FAR, NEAR)]
+    undone = (await ok(admin, MERGE, {"s": UNDONE[0], "m": UNDONE[1]}))["merge"]["id"]
+    await ok(admin, UNMERGE, {"id": undone})
+    cancelled = await paid_order(admin, channel="ch_flagship", member=SURVIVOR, key="s-cancel")
+    await ok(admin, CANCEL, {"id": cancelled})
+    await paid_order(admin, channel="ch_us_market", member=SURVIVOR, key="s-us")
+    mine = await paid_order(admin, channel="ch_us_market", member=SURVIVOR, key="s-us-2")
+    await ok(admin, CANCEL, {"id": mine})
+    enrolled = []
+    for home, external, key in (("ch_villagelink", "+86 139 0000 0417", "enrol-vl"),
+                                ("ch_freshmart", "FM-WALK-1", "enrol-fm")):
+        enrolled.append((await ok(admin, ENROL, {"input": {
+            "name": f"Walk {key}", "homeChannel": home, "externalId": external,
+            "phone": "+86 139 0000 0417" if home == "ch_villagelink" else None,
+            "email": f"{key}@example.net", "idempotencyKey": key}}))["member"]["id"])
+    await ok(admin, IMPORT, {"orders": [{
+        "externalId": "walk-imp-1", "currency": "CNY", "placedAt": "2026-10-30T03:00:00Z",
+        "identity": {"channel": "ch_villagelink", "externalId": "+86 134 7245 1219"},
+        "lines": [{"sku": SKU, "quantity": 1, "unitPrice": 1990}]}]})
+    await activity(admin, "world")
+    for location in (OUTLET, STORE):
+        level = await db["inventory"].find_one({"_id": f"{SKU}@{location}"})
+        await ok(admin, ADJUST, {"loc": location, "on": level["on_hand"]})
+    return [SURVIVOR, NEAR, FAR, *UNDONE, *merges, undone, *enrolled, mine, cancelled]
+
+
+async def activity(admin: httpx.AsyncClient, tag: str) -> None:
+    """Visits and an order of the members the partner sees, in its channels and others'."""
+    for channel, member, location in (("ch_flagship", SURVIVOR, None),
+                                      ("ch_freshmart", NEAR, STORE),
+                                      ("ch_villagelink", NEAR, OUTLET)):
+        await ok(admin, VISIT, {"input": {
+            "channel": channel, "kind": "STORE_VISIT" if location else "APP_SESSION",
+            "source": "walk", "member": member, "location": location,
+            "idempotencyKey": f"{tag}-visit-{channel}"}})
+    for channel in ("ch_flagship", "ch_us_market"):
+        await paid_order(admin, channel=channel, member=SURVIVOR, key=f"{tag}-{channel}")
