@@ -53,6 +53,11 @@ PREFIX = re.compile(r"(?<![A-Za-z0-9_])([a-z]{2,4}_)(?![A-Za-z0-9])")
 ID_VALUE = re.compile(r"^([a-z]{2,4}_)[A-Za-z0-9_]+$")
 TIME_VALUE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 VARIANTS_PER_ARGUMENT = 4
+# what a value read from an answer must be to fill a built-in scalar argument
+_FITS: dict[str, Callable[[Any], bool]] = {
+    "Int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "Float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+}
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,7 @@ class Walk:
     # a value never to send as a String argument (e.g. someone's personal data)
     withheld: Callable[[Any], bool] = lambda value: False
     _prefix_of_name: dict[str, set[str]] = field(default_factory=dict)
+    _fields_of_scalar: dict[str, list[str]] = field(default_factory=dict)
     _bindings_of: dict[str, list[Binding] | None] = field(default_factory=dict)
     _selections: dict[tuple[str, int], str] = field(default_factory=dict)
 
@@ -201,6 +207,12 @@ class Walk:
             if len(prefixes) == 1:
                 named[argument_name] |= prefixes
         self._prefix_of_name = {k: v for k, v in named.items() if len(v) == 1}
+        of_scalar: dict[str, set[str]] = defaultdict(set)
+        for type_ in self.schema.type_map.values():
+            if is_object_type(type_) and not type_.name.startswith("__"):
+                for fname, f in type_.fields.items():
+                    of_scalar[get_named_type(f.type).name].add(fname)
+        self._fields_of_scalar = {k: sorted(v) for k, v in of_scalar.items()}
 
     def refresh(self) -> None:
         """Forget the arguments and selections made so far (the pool changed)."""
@@ -284,22 +296,13 @@ class Walk:
         if scalar == "ID":
             return self.id_candidates(name, description)
         if scalar == "String":
-            if name in ("after", "before"):
-                return list(self.pool.cursors.get(owner, []))
+            if name in ("after", "before"):  # cursors of the same list (field), two of them
+                return list(self.pool.cursors.get(owner, []))[:2]
             found = [v for v in self.pool.by_name.get(name, [])
                      if isinstance(v, str) and not self.withheld(v)]
             return found[:VARIANTS_PER_ARGUMENT] or [self.pool.string()]
-        if scalar == "Int":
-            if name in ("first", "last"):
-                return [self.pool.page_size]
-            # values of a field of the same name, or whose name ends it (onHand for
-            # expectedOnHand): a compare-and-set wants the value it compares with
-            numbers = [v for key, values in self.pool.by_name.items()
-                       if name.lower().endswith(key.lower())
-                       for v in values if isinstance(v, int) and not isinstance(v, bool)]
-            return numbers[:2] or [1]
-        if scalar == "Float":
-            return [1.0]
+        if name in ("first", "last"):
+            return [self.pool.page_size]
         if scalar == "Boolean":
             return [True, False]
         if scalar == "DateTime":
@@ -309,9 +312,18 @@ class Walk:
             if name == "until":
                 return [w.until for w in windows]
             return [windows[0].until - timedelta(hours=1)]
-        if scalar == "_Any":
-            return self.representations()
-        return [self.pool.string()]
+        return self.scalar_candidates(name, scalar)
+
+    def scalar_candidates(self, name: str, scalar: str) -> list[Any]:
+        """Values read from fields of the same scalar type: those whose name is the
+        argument's or ends it (``onHand`` for ``expectedOnHand``: a compare-and-set wants the
+        value it compares with), else any; else a fresh string."""
+        fields = self._fields_of_scalar.get(scalar, [])
+        fits = _FITS.get(scalar, lambda value: True)  # two types may share a field name
+        matching = [v for key in fields if name.lower().endswith(key.lower())
+                    for v in self.pool.by_name.get(key, []) if fits(v)]
+        of_type = [v for key in fields for v in self.pool.by_name.get(key, []) if fits(v)]
+        return (matching or of_type)[:2] or [self.pool.string()]
 
     def id_candidates(self, name: str, description: str | None) -> list[str]:
         """Ids of the prefix the description names (or that arguments of this name take
@@ -339,7 +351,8 @@ class Walk:
                 if ids:
                     by_id.setdefault(ids[0], obj)
             for prefix in sorted({key.split("_", 1)[0] + "_" for key in by_id}):
-                for key in self.choose_ids(prefix, [k for k in by_id if k.startswith(prefix)]):
+                ids = [k for k in by_id if k.startswith(prefix)]
+                for key in self.choose_ids(prefix, ids)[:VARIANTS_PER_ARGUMENT]:
                     leaves = by_id[key].items()
                     reps.append({"__typename": entity.name, **{
                         k: v for k, v in leaves if v is not None and k in entity.fields}})
@@ -366,10 +379,14 @@ class Walk:
         if any(not options[n] for n in required):
             return None
         primary = _paired({n: options[n][0] for n in required}, options, 0, required)
+        if options.get("first"):  # a page is always sized: the walk reads small pages
+            primary["first"] = options["first"][0]
         result = [primary]
         for name, values in options.items():
             for index, value in enumerate(values[:VARIANTS_PER_ARGUMENT]):
                 variant = _paired({**primary, name: value}, options, index, [name])
+                if name == "last":  # Relay: a page is sized from one end only
+                    variant.pop("first", None)
                 if variant not in result:
                     result.append(variant)
         return result

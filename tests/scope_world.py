@@ -148,7 +148,7 @@ async def build(admin: httpx.AsyncClient, db: Database) -> list[str]:
     await ok(admin, IMPORT, {"orders": [{
         "externalId": "walk-imp-1", "currency": "CNY", "placedAt": "2026-10-30T03:00:00Z",
         "identity": {"channel": "ch_villagelink", "externalId": "+86 134 7245 1219"},
-        "lines": [{"sku": SKU, "quantity": 1, "unitPrice": 1990}]}]})
+        "lines": [{"sku": SKU, "quantity": 1, "unitPrice": "1990"}]}]})
     await activity(admin, "world")
     for location in (OUTLET, STORE):
         level = await db["inventory"].find_one({"_id": f"{SKU}@{location}"})
