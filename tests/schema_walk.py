@@ -160,8 +160,8 @@ class Pool:
             self.objects[typename].append(leaves)
 
     def windows(self) -> list[Window]:
-        """Windows of whole days: the week around the median time read, the week up to the
-        newest, and everything read."""
+        """Windows of whole days: the week around the median time read, and the week up to
+        the newest (a week is short enough for every bucket size)."""
         if not self.times:
             now = datetime.now(UTC)
             return [Window(now - timedelta(days=7), now)]
@@ -172,7 +172,7 @@ class Pool:
 
         middle, last = day(times[len(times) // 2]), day(times[-1]) + timedelta(days=1)
         return [Window(middle - timedelta(days=3), middle + timedelta(days=4)),
-                Window(last - timedelta(days=7), last), Window(day(times[0]), last)]
+                Window(last - timedelta(days=7), last)]
 
     def string(self) -> str:
         return f"walk-{next(self.fresh)}"
@@ -296,7 +296,12 @@ class Walk:
         if scalar == "ID":
             return self.id_candidates(name, description)
         if scalar == "String":
-            if name in ("after", "before"):  # cursors of the same list (field), two of them
+            if name in ("after", "before"):
+                # cursors of the same list: a root field's (a nested list's cursors are bound
+                # to their parent, and would fail on every other parent)
+                query = self.schema.query_type
+                if query is None or not owner.startswith(f"{query.name}."):
+                    return []
                 return list(self.pool.cursors.get(owner, []))[:2]
             found = [v for v in self.pool.by_name.get(name, [])
                      if isinstance(v, str) and not self.withheld(v)]
