@@ -8,8 +8,8 @@ members), the walk (tests/schema_walk.py):
    ids of every kind, the cursors of each list, time windows, leaf values;
 2. sends, with the partner's key, for every root field of Query and every binding of its
    arguments (each id of the kind an argument takes, of the partner's channels and of
-   others', each optional argument and input field, each enum value, each window, each cursor
-   of that list) one document selecting every field to depth 4 (interfaces and unions
+   others', each optional argument and input field, each enum value, each window, two
+   cursors of that list) one document selecting every field to depth 4 (interfaces and unions
    through every possible type, connections through their edges), and per root field one
    document with every binding of every nested field's arguments;
 3. subscribes, with the partner's key, to every Subscription field with every binding, then
