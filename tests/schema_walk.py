@@ -50,7 +50,7 @@ from graphql import (
 
 Binding = dict[str, Any]
 PREFIX = re.compile(r"(?<![A-Za-z0-9_])([a-z]{2,4}_)(?![A-Za-z0-9])")
-ID_VALUE = re.compile(r"^([a-z]{2,4}_)[A-Za-z0-9_]+$")
+ID_VALUE = re.compile(r"^([a-z]{2,4}_)[A-Za-z0-9_@.\-]+$")  # not `ch_x:external id`
 TIME_VALUE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 VARIANTS_PER_ARGUMENT = 4
 # what a value read from an answer must be to fill a built-in scalar argument
@@ -128,6 +128,7 @@ class Pool:
     times: list[datetime] = field(default_factory=list)
     page_size: int = 3
     fresh: Iterator[int] = field(default_factory=itertools.count)
+    id_fields: frozenset[str] | None = None  # the fields whose values are ids (None: any)
 
     def read(self, data: Any, parent: str = "Query") -> None:
         """Remember the ids, cursors, times, leaf values and objects of an answer."""
@@ -150,7 +151,8 @@ class Pool:
                 continue
             leaves[name] = value
             if isinstance(value, str):
-                if match := ID_VALUE.match(value):
+                match = ID_VALUE.match(value)
+                if match and (self.id_fields is None or name in self.id_fields):
                     _add(self.ids[match.group(1)], value)
                 if TIME_VALUE.match(value):
                     self.times.append(datetime.fromisoformat(value.replace("Z", "+00:00")))
@@ -213,6 +215,7 @@ class Walk:
                 for fname, f in type_.fields.items():
                     of_scalar[get_named_type(f.type).name].add(fname)
         self._fields_of_scalar = {k: sorted(v) for k, v in of_scalar.items()}
+        self.pool.id_fields = frozenset(self._fields_of_scalar.get("ID", []))
 
     def refresh(self) -> None:
         """Forget the arguments and selections made so far (the pool changed)."""
@@ -279,13 +282,14 @@ class Walk:
     # -- arguments -------------------------------------------------------------------------
 
     def candidates(self, owner: str, name: str, description: str | None,
-                   type_: GraphQLInputType) -> list[Any]:
-        """Values to try for one argument or input field, the first being the primary."""
+                   type_: GraphQLInputType, *, nested: bool = False) -> list[Any]:
+        """Values to try for one argument or input field (``nested``), the first being the
+        primary. An argument takes every id chosen, an input field the first few."""
         inner = type_.of_type if is_non_null_type(type_) else type_
         if get_named_type(inner).name == "_Any":
             return self.representations()  # each a list of representations
         if is_list_type(inner):
-            of = self.candidates(owner, name, description, inner.of_type)
+            of = self.candidates(owner, name, description, inner.of_type, nested=nested)
             return [[value] for value in of]
         named = get_named_type(inner)
         if is_enum_type(named):
@@ -294,7 +298,8 @@ class Walk:
             return self.input_candidates(named)
         scalar = named.name
         if scalar == "ID":
-            return self.id_candidates(name, description)
+            found = self.id_candidates(name, description)
+            return found[:VARIANTS_PER_ARGUMENT] if nested else found
         if scalar == "String":
             if name in ("after", "before"):
                 # cursors of the same list: a root field's (a nested list's cursors are bound
@@ -338,8 +343,9 @@ class Walk:
             prefixes = self._prefix_of_name.get(name, prefixes)
         if not prefixes:
             prefixes = set(self.pool.ids)
-        chosen = [self.choose_ids(p, self.pool.ids[p]) for p in sorted(prefixes)
-                  if self.pool.ids.get(p)]
+        # an argument of any kind (node's id) takes the first two of each kind
+        chosen = [self.choose_ids(p, self.pool.ids[p])[:2 if len(prefixes) > 1 else None]
+                  for p in sorted(prefixes) if self.pool.ids.get(p)]
         return [i for group in itertools.zip_longest(*chosen) for i in group if i is not None]
 
     def representations(self) -> list[Any]:
@@ -365,7 +371,7 @@ class Walk:
 
     def input_candidates(self, type_: GraphQLInputObjectType) -> list[Any]:
         fields: dict[str, GraphQLInputField] = type_.fields
-        options = {name: self.candidates(type_.name, name, f.description, f.type)
+        options = {name: self.candidates(type_.name, name, f.description, f.type, nested=True)
                    for name, f in fields.items()}
         return self._bindings(fields, options) or []
 
@@ -388,7 +394,7 @@ class Walk:
             primary["first"] = options["first"][0]
         result = [primary]
         for name, values in options.items():
-            for index, value in enumerate(values[:VARIANTS_PER_ARGUMENT]):
+            for index, value in enumerate(values):
                 variant = _paired({**primary, name: value}, options, index, [name])
                 if name == "last":  # Relay: a page is sized from one end only
                     variant.pop("first", None)

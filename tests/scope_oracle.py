@@ -27,10 +27,11 @@ from typing import Any
 
 from gateway.database import Database
 
-TOKEN = re.compile(r"(?<![A-Za-z0-9])(?:ch|loc|sku|mem|ord|pay|vis|mrg)_[A-Za-z0-9_]+")
+TOKEN = re.compile(r"(?<![A-Za-z0-9])(?:ch|loc|sku|mem|ord|pay|vis|mrg)_[A-Za-z0-9_]+")  # a stock
+# level's id (stk_<sku>@<location>) is checked by its parts
 MASK = "***"
 COLLECTIONS = ("channels", "locations", "products", "members", "identities", "orders",
-               "payments", "visits", "points_ledger", "merges", "api_keys")
+               "payments", "visits", "points_ledger", "merges", "api_keys", "inventory")
 
 
 @dataclass
@@ -65,6 +66,10 @@ class Oracle:
         for name in ("locations", "orders", "payments", "visits"):
             for doc in docs[name]:
                 sort(doc["_id"], self.mine(doc.get("channel_id")))
+        location_channel = {doc["_id"]: doc["channel_id"] for doc in docs["locations"]}
+        for doc in docs["inventory"]:  # a stock level's id names its SKU and location
+            sort(f"stk_{doc['sku']}@{doc['location_id']}",
+                 self.mine(location_channel.get(doc["location_id"])))
         own_member_ids = {d["member_id"] for name in ("orders", "payments", "visits",
                                                      "points_ledger", "identities")
                           for d in docs[name] if self.mine(d.get("channel_id"))}

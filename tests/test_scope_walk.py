@@ -13,9 +13,9 @@ members), the walk (tests/schema_walk.py):
    through every possible type, connections through their edges), and per root field one
    document with every binding of every nested field's arguments;
 3. subscribes, with the partner's key, to every Subscription field with every binding, then
-   sends every Mutation field with every binding, as an admin and as the partner (payloads
-   to depth 3), and writes activity of the shared members in the partner's channels and
-   others';
+   sends, with the partner's key, every Mutation field with every binding (ids: one of its
+   channels', one of others', one of the world's; payloads to depth 3), and writes, as an
+   admin, activity of the shared members in the partner's channels and others';
 4. fails on any id of another channel's record, any personal datum or other channel's
    identity, any other key's name, in data, errors or extensions of any answer or event, and
    in any string that decodes as a cursor (tests/scope_oracle.py).
@@ -29,6 +29,7 @@ exist and stay unreached. A field added later is walked without editing this tes
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -108,15 +109,15 @@ def reach(value: Any, typename: str, reached: set[str]) -> None:
                 reach(item, own_type, reached)
 
 
-def sampler(oracle: Oracle, designated: list[str]) -> Any:
-    """Ids to try, in order: the world's own, then two of the partner's, two of others'."""
+def sampler(oracle: Oracle, designated: list[str], most: int = 7) -> Any:
+    """Ids to try: the partner's, others' and the world's (up to 2, 2 and 3), taken in turn
+    (so the first few of any kind hold one of each), at most ``most``."""
     def choose(prefix: str, ids: list[str]) -> list[str]:
-        mine = [i for i in ids if i in oracle.own_ids.get(prefix, set())]
-        theirs = [i for i in ids if i in oracle.foreign_ids]
-        first = [i for i in designated if i.startswith(prefix) and i in ids]
-        chosen = first + [i for i in mine if i not in first][:2] + [
-            i for i in theirs if i not in first][:2]
-        return chosen or ids[:2]
+        world = [i for i in designated if i.startswith(prefix) and i in ids][:3]
+        mine = [i for i in ids if i in oracle.own_ids.get(prefix, set()) and i not in world]
+        theirs = [i for i in ids if i in oracle.foreign_ids and i not in world]
+        turns = itertools.zip_longest(mine[:2], theirs[:2], world)
+        return [i for turn in turns for i in turn if i is not None][:most] or ids[:2]
     return choose
 
 
@@ -127,17 +128,18 @@ async def introspect(client: httpx.AsyncClient) -> GraphQLSchema:
 
 async def harvest(admin: httpx.AsyncClient, schema: GraphQLSchema, pool: Pool,
                   choose: Any) -> None:
-    """Read every root field as an admin: first wide (20 per list), then deep."""
+    """Read every root field as an admin: first wide (20 per list), then deep, with every
+    binding of the nested fields' arguments (stock at other channels' locations, say)."""
     query = schema.query_type
     assert query is not None
-    for depth, page in ((2, 20), (3, 3)):
+    for depth, page, variants in ((2, 20, False), (3, 3, True)):
         pool.page_size = page
         walk = Walk(schema, pool, depth=depth, choose_ids=choose)
         for name, root_field in query.fields.items():
             bindings = walk.bindings(f"Query.{name}", root_field)
             if bindings is not None:
-                body = await gql(admin, *walk.document(query, name, bindings[0]))
-                pool.read(body.get("data"))
+                document = walk.document(query, name, bindings[0], variants=variants)
+                pool.read((await gql(admin, *document)).get("data"))
 
 
 def required(root: GraphQLObjectType, name: str) -> set[str]:
@@ -165,8 +167,8 @@ async def walk_queries(partner: httpx.AsyncClient, walk: Walk, oracle: Oracle,
                           "Query")
 
 
-async def walk_mutations(client: httpx.AsyncClient, walk: Walk, result: Walked | None) -> None:
-    """Every mutation with every binding; the partner's answers are kept in ``result``."""
+async def walk_mutations(client: httpx.AsyncClient, walk: Walk, result: Walked) -> None:
+    """Every mutation with every binding; the answers are kept in ``result``."""
     mutation = walk.schema.mutation_type
     assert mutation is not None
     for name, mutation_field in mutation.fields.items():
@@ -178,9 +180,8 @@ async def walk_mutations(client: httpx.AsyncClient, walk: Walk, result: Walked |
             document, variables = walk.document(mutation, name, bindings[index],
                                                 operation="mutation")
             body = await gql(client, document, variables)
-            if result is not None:
-                result.answer(f"Mutation.{name}", f"{document} {json.dumps(variables)}", body,
-                              None, "Mutation")
+            result.answer(f"Mutation.{name}", f"{document} {json.dumps(variables)}", body,
+                          None, "Mutation")
 
 
 class Subscriptions:
@@ -250,13 +251,13 @@ async def walked(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[W
         await walk_queries(world.partner, walk, oracle, result)
         # writes never send others' secrets as the partner's own data (an identity of another
         # channel linked in its own would be its own, and the walk could not tell)
-        shallow = Walk(schema, pool, depth=3, choose_ids=choose, withheld=oracle.not_its_own)
+        shallow = Walk(schema, pool, depth=3, choose_ids=sampler(oracle, world.designated, 3),
+                       withheld=oracle.not_its_own)
         for root in (schema.mutation_type, schema.subscription_type):
             assert root is not None
             result.beyond_query |= set(shallow.reachable(root)) - result.from_query
         live = await Subscriptions.open(world, shallow)
         await walk_mutations(world.partner, shallow, result)
-        await walk_mutations(world.admin, shallow, None)
         await activity(world.admin, "live")
         await live.drain(result, quiet=1.0)
         oracle = await Oracle.read(world.db, channels=frozenset(PARTNER), own_key=PARTNER_KEY)
