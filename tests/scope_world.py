@@ -37,6 +37,7 @@ SKU = "sku_dried_mango_200g"
 OUTLET, STORE = "loc_vl_anji", "loc_fm_beijing_chaoyang"
 # The walk's documents are large: these limits are raised (the scope test is not about them).
 LIMITS: dict[str, Any] = {"max_tokens": 100_000, "max_aliases": 1000, "max_depth": 100,
+                          "max_document_length": 1_000_000,
                           "max_cost": 1_000_000, "max_body_bytes": 10_000_000,
                           "live_poll_interval_ms": 100}
 
