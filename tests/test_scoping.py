@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from tests.conftest import PARTNER_A, PARTNER_B, SEEDS, Callers, data
+from tests.conftest import PARTNER_A, PARTNER_B, SEEDS, Callers, data, gql
 from tests.test_queries import newest_first, page_through
 
 A, B = set(PARTNER_A), set(PARTNER_B)
@@ -111,6 +111,22 @@ async def test_stock_levels(callers: Callers) -> None:
     assert await data(callers.admin, STOCK, {"sku": theirs["sku"],
                                              "loc": theirs["location_id"]}) == {
         "product": {"stock": {"onHand": theirs["on_hand"]}}}
+
+
+async def test_stock_is_scoped_in_the_repository_in_one_more_command(callers: Callers) -> None:
+    # given stock at one of partner A's locations
+    locations = {loc["_id"]: loc["channel_id"] for loc in SEEDS["locations"]}
+    mine = next(s for s in SEEDS["inventory"] if locations[s["location_id"]] in A)
+    variables = {"sku": mine["sku"], "loc": mine["location_id"]}
+    # when an admin and the partner read it
+    admin = await gql(callers.admin, STOCK, variables)
+    partner = await gql(callers.partner_a, STOCK, variables)
+    # then both get it; the partner's read checks the location's channel first
+    assert admin["data"] == partner["data"] == {"product": {"stock": {"onHand": mine["on_hand"]}}}
+    assert admin["extensions"]["db"] == {"commands": 2, "byCollection": {
+        "inventory": 1, "products": 1}}
+    assert partner["extensions"]["db"] == {"commands": 3, "byCollection": {
+        "inventory": 1, "locations": 1, "products": 1}}
 
 
 ORDERS = """query($first: Int!, $after: String, $filter: OrderFilter) {
