@@ -8,7 +8,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install serve test lint typecheck schema bench abuse clean chromium graphiql
+.PHONY: install serve test lint typecheck schema bench abuse soak clean chromium promtool graphiql
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -45,7 +45,7 @@ $(CLIENTS)/node_modules/.installed: $(CLIENTS)/package.json $(CLIENTS)/package-l
 	cd $(CLIENTS) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: lint typecheck chromium $(FEDERATION)/node_modules/.installed $(CLIENTS)/node_modules/.installed  ## ruff, mypy, then pytest against a real MongoDB wire-protocol server
+test: lint typecheck chromium promtool $(FEDERATION)/node_modules/.installed $(CLIENTS)/node_modules/.installed  ## ruff, mypy, then pytest against a real MongoDB wire-protocol server
 	$(VENV)/bin/pytest
 
 # The browser test drives Debian's chromium with Playwright (no browser download). Install it
@@ -58,6 +58,19 @@ chromium:
 	      || echo "could not install chromium; tests/test_browser.py will fail" >&2; \
 	  else \
 	    echo "chromium is missing: install the Debian package 'chromium'; tests/test_browser.py fails without it" >&2; \
+	  fi; }
+
+# tests/test_metrics.py checks /metrics with promtool, from Debian's prometheus package (no
+# service is started: only the promtool binary is used). Installed like chromium.
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing the Debian package prometheus (promtool, for tests/test_metrics.py)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends prometheus; } \
+	      || echo "could not install prometheus; tests/test_metrics.py will fail" >&2; \
+	  else \
+	    echo "promtool is missing: install the Debian package 'prometheus'; tests/test_metrics.py fails without it" >&2; \
 	  fi; }
 
 graphiql:  ## rebuild gateway/static/graphiql/ from the npm packages pinned in graphiql/package-lock.json

@@ -223,12 +223,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", metrics.metrics_endpoint),
+            Route("/metrics", metrics.endpoint(settings)),
             Mount("/graphiql", graphiql.assets()),
             Route("/graphql", gate),
             WebSocketRoute("/graphql", gate),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(RequestContext),
+        middleware=[Middleware(tracing.http_spans), Middleware(RequestContext),
+                    Middleware(metrics.HttpMetrics),
                     Middleware(RequestDeadline, seconds=settings.request_timeout_ms / 1000)],
     )

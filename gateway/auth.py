@@ -39,14 +39,14 @@ from gateway import ids
 from gateway.database import Database, keys
 from gateway.database.scope import ADMIN, Scope
 from gateway.errors import BadUserInput
-from gateway.settings import Settings
+from gateway.settings import KEY_PATTERN, Settings
 
 ROLES: Final = ("admin", "partner", "federation")
 KEY_PREFIX: Final = "omnigw_"
 # The development pepper: acceptable on the embedded store only (settings refuse production
 # mode against MONGODB_URI without OMNIGW_KEY_PEPPER).
 DEV_PEPPER: Final = b"omnigw-development-pepper-not-for-production"
-_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{8,200}$")
+_TOKEN = re.compile(KEY_PATTERN)
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 CACHE_SIZE: Final = 10_000
 

@@ -35,7 +35,6 @@ from strawberry.schema.exceptions import (
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from gateway import metrics
 from gateway.media import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
@@ -89,7 +88,6 @@ class SpecView(GraphQL[Any, None]):
         try:
             response = await super().run(request, context, root_value)
         except PersistedQueryError as exc:
-            metrics.ERRORS.labels(exc.code).inc()
             return error_response(accept, exc.status, exc.message, exc.code)
         except HTTPException as exc:
             status, code, headers, message = exc.status_code, "BAD_REQUEST", {}, exc.reason
@@ -100,7 +98,6 @@ class SpecView(GraphQL[Any, None]):
                 code = "GRAPHQL_VALIDATION_FAILED"
             elif status == 405:
                 headers = {"Allow": "GET, POST"}
-            metrics.ERRORS.labels(code).inc()
             return error_response(accept, status, message, code, headers)
         if media == GRAPHQL_RESPONSE_JSON and response.media_type == JSON:
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"

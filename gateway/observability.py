@@ -3,8 +3,9 @@
 Every HTTP request and WebSocket connection gets a request id: the caller's ``X-Request-Id``
 when it is sane (1 to 128 characters of ``A-Z a-z 0-9 . _ : -``), else a fresh one. It is
 sent back in the ``X-Request-Id`` response header, put on every log line written while the
-request runs, and on the request's span. A W3C ``traceparent`` header continues the caller's
-trace. Each request ends with one ``access`` log line (method, path, status, duration).
+request runs, and on the request's span (``request.id``; the span itself is the ASGI
+instrumentation's, see :mod:`gateway.tracing`). Each request ends with one ``access`` log
+line (method, path, status, duration).
 """
 
 from __future__ import annotations
@@ -18,11 +19,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from opentelemetry import propagate
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from gateway import tracing
 
 HEADER = "x-request-id"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -80,7 +78,7 @@ def incoming_request_id(scope: Scope) -> str:
 
 
 class RequestContext:
-    """Pure ASGI middleware: request id, the request's span and the access log line."""
+    """Pure ASGI middleware: request id (also on the current span) and the access log line."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -91,7 +89,6 @@ class RequestContext:
             return
         rid = incoming_request_id(scope)
         token = request_id.set(rid)
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         method = scope.get("method", "WEBSOCKET")
         path = scope["path"]
         status = 0
@@ -106,19 +103,13 @@ class RequestContext:
                 ]
             await send(message)
 
-        with tracing.tracer().start_as_current_span(
-            f"{method} {path}", context=propagate.extract(headers), kind=SpanKind.SERVER,
-            attributes={"http.request.method": method, "url.path": path, "request.id": rid},
-        ) as span:
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                span.set_attribute("http.response.status_code", status)
-                if status >= 500:
-                    span.set_status(Status(StatusCode.ERROR))
-                access_log.info(
-                    "%s %s %s", method, path, status,
-                    extra={"method": method, "path": path, "status": status,
-                           "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
-                )
-                request_id.reset(token)
+        trace.get_current_span().set_attribute("request.id", rid)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                "%s %s %s", method, path, status,
+                extra={"method": method, "path": path, "status": status,
+                       "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+            )
+            request_id.reset(token)

@@ -1,24 +1,58 @@
-"""One typed settings class, read from the environment (prefix ``OMNIGW_``).
+"""One typed settings class, read from the environment (prefix ``OMNIGW_``) and ``.env``.
 
 ``MONGODB_URI`` and ``PORT`` are read without the prefix because every platform spells them
-that way. A bad value fails at start-up with the name of the key and the value that was refused.
+that way. Precedence, highest first: values passed to ``Settings(...)``, environment
+variables, the ``.env`` file of the working directory (``OMNIGW_ENV_FILE`` names another
+file; set it empty to read none), the defaults below. A bad value fails at start-up with the
+name of the variable, the value that was refused and the values allowed
+(:mod:`gateway.settings_errors` turns that into one line for the command line).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pymongo.errors import PyMongoError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+KEY_PATTERN = r"^[A-Za-z0-9._~+/=-]{8,200}$"  # an API key: 8 to 200 of these characters
+_OPERATION_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
+
+
+def default_seeds_dir() -> Path:
+    """``seeds/`` of a source checkout, or the copy packaged in the wheel (``gateway/seeds``:
+    an installed gateway has no checkout)."""
+    packaged = Path(__file__).resolve().parent / "seeds"
+    return packaged if packaged.is_dir() else PROJECT_ROOT / "seeds"
 
 
 class Settings(BaseSettings):
     """Everything the gateway can be told, with safe defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="OMNIGW_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="OMNIGW_", extra="ignore", frozen=True,
+                                      env_file=".env", env_file_encoding="utf-8")
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        env_file = os.environ.get("OMNIGW_ENV_FILE", ".env") or None
+        return (init_settings, env_settings,
+                DotEnvSettingsSource(settings_cls, env_file=env_file))
 
     mongodb_uri: str | None = Field(
         default=None,
@@ -31,7 +65,8 @@ class Settings(BaseSettings):
         default=8000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "OMNIGW_PORT")
     )
     base_currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
-    seeds_dir: Path = PROJECT_ROOT / "seeds"
+    seeds_dir: Path = Field(default_factory=default_seeds_dir,
+                            description="Where the embedded store loads its data from.")
     debug_db_stats: bool = Field(
         default=False, description="Add extensions.db (database commands) to every response."
     )
@@ -48,7 +83,7 @@ class Settings(BaseSettings):
         default=100, ge=1, le=10000,
         description="Most entity representations one request may resolve through _entities.",
     )
-    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     tier_thresholds: dict[str, int] = Field(
         default={"SILVER": 150_000, "GOLD": 500_000, "PLATINUM": 1_000_000},
         description="Lifetime spend (base-currency minor units, cancelled orders excluded) "
@@ -98,6 +133,20 @@ class Settings(BaseSettings):
     )
     demo_partner_key: SecretStr | None = Field(
         default=None, description="Fixed value of the demo partner key (embedded store only)."
+    )
+
+    # Telemetry (gateway/metrics.py, gateway/tracing.py).
+    metrics_key: SecretStr | None = Field(
+        default=None, description="When set, /metrics needs 'Authorization: Bearer <key>'; in "
+        "production mode /metrics is off without it.",
+    )
+    metrics_operations: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Operation names kept as metric labels, besides those of the "
+        "persisted-query manifest (others count as 'other'). JSON list or comma-separated.",
+    )
+    trace_document: bool = Field(
+        default=True, description="Put the document, literals stripped, on the operation span "
+        "(graphql.document).",
     )
     max_depth: int = Field(default=10, ge=1, le=100, description="Deepest field nesting.")
     max_aliases: int = Field(default=15, ge=0, le=1000, description="Aliases per document.")
@@ -229,9 +278,40 @@ class Settings(BaseSettings):
         if value is not None and value.strip() == "":
             return None
         if value is not None and not value.startswith(("mongodb://", "mongodb+srv://")):
-            raise ValueError(
-                f"MONGODB_URI must start with mongodb:// or mongodb+srv://, got {value!r}"
-            )
+            raise ValueError("a MongoDB URI starts with mongodb:// or mongodb+srv://")
+        if value is not None and value.startswith("mongodb://"):
+            # Checked here so that a bad URI stops the start-up with its reason; a
+            # mongodb+srv:// URI is resolved in DNS, so it is left to the client.
+            from pymongo.uri_parser import parse_uri
+
+            try:
+                parse_uri(value, warn=True)
+            except (ValueError, PyMongoError) as exc:
+                raise ValueError(f"not a valid MongoDB connection string: {exc}") from None
+        return value
+
+    @field_validator("demo_admin_key", "demo_partner_key")
+    @classmethod
+    def _demo_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.match(KEY_PATTERN, value.get_secret_value()):
+            raise ValueError("a key is 8 to 200 of A-Z a-z 0-9 . _ ~ + / = -")
+        return value
+
+    @field_validator("metrics_operations", mode="before")
+    @classmethod
+    def _operation_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [
+                name.strip() for name in text.split(",") if name.strip()]
+        return value
+
+    @field_validator("metrics_operations")
+    @classmethod
+    def _operation_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [name for name in value if not _OPERATION_NAME.match(name)]
+        if bad:
+            raise ValueError(f"operation names are GraphQL names (A-Z a-z 0-9 _), got {bad!r}")
         return value
 
     @model_validator(mode="after")

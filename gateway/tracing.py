@@ -1,21 +1,35 @@
-"""OpenTelemetry spans: one per HTTP request, per DataLoader batch and per MongoDB command.
+"""OpenTelemetry traces: which instrumentation makes which span, and where spans go.
+
+One request gives one tree of spans:
+
+- ``POST /graphql`` (SERVER): the maintained ASGI instrumentation
+  (``opentelemetry-instrumentation-asgi``), continuing the caller's W3C ``traceparent``;
+- ``query`` / ``mutation`` / ``subscription`` (the GraphQL operation, with
+  ``graphql.operation.*`` and ``graphql.document``): :mod:`gateway.graphql_tracing`;
+- ``dataloader <name>``: one per DataLoader batch (:mod:`gateway.loaders`);
+- ``<database>.<command>`` (CLIENT): one per MongoDB command, made by the maintained PyMongo
+  instrumentation (``opentelemetry-instrumentation-pymongo``) on a real MongoDB, and by
+  :func:`command_span`, with the same name and attributes, on the embedded store.
 
 Tracing is off unless ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set: then :func:`configure` installs
 an SDK tracer provider that exports by OTLP over HTTP (the standard ``OTEL_*`` variables apply:
-service name, headers, sampler). With tracing off, the API's no-op tracer makes every span
-free. Tests install their own provider with :func:`use_provider`.
+service name, headers, sampler). With tracing off every span is the API's no-op span. The
+instrumentations are handed :data:`PROVIDER`, which asks for the provider in use at each span,
+so tests can swap in their own with :func:`use_provider`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
-
-from gateway.database import monitoring
+from opentelemetry.util.types import Attributes
+from starlette.types import ASGIApp
 
 log = logging.getLogger("gateway.tracing")
 
@@ -23,16 +37,53 @@ _NAME = "omnigw"
 _provider: Any = None
 
 
+def _current_provider() -> trace.TracerProvider:
+    provider: trace.TracerProvider = _provider or trace.get_tracer_provider()
+    return provider
+
+
+class _CurrentTracer(Tracer):
+    """A tracer that starts each span with the provider in use at that moment."""
+
+    def __init__(self, name: str, version: str | None, schema_url: str | None) -> None:
+        self._scope = (name, version, schema_url)
+        self._cached: tuple[object, Tracer] | None = None
+
+    def _tracer(self) -> Tracer:
+        provider = _current_provider()
+        if self._cached is None or self._cached[0] is not provider:
+            self._cached = (provider, provider.get_tracer(*self._scope))
+        return self._cached[1]
+
+    def start_span(self, *args: Any, **kwargs: Any) -> Span:
+        return self._tracer().start_span(*args, **kwargs)
+
+    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Any:
+        return self._tracer().start_as_current_span(*args, **kwargs)
+
+
+class _CurrentProvider(trace.TracerProvider):
+    """What the instrumentations are given: tracers that follow :func:`use_provider`."""
+
+    def get_tracer(
+        self, instrumenting_module_name: str, instrumenting_library_version: str | None = None,
+        schema_url: str | None = None, attributes: Attributes = None,
+    ) -> Tracer:
+        return _CurrentTracer(instrumenting_module_name, instrumenting_library_version,
+                              schema_url)
+
+
+PROVIDER = _CurrentProvider()
+_tracer = PROVIDER.get_tracer(_NAME)
+
+
 def tracer() -> Tracer:
-    """The gateway's tracer (from the provider in use, else the global one)."""
-    if _provider is not None:
-        traced: Tracer = _provider.get_tracer(_NAME)
-        return traced
-    return trace.get_tracer(_NAME)
+    """The gateway's own tracer (follows the provider in use)."""
+    return _tracer
 
 
 def use_provider(provider: Any) -> None:
-    """Send the gateway's spans to ``provider`` (``None``: back to the global provider)."""
+    """Send every span to ``provider`` (``None``: back to the global provider)."""
     global _provider
     _provider = provider
 
@@ -57,40 +108,54 @@ def configure() -> Any:
     return provider
 
 
-class CommandSpans:
-    """A span per MongoDB command, child of whatever span is current when it starts."""
-
-    def __init__(self) -> None:
-        self._open: dict[object, Span] = {}
-
-    def started(self, command: str, collection: str | None, key: object) -> None:
-        span = tracer().start_span(
-            f"mongodb.{command}",
-            kind=SpanKind.CLIENT,
-            attributes={
-                "db.system": "mongodb",
-                "db.operation.name": command,
-                "db.collection.name": collection or "admin",
-            },
-        )
-        if key is None:  # the embedded store: the command has already run
-            span.end()
-        else:
-            self._open[key] = span
-
-    def finished(self, key: object, failure: str | None) -> None:
-        span = self._open.pop(key, None)
-        if span is None:
-            return
-        if failure is not None:
-            span.set_status(Status(StatusCode.ERROR, failure))
-        span.end()
-
-
-_command_spans = CommandSpans()
-
-
 def install() -> None:
-    """Observe MongoDB commands (idempotent)."""
-    if _command_spans not in monitoring.observers:
-        monitoring.observers.append(_command_spans)
+    """Trace the commands of every PyMongo client created from now on (idempotent)."""
+    from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+
+    instrumentor = PymongoInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument(tracer_provider=PROVIDER)
+
+
+_ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics")
+
+
+def _span_details(scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``METHOD route``: our few routes by name, anything else as ``METHOD`` alone (the span
+    name stays low-cardinality whatever path a client sends)."""
+    path = scope.get("path", "")
+    route = path if path in _ROUTES else "/graphiql" if path.startswith("/graphiql/") else ""
+    method = scope.get("method", "GET") if scope["type"] == "http" else "WEBSOCKET"
+    return (f"{method} {route}" if route else method), ({"http.route": route} if route else {})
+
+
+def http_spans(app: ASGIApp, *, exclude: Sequence[str] = ("receive", "send")) -> ASGIApp:
+    """``app`` behind the ASGI instrumentation: one SERVER span per request or WebSocket."""
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+    wrapped: ASGIApp = OpenTelemetryMiddleware(
+        app, tracer_provider=PROVIDER, default_span_details=_span_details,
+        exclude_spans=list(exclude),  # type: ignore[arg-type]
+    )
+    return wrapped
+
+
+_embedded = PROVIDER.get_tracer("omnigw.embedded")
+
+
+@contextmanager
+def command_span(database: str, command: str, collection: str | None) -> Iterator[None]:
+    """A span for one command of the embedded store, named and attributed as the PyMongo
+    instrumentation names a real MongoDB's, lasting as long as the command runs."""
+    span = _embedded.start_span(f"{database}.{command}", kind=SpanKind.CLIENT)
+    if span.is_recording():
+        span.set_attributes({"db.system": "mongodb", "db.name": database, "db.statement": command})
+        if collection:
+            span.set_attribute("db.mongodb.collection", collection)
+    try:
+        yield
+    except Exception as exc:
+        span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        raise
+    finally:
+        span.end()

@@ -11,6 +11,7 @@ from strawberry.types.execution import ExecutionContext
 
 from gateway import ids
 from gateway.context import Info
+from gateway.graphql_tracing import OperationSpan
 from gateway.metrics import OperationMetrics
 from resolvers import errors
 from resolvers.activity import Activity
@@ -77,6 +78,7 @@ def build_schema(**kwargs: Any) -> Schema:
         types=[Activity, Channel, Location, Product, StockLevel, Member, Identity, Order, Payment,
                Visit],
         extensions=[
+            OperationSpan,  # first: its span encloses the work of the others
             DatabaseStats,
             Deadline,
             OperationMetrics,

@@ -1,35 +1,56 @@
-"""/metrics, OpenTelemetry spans and JSON logs."""
+"""/metrics: requests by status and code (refusals before execution included), bounded
+operation labels, the guard in production mode, and promtool's verdict on the output."""
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Iterator
+import asyncio
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway import tracing
-from gateway.observability import JsonFormatter, request_id
+from gateway.app import create_app
+from tests.conftest import Gateway, _gateway, embedded_settings
 
 MEMBER = """query MemberWithChannels($id: ID!) {
   member(id: $id) { id identities { channel { id } } } }"""
-
+# 1 + 60 x (node 1): 61 points, more than half of the bucket below
+SIXTY_ORDERS = "query Sixty { orders(first: 60) { edges { node { id } } } }"
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-async def samples(client: httpx.AsyncClient) -> Samples:
+@pytest.fixture(scope="module")
+async def gateway() -> AsyncIterator[Gateway]:
+    """A gateway that knows one operation name, with a small body limit and bucket."""
+    settings = embedded_settings(metrics_operations=("MemberWithChannels",),
+                                 max_body_bytes=2000, throttle_bucket_size=100,
+                                 throttle_restore_rate=1)
+    async for gateway in _gateway(settings):
+        yield gateway
+
+
+@pytest.fixture(scope="module")
+async def client(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    async with gateway.client(await gateway.key("metrics-admin", "admin")) as client:
+        yield client
+
+
+async def scrape(client: httpx.AsyncClient) -> str:
     response = await client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
+    return response.text
+
+
+async def samples(client: httpx.AsyncClient) -> Samples:
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(response.text)
+        for family in text_string_to_metric_families(await scrape(client))
         for s in family.samples
     }
 
@@ -39,12 +60,10 @@ def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return after.get(key, 0.0) - before.get(key, 0.0)
 
 
-async def test_metrics_count_operations_errors_commands_and_batches(
-    client: httpx.AsyncClient,
-) -> None:
+async def test_operations_errors_commands_and_batches(client: httpx.AsyncClient) -> None:
     # given the counters before
     before = await samples(client)
-    # when one named operation runs and one fails validation
+    # when one known operation runs and one anonymous one fails validation
     body = (await client.post("/graphql", json={"query": MEMBER,
                                                 "variables": {"id": "mem_00001"}})).json()
     assert "errors" not in body
@@ -58,12 +77,13 @@ async def test_metrics_count_operations_errors_commands_and_batches(
     assert delta(before, after, "omnigw_graphql_requests_total", operation="anonymous") == 1
     assert delta(before, after, "omnigw_graphql_errors_total",
                  code="GRAPHQL_VALIDATION_FAILED") == 1
-    assert delta(before, after, "omnigw_db_commands_total",
-                 collection="members", command="find") == 1
-    assert delta(before, after, "omnigw_db_commands_total",
-                 collection="identities", command="find") == 1
-    assert delta(before, after, "omnigw_db_commands_total",
-                 collection="channels", command="find") == 1
+    assert delta(before, after, "omnigw_http_requests_total", route="/graphql", status="200",
+                 code="none") == 1
+    assert delta(before, after, "omnigw_http_requests_total", route="/graphql", status="200",
+                 code="GRAPHQL_VALIDATION_FAILED") == 1
+    for collection in ("members", "identities", "channels"):
+        assert delta(before, after, "omnigw_db_commands_total",
+                     collection=collection, command="find") == 1
     assert delta(before, after, "omnigw_dataloader_batch_size_count",
                  loader="identities_by_member") == 1
     assert delta(before, after, "omnigw_dataloader_batch_size_sum",
@@ -71,106 +91,95 @@ async def test_metrics_count_operations_errors_commands_and_batches(
     assert ("omnigw_live_subscriptions", (("field", "memberActivity"),)) in after
 
 
-def test_operation_labels_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gateway import metrics
-
-    monkeypatch.setattr(metrics, "_seen_operations", set())
-    monkeypatch.setattr(metrics, "MAX_OPERATION_NAMES", 2)
-    assert [metrics.operation_label(n) for n in
-            [None, "A", "B", "C", "A", "a-b", "x" * 101]] == [
-        "anonymous", "A", "B", "other", "A", "invalid", "invalid"]
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.use_provider(provider)
-    try:
-        yield exporter
-    finally:
-        tracing.use_provider(None)
-        provider.shutdown()
-
-
-async def test_spans_for_the_request_each_batch_and_each_command(
-    client: httpx.AsyncClient, spans: InMemorySpanExporter
+async def test_refusals_before_execution_are_counted_by_status_and_code(
+    gateway: Gateway, client: httpx.AsyncClient
 ) -> None:
-    # given a caller that continues a trace
-    trace_id = "0af7651916cd43dd8448eb211c80319c"
-    headers = {"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"}
-    # when a query follows two relations
-    response = await client.post(
-        "/graphql", headers=headers, json={"query": MEMBER, "variables": {"id": "mem_00001"}}
-    )
-    assert "errors" not in response.json()
-    # then the spans form one tree: request > batch > command
-    finished = spans.get_finished_spans()
-    by_name: dict[str, ReadableSpan] = {s.name: s for s in finished}
-    assert sorted(by_name) == [
-        "POST /graphql",
-        "dataloader channels_by_id", "dataloader identities_by_member",
-        "dataloader members_by_id",
-        "mongodb.find",
-        "mongodb.findAndModify",  # the key's bucket (gateway/throttle.py)
-    ]
-    assert len([s for s in finished if s.name == "mongodb.find"]) == 3
-    assert {format(s.context.trace_id, "032x") for s in finished} == {trace_id}
-    request = by_name["POST /graphql"]
-    assert request.attributes is not None
-    assert request.attributes["request.id"] == response.headers["x-request-id"]
-    assert request.attributes["http.response.status_code"] == 200
-    batches = {s.context.span_id: s for s in finished if s.name.startswith("dataloader")}
-    for batch in batches.values():
-        assert batch.parent is not None and batch.parent.span_id == request.context.span_id
-    commands = [s for s in finished if s.name == "mongodb.find"]
-    assert sorted(
-        (batches[c.parent.span_id].name, (c.attributes or {})["db.collection.name"])
-        for c in commands if c.parent is not None
-    ) == [("dataloader channels_by_id", "channels"),
-          ("dataloader identities_by_member", "identities"),
-          ("dataloader members_by_id", "members")]
+    # given the counters before
+    before = await samples(client)
+    # when requests are refused: no key, a body past the limit, a document that does not
+    # parse (classic JSON and GraphQL-over-HTTP), and a key whose bucket ran dry
+    async with gateway.client(None) as anonymous:
+        assert (await anonymous.post("/graphql", json={"query": "{ __typename }"})
+                ).status_code == 401
+    assert (await client.post("/graphql", json={"query": "{ " + "x " * 1500 + "}"})
+            ).status_code == 413
+    assert (await client.post("/graphql", json={"query": "{"})).status_code == 200
+    assert (await client.post("/graphql", json={"query": "{"}, headers={
+        "accept": "application/graphql-response+json"})).status_code == 400
+    async with gateway.client(await gateway.key("metrics-dry", "partner",
+                                                ("ch_my_market",))) as dry:
+        first = (await dry.post("/graphql", json={"query": SIXTY_ORDERS})).json()
+        second = (await dry.post("/graphql", json={"query": SIXTY_ORDERS})).json()
+    assert "errors" not in first
+    assert [e["extensions"]["code"] for e in second["errors"]] == ["THROTTLED"]
+    after = await samples(client)
+    # then each is counted once by route, status and code, and once as an error by code
+    expected = [("401", "UNAUTHENTICATED"), ("413", "QUERY_TOO_COMPLEX"),
+                ("200", "GRAPHQL_PARSE_FAILED"), ("400", "GRAPHQL_PARSE_FAILED"),
+                ("200", "THROTTLED")]
+    for status, code in expected:
+        assert delta(before, after, "omnigw_http_requests_total", route="/graphql",
+                     status=status, code=code) == 1, (status, code)
+    for code, times in [("UNAUTHENTICATED", 1), ("QUERY_TOO_COMPLEX", 1),
+                        ("GRAPHQL_PARSE_FAILED", 2), ("THROTTLED", 1)]:
+        assert delta(before, after, "omnigw_graphql_errors_total", code=code) == times, code
 
 
-async def test_no_spans_are_kept_when_tracing_is_off(client: httpx.AsyncClient) -> None:
-    # the global provider is the API's no-op one unless OTEL_EXPORTER_OTLP_ENDPOINT is set
-    assert tracing.configure() is None
-    with tracing.tracer().start_as_current_span("x") as span:
-        assert not span.is_recording()
-
-
-async def test_log_lines_are_json_with_the_request_id(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+async def test_a_flood_of_invented_operation_names_adds_no_series(
+    client: httpx.AsyncClient,
 ) -> None:
-    # when a request runs
-    with caplog.at_level(logging.INFO, logger="gateway.access"):
-        response = await client.get("/healthz", headers={"X-Request-Id": "req-42"})
-    # then its access line, formatted as JSON, carries the request id
-    record = next(r for r in caplog.records if r.name == "gateway.access")
-    token = request_id.set("req-42")
-    try:
-        line = json.loads(JsonFormatter().format(record))
-    finally:
-        request_id.reset(token)
-    assert response.headers["x-request-id"] == "req-42"
-    assert {k: line[k] for k in ("level", "logger", "message", "method", "path", "status",
-                                "request_id")} == {
-        "level": "INFO", "logger": "gateway.access", "message": "GET /healthz 200",
-        "method": "GET", "path": "/healthz", "status": 200, "request_id": "req-42"}
-    assert isinstance(line["duration_ms"], float)
+    # given one unknown name already seen
+    await client.post("/graphql", json={"query": "query Unknown { __typename }"})
+    before = await samples(client)
+    # when a client sends 300 operations, each under a new random name
+    for _ in range(300):
+        name = "Op" + uuid.uuid4().hex
+        response = await client.post("/graphql", json={"query": f"query {name} {{ __typename }}"})
+        assert response.json()["data"] == {"__typename": "Query"}
+    after = await samples(client)
+    # then not one series was added: they all count as "other"
+    assert sorted(after) == sorted(before)
+    assert delta(before, after, "omnigw_graphql_requests_total", operation="other") == 300
+    assert not [key for key in after if "Op" in str(key[1])]
 
 
-def test_otlp_export_turns_on_with_its_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
-    # given the standard OTLP endpoint variable (nothing is sent: no span is made)
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
-    provider = tracing.configure()
-    try:
-        # then the gateway's tracer is an SDK tracer, exporting by OTLP
-        assert isinstance(provider, TracerProvider)
-        assert type(tracing.tracer()).__module__ == "opentelemetry.sdk.trace"
-        processors = provider._active_span_processor._span_processors
-        assert [type(p.span_exporter).__name__ for p in processors] == ["OTLPSpanExporter"]
-    finally:
-        tracing.use_provider(None)
-        provider.shutdown()
+async def test_metrics_output_passes_promtool(client: httpx.AsyncClient) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is missing: install the Debian package 'prometheus' "
+                    "(make test does it when run as root)", pytrace=False)
+    await client.post("/graphql", json={"query": MEMBER, "variables": {"id": "mem_00001"}})
+    text = await scrape(client)
+    checked = await asyncio.to_thread(subprocess.run, [promtool, "check", "metrics"], input=text,
+                                      capture_output=True, text=True, timeout=60, check=False)
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", "")
+
+
+async def get_metrics(production: bool, key: str | None, sent: str | None) -> httpx.Response:
+    settings = embedded_settings(production=production, metrics_key=key)
+    app = create_app(settings)  # /metrics needs no database: the lifespan is not entered
+    headers = {"Authorization": f"Bearer {sent}"} if sent else {}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://gateway") as c:
+        return await c.get("/metrics", headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("production", "key", "sent", "status"),
+    [(False, None, None, 200),  # development: open
+     (True, None, None, 404),  # production without a metrics key: not served
+     (True, None, "anything", 404),
+     (True, "scrape-secret", None, 401),
+     (True, "scrape-secret", "wrong-secret", 401),
+     (True, "scrape-secret", "scrape-secret", 200),
+     (False, "scrape-secret", None, 401)],  # a key set is a key required, in any mode
+)
+async def test_metrics_are_behind_a_key_in_production_mode(
+    production: bool, key: str | None, sent: str | None, status: int
+) -> None:
+    response = await get_metrics(production, key, sent)
+    assert response.status_code == status
+    if status == 200:
+        assert "omnigw_http_requests_total" in response.text
+    else:
+        assert "omnigw_" not in response.text

@@ -3,7 +3,8 @@
 It implements the part of ``AsyncMongoClient`` that the repository layer uses: ``find`` (a
 cursor with ``to_list``), ``aggregate`` (awaitable, returns a cursor), and the awaitable write
 and index methods. Calls run synchronously on the event loop, so each one is atomic, and each
-counts as one command, as a MongoDB command would. It is meant for demos and first steps;
+counts as one command, as a MongoDB command would, and is traced as one (a span as long as
+the call, see :func:`gateway.tracing.command_span`). It is meant for demos and first steps;
 known gaps of mongomock 4.3: ``$dateToString`` with ``timezone`` is not implemented (the
 adapter computes it, see :mod:`gateway.database.embedded_dates`), and unique indexes on array
 fields are not enforced.
@@ -16,6 +17,7 @@ from typing import Any
 
 import mongomock
 
+from gateway import tracing
 from gateway.database import embedded_dates
 from gateway.database.monitoring import record
 
@@ -45,14 +47,18 @@ _COMMANDS = {
 class EmbeddedCursor:
     """A cursor whose query runs when ``to_list`` is awaited."""
 
-    def __init__(self, run: Callable[[], list[dict[str, Any]]], command: str, name: str) -> None:
+    def __init__(
+        self, run: Callable[[], list[dict[str, Any]]], command: str, collection: EmbeddedCollection
+    ) -> None:
         self._run = run
         self._command = command
-        self._name = name
+        self._collection = collection
 
     async def to_list(self, length: int | None = None) -> list[dict[str, Any]]:
-        record(self._command, self._name)
-        docs = self._run()
+        collection = self._collection
+        record(self._command, collection.name)
+        with tracing.command_span(collection.database, self._command, collection.name):
+            docs = self._run()
         return docs if length is None else docs[:length]
 
 
@@ -62,11 +68,12 @@ class EmbeddedCollection:
     def __init__(self, collection: Any) -> None:
         self._collection = collection
         self.name: str = collection.name
+        self.database: str = collection.database.name
 
     def find(self, *args: Any, **kwargs: Any) -> EmbeddedCursor:
         kwargs.pop("batch_size", None)
         return EmbeddedCursor(
-            lambda: list(self._collection.find(*args, **kwargs)), "find", self.name
+            lambda: list(self._collection.find(*args, **kwargs)), "find", self
         )
 
     async def aggregate(self, pipeline: list[dict[str, Any]], **kwargs: Any) -> EmbeddedCursor:
@@ -74,7 +81,7 @@ class EmbeddedCollection:
         return EmbeddedCursor(
             lambda: embedded_dates.aggregate(self._collection, pipeline, **kwargs),
             "aggregate",
-            self.name,
+            self,
         )
 
     def __getattr__(self, attr: str) -> Callable[..., Awaitable[Any]]:
@@ -85,7 +92,8 @@ class EmbeddedCollection:
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             record(command, self.name)
-            return method(*args, **kwargs)
+            with tracing.command_span(self.database, command, self.name):
+                return method(*args, **kwargs)
 
         return call
 
@@ -110,9 +118,10 @@ class EmbeddedDatabase:
 
     async def command(self, name: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
         record(name, None)
-        if name == "ping":
-            return {"ok": 1.0}
-        result: dict[str, Any] = self._database.command(name, *args, **kwargs)
+        with tracing.command_span(self.name, name, None):
+            if name == "ping":
+                return {"ok": 1.0}
+            result: dict[str, Any] = self._database.command(name, *args, **kwargs)
         return result
 
 

@@ -1,0 +1,180 @@
+"""OpenTelemetry spans, read with the SDK's in-memory exporter: the HTTP request (ASGI
+instrumentation) > the GraphQL operation (semantic-convention attributes) > DataLoader
+batches > MongoDB commands (PyMongo instrumentation, or the embedded store's own), with
+real durations on both stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from gateway import tracing
+from tests.conftest import DATABASE, Gateway, _gateway, embedded_settings
+
+MEMBER = """query MemberWithChannels($id: ID!) {
+  member(id: $id) { id identities { channel { id } } }
+  channels { id }
+  products(first: 2, filter: {category: "grocery"}) { edges { node { sku } } } }"""
+STRIPPED = """query MemberWithChannels($id: ID!) {
+  member(id: $id) {
+    id
+    identities {
+      channel {
+        id
+      }
+    }
+  }
+  channels {
+    id
+  }
+  products(first: ?, filter: { category: ? }) {
+    edges {
+      node {
+        sku
+      }
+    }
+  }
+}"""
+TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.use_provider(provider)
+    try:
+        yield exporter
+    finally:
+        tracing.use_provider(None)
+        provider.shutdown()
+
+
+def parent_of(span: ReadableSpan, finished: list[ReadableSpan]) -> ReadableSpan | None:
+    assert span.parent is not None
+    return next((s for s in finished if s.context.span_id == span.parent.span_id), None)
+
+
+@pytest.mark.parametrize("store", ["wire", "embedded"])
+async def test_one_tree_request_operation_batches_commands(
+    store: str, client: httpx.AsyncClient, embedded_client: httpx.AsyncClient,
+    spans: InMemorySpanExporter,
+) -> None:
+    caller = client if store == "wire" else embedded_client
+    await caller.post("/graphql", json={"query": "{ __typename }"})  # the key is looked up
+    spans.clear()
+    # when a caller that continues a trace runs a named query with literals
+    response = await caller.post(
+        "/graphql", headers={"traceparent": f"00-{TRACE_ID}-b7ad6b7169203331-01"},
+        json={"query": MEMBER, "variables": {"id": "mem_00001"}})
+    assert "errors" not in response.json()
+    finished = list(spans.get_finished_spans())
+    # then every span is in the caller's trace
+    assert {format(s.context.trace_id, "032x") for s in finished} == {TRACE_ID}
+    # the request's span comes from the ASGI instrumentation, with our request id
+    [request] = [s for s in finished if s.name == "POST /graphql"]
+    assert request.kind is SpanKind.SERVER
+    assert request.instrumentation_scope is not None
+    assert request.instrumentation_scope.name == "opentelemetry.instrumentation.asgi"
+    attributes = dict(request.attributes or {})
+    assert {k: attributes.get(k) for k in ("http.status_code", "http.route", "request.id")} == {
+        "http.status_code": 200, "http.route": "/graphql",
+        "request.id": response.headers["x-request-id"]}
+    # the operation's span is beneath it, with the conventions' name and attributes
+    [operation] = [s for s in finished if s.name == "query"]
+    assert parent_of(operation, finished) is request
+    assert dict(operation.attributes or {}) == {
+        "graphql.operation.type": "query", "graphql.operation.name": "MemberWithChannels",
+        "graphql.document": STRIPPED}
+    # each DataLoader batch beneath the operation, each command beneath its batch or, for
+    # root lists read by one repository call, the operation
+    batches = [s for s in finished if s.name.startswith("dataloader ")]
+    assert sorted(s.name for s in batches) == [
+        "dataloader channels_by_id", "dataloader identities_by_member",
+        "dataloader members_by_id"]
+    assert all(parent_of(b, finished) is operation for b in batches)
+    commands = [s for s in finished if s.kind is SpanKind.CLIENT]
+    database = DATABASE if store == "wire" else "omnigw"
+    assert sorted((parent_of(c, finished).name, c.name,  # type: ignore[union-attr]
+                   (c.attributes or {})["db.mongodb.collection"]) for c in commands) == [
+        ("dataloader channels_by_id", f"{database}.find", "channels"),
+        ("dataloader identities_by_member", f"{database}.find", "identities"),
+        ("dataloader members_by_id", f"{database}.find", "members"),
+        ("query", f"{database}.find", "channels"),
+        ("query", f"{database}.find", "products"),
+    ]
+    scope = "opentelemetry.instrumentation.pymongo" if store == "wire" else "omnigw.embedded"
+    for command in commands:
+        assert command.instrumentation_scope is not None
+        assert command.instrumentation_scope.name == scope
+        assert (command.attributes or {})["db.system"] == "mongodb"
+        # a real duration: the command's time, not an instant
+        assert command.end_time is not None and command.start_time is not None
+        assert command.end_time > command.start_time
+
+
+async def test_a_refused_document_is_an_operation_span_in_error(
+    client: httpx.AsyncClient, spans: InMemorySpanExporter
+) -> None:
+    await client.post("/graphql", json={"query": "{ channels { nope } }"})
+    [operation] = [s for s in spans.get_finished_spans() if s.name == "query"]
+    assert operation.status.status_code is StatusCode.ERROR
+    assert dict(operation.attributes or {}) == {
+        "graphql.operation.type": "query", "graphql.document": "{\n  channels {\n    nope\n  }\n}",
+        "graphql.error.codes": ("GRAPHQL_VALIDATION_FAILED",)}
+
+
+async def test_a_document_that_does_not_parse_names_no_operation(
+    client: httpx.AsyncClient, spans: InMemorySpanExporter
+) -> None:
+    await client.post("/graphql", json={"query": "query Broken {"})
+    [operation] = [s for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER
+                   and s.name != "POST /graphql"]
+    assert operation.name == "GraphQL Operation"
+    assert operation.status.status_code is StatusCode.ERROR
+    assert dict(operation.attributes or {}) == {"graphql.error.codes": ("GRAPHQL_PARSE_FAILED",)}
+
+
+@pytest.fixture(scope="module")
+async def quiet_gateway() -> Iterator[Gateway]:  # type: ignore[misc]
+    async for gateway in _gateway(embedded_settings(trace_document=False)):
+        yield gateway
+
+
+async def test_the_document_can_be_left_off(
+    quiet_gateway: Gateway, spans: InMemorySpanExporter
+) -> None:
+    async with quiet_gateway.client(await quiet_gateway.key("quiet", "admin")) as caller:
+        response = await caller.post("/graphql", json={"query": "mutation { __typename }"})
+    assert response.json()["data"] == {"__typename": "Mutation"}
+    [operation] = [s for s in spans.get_finished_spans() if s.name == "mutation"]
+    assert dict(operation.attributes or {}) == {"graphql.operation.type": "mutation"}
+
+
+async def test_no_span_is_recorded_when_tracing_is_off(client: httpx.AsyncClient) -> None:
+    # the global provider is the API's no-op one unless OTEL_EXPORTER_OTLP_ENDPOINT is set
+    assert tracing.configure() is None
+    with tracing.tracer().start_as_current_span("x") as span:
+        assert not span.is_recording()
+
+
+def test_otlp_export_turns_on_with_its_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given the standard OTLP endpoint variable (nothing is sent: no span is made)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    provider = tracing.configure()
+    try:
+        # then the gateway's spans go to an SDK provider, exporting by OTLP
+        assert isinstance(provider, TracerProvider)
+        assert tracing.tracer().start_span("never ended, so never exported").is_recording()
+        processors = provider._active_span_processor._span_processors
+        assert [type(p.span_exporter).__name__ for p in processors] == ["OTLPSpanExporter"]
+    finally:
+        tracing.use_provider(None)
+        provider.shutdown()
