@@ -1,37 +1,80 @@
-"""``omnigw``: serve the gateway, load demo data, export the schema."""
+"""``omnigw``: serve the gateway, load demo data, import orders, export the schema.
+
+A bad setting, an unreachable MongoDB or a path that cannot be read or written ends a command
+with one line on stderr and exit status 2 (:mod:`gateway.settings_errors`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pymongo.errors import PyMongoError
 from rich.progress import Progress
 
 from gateway import demo_data
 from gateway.database import connect, seeding
 from gateway.keys_cli import keys_app
 from gateway.observability import configure_logging
-from gateway.settings import PROJECT_ROOT, Settings
+from gateway.settings import Settings
+from gateway.settings_errors import database_problem, fail, load_or_exit
 
 app = typer.Typer(help="Omnichannel Gateway: one GraphQL API over every sales channel.",
                   no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+DISTRIBUTION = "omnichannel-gateway"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"omnigw {package_version(DISTRIBUTION)}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print the version and exit.",
+    )] = False,
+) -> None:
+    """Omnichannel Gateway: one GraphQL API over every sales channel."""
+
+
+def check_serving(settings: Settings) -> None:
+    """What ``serve`` can check before it starts: the files and directories it will read or
+    write (each problem is one line and exit status 2)."""
+    from gateway.persisted import Manifest
+
+    if settings.embedded and not settings.seeds_dir.is_dir():
+        fail(f"OMNIGW_SEEDS_DIR={str(settings.seeds_dir)!r} is not a directory (the embedded "
+             "store loads its data from there)")
+    if settings.persisted_queries_manifest is not None:
+        try:
+            Manifest.read(settings.persisted_queries_manifest)
+        except ValueError as exc:
+            fail(f"OMNIGW_PERSISTED_QUERIES_MANIFEST: {exc}")
+    multiproc = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if multiproc and not (Path(multiproc).is_dir() and os.access(multiproc, os.W_OK)):
+        fail(f"PROMETHEUS_MULTIPROC_DIR={multiproc!r} is not a writable directory")
 
 
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: $PORT or 8000).")] = None,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes.")] = 1,
 ) -> None:
     """Run the gateway with uvicorn (embedded store unless MONGODB_URI is set)."""
     import uvicorn
 
     from gateway.connections import uvicorn_options
 
-    settings = Settings()
+    settings = load_or_exit()
+    check_serving(settings)
     configure_logging(settings.log_level)
     address = f"http://{host or settings.host}:{port or settings.port}/graphql"
     typer.echo(f"GraphQL and GraphiQL: {address}")
@@ -55,14 +98,17 @@ def seed(
     scale: Annotated[int, typer.Option(min=1, max=1000, help="Multiply members and activity.")] = 1,
 ) -> None:
     """Load the demo data into MONGODB_URI (idempotent) and ensure the indexes."""
-    settings = Settings()
+    settings = load_or_exit()
     if settings.mongodb_uri is None:
         typer.echo("MONGODB_URI is not set: nothing to seed (the embedded store seeds itself).",
                    err=True)
         raise typer.Exit(2)
     data = (demo_data.read_seed_files(settings.seeds_dir) if scale == 1
             else demo_data.generate(scale))
-    asyncio.run(load_with_progress(settings, data))
+    try:
+        asyncio.run(load_with_progress(settings, data))
+    except PyMongoError as exc:
+        fail(database_problem(settings, exc))
 
 
 async def load_with_progress(settings: Settings, data: dict[str, list[dict[str, Any]]]) -> None:
@@ -90,24 +136,31 @@ def import_orders(
     location: Annotated[str | None, typer.Option(help="The store or outlet (loc_ id).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=500, help="Rows per call.")] = 500,
 ) -> None:
-    """Import offline orders (one JSON object per line) into MONGODB_URI; safe to re-run."""
-    from gateway.batch_import import import_file, read_rows
+    """Import offline orders (one JSON object per line) into MONGODB_URI; safe to re-run.
 
-    settings = Settings()
+    Every malformed row is reported with its line number and reason, and the other rows are
+    imported. Exit status: 0 when every row was imported (or had been before), 1 when a row
+    was refused, 2 when the import could not run (settings, database, channel, location).
+    """
+    from gateway.batch_import import ImportStopped, import_file, read_rows
+
+    settings = load_or_exit()
     if settings.mongodb_uri is None:
-        typer.echo("MONGODB_URI is not set: importing into the embedded store would be lost.",
-                   err=True)
-        raise typer.Exit(2)
-    total = len(read_rows(file)[0])
+        fail("MONGODB_URI is not set: importing into the embedded store would be lost.")
+    try:
+        rows, _ = read_rows(file)
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {file}: {exc}")
     with Progress() as progress:
-        task = progress.add_task(f"importing {file.name}", total=total)
+        task = progress.add_task(f"importing {file.name}", total=len(rows))
         try:
             summary = asyncio.run(import_file(
                 settings, file, channel=channel, location=location, batch_size=batch_size,
                 advance=lambda n: progress.advance(task, n)))
-        except RuntimeError as exc:
-            typer.echo(f"import stopped: {exc}", err=True)
-            raise typer.Exit(2) from None
+        except ImportStopped as exc:
+            fail(f"import stopped: {exc}")
+        except PyMongoError as exc:
+            fail(database_problem(settings, exc))
     for problem in summary.problems:
         typer.echo(problem, err=True)
     typer.echo(" ".join(f"{status.lower()}={summary.counts[status]}"
@@ -118,11 +171,16 @@ def import_orders(
 
 @app.command("export-schema")
 def export_schema(
-    output: Annotated[Path, typer.Option(help="Where to write the SDL.")] = PROJECT_ROOT
-    / "schema.graphql",
+    output: Annotated[Path, typer.Option(
+        help="Where to write the SDL (default: schema.graphql in the working directory).",
+    )] = Path("schema.graphql"),
 ) -> None:
     """Write the federation SDL (schema.graphql) from the code."""
-    output.write_text(schema_sdl())
+    load_or_exit()  # the schema needs no setting, but a bad one is refused by every command
+    try:
+        output.write_text(schema_sdl(), encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write the schema to {output}: {exc.strerror or exc}")
     typer.echo(f"wrote {output}")
 
 

@@ -1,7 +1,8 @@
 """``omnigw keys``: create, list and revoke API keys in MONGODB_URI's ``api_keys``.
 
 The embedded store lives inside the serving process, so keys are managed there only through
-the demo keys that ``make serve`` creates; these commands need MONGODB_URI.
+the demo keys that ``make serve`` creates; these commands need MONGODB_URI. A bad setting or
+an unreachable MongoDB is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from gateway.database import Database, connect
 from gateway.database.indexes import ensure_indexes
 from gateway.errors import BadUserInput
 from gateway.settings import Settings
+from gateway.settings_errors import database_problem, fail, load_or_exit
 
 keys_app = typer.Typer(help="Create, list and revoke API keys (needs MONGODB_URI).",
                        no_args_is_help=True)
@@ -25,11 +27,10 @@ T = TypeVar("T")
 
 
 def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
-    settings = Settings()
+    settings = load_or_exit()
     if settings.mongodb_uri is None:
-        typer.echo("MONGODB_URI is not set: keys live in MongoDB (the embedded store makes its "
-                   "own demo keys at start).", err=True)
-        raise typer.Exit(2)
+        fail("MONGODB_URI is not set: keys live in MongoDB (the embedded store makes its own "
+             "demo keys at start).")
 
     async def main() -> T:
         db = connect(settings)
@@ -41,8 +42,7 @@ def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except PyMongoError as exc:
-        typer.echo(f"MongoDB error: {type(exc).__name__}", err=True)
-        raise typer.Exit(1) from exc
+        fail(database_problem(settings, exc))
 
 
 @keys_app.command("create")

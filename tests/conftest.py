@@ -4,6 +4,11 @@ With ``MONGODB_URI`` set, tests use that server. Otherwise mongo-java-server (bu
 Maven from tests/mongo_server/) is started on a free loopback port and stopped at the end,
 also when tests fail. A session that cannot reach a server fails; it never falls back to the
 embedded store.
+
+The suite is hermetic: before any test module is imported, every ``OMNIGW_*`` and ``OTEL_*``
+variable, ``PORT`` and ``PROMETHEUS_MULTIPROC_DIR`` of the caller's environment is removed,
+and no ``.env`` file is read (``OMNIGW_ENV_FILE`` is set empty, for the processes the tests
+start too). ``MONGODB_URI`` is the one variable honoured; the session header says so.
 """
 
 from __future__ import annotations
@@ -25,9 +30,22 @@ from gateway.database import Database, connect, seeding
 from gateway.settings import Settings
 from tests.mongo_server.server import WireServer
 
+HONOURED = ("MONGODB_URI",)
+CLEARED = [name for name in os.environ
+           if name.startswith(("OMNIGW_", "OTEL_")) or name in ("PORT", "PROMETHEUS_MULTIPROC_DIR")]
+for _name in CLEARED:
+    del os.environ[_name]
+os.environ["OMNIGW_ENV_FILE"] = ""  # no .env: Settings() sees the defaults and the test's own
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = demo_data.read_seed_files(ROOT / "seeds")
 DATABASE = "omnigw_test"
+
+
+def pytest_report_header() -> list[str]:
+    honoured = [f"{name}={'set' if os.environ.get(name) else 'unset'}" for name in HONOURED]
+    return [f"environment: honoured {', '.join(honoured)}; cleared "
+            f"{', '.join(sorted(CLEARED)) or 'nothing (none was set)'}; no .env read"]
 
 
 @pytest.fixture(scope="session")

@@ -139,9 +139,55 @@ async def test_cli_import_can_be_rerun_after_an_interruption(
         assert await gw.db["orders"].count_documents({"source": "import"}) == 30
 
 
-def run_cli(uri: str, path: Path) -> Any:
-    """``omnigw import orders`` in batches of 7 (in a thread: it runs its own event loop)."""
+def run_cli(uri: str, path: Path, database: str = "omnigw_import_cli", batch: int = 7) -> Any:
+    """``omnigw import orders`` in batches (in a thread: it runs its own event loop)."""
     return CliRunner().invoke(
         app, ["import", "orders", str(path), "--channel", CHANNEL, "--location", OUTLET,
-              "--batch-size", "7"],
-        env={"MONGODB_URI": uri, "OMNIGW_DATABASE": "omnigw_import_cli"})
+              "--batch-size", str(batch)],
+        env={"MONGODB_URI": uri, "OMNIGW_DATABASE": database})
+
+
+async def test_cli_reports_each_malformed_row_and_imports_the_others(
+    seeded: str, tmp_path: Path
+) -> None:
+    # given a file where most lines are wrong, each in its own way, among three good rows
+    good = [row(f"MIX-{i}", [(OIL, 1, 1000 + i)]) for i in range(3)]
+    lines = [
+        json.dumps(good[0]),
+        "{not json",
+        "[1, 2]",
+        json.dumps({**row("MIX-bad-1", [(OIL, 1, 1)]), "lines": None}),
+        json.dumps(row("MIX-bad-2", [(OIL, "two", 1)])),
+        "",
+        json.dumps(good[1]),
+        json.dumps({**row("MIX-bad-3", [(OIL, 1, 1)]), "colour": "red"}),
+        json.dumps(row("MIX-bad-4", [("sku_unknown", 1, 100)])),
+        json.dumps(row("X" * 300, [(OIL, 1, 1)])),
+        json.dumps(good[2]),
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    async for gw in fresh_gateway("wire", seeded, "import_mixed"):
+        orders = await gw.db["orders"].count_documents({})
+        # when it is imported in batches of 3
+        result = await asyncio.to_thread(run_cli, seeded, path, "omnigw_import_mixed", 3)
+        # then every bad line is reported with its number and reason, the good rows are in,
+        # and the exit status says that some row failed
+        assert result.exit_code == 1, result.output
+        assert result.stdout.splitlines()[-1] == "created=3 duplicate=0 rejected=7"
+        assert result.stderr.splitlines() == [
+            "line 2: not JSON (Expecting property name enclosed in double quotes)",
+            "line 3: not a JSON object",
+            "line 4: BAD_USER_INPUT lines: Expected value of non-null type "
+            "'[ImportLineInput!]!' not to be None.",
+            "line 5: BAD_USER_INPUT lines[0].quantity: Int cannot represent non-integer "
+            "value: 'two'.",
+            "line 8: BAD_USER_INPUT row: Expected value of type 'ImportOrderInput' not to "
+            "include unknown field 'colour'.",
+            "line 9 (MIX-bad-4): NOT_FOUND lines.0.sku: Unknown SKU sku_unknown.",
+            "line 10: BAD_USER_INPUT: A string argument has 300 characters; at most 256 are "
+            "allowed (limit max_string_length).",
+        ]
+        assert await gw.db["orders"].count_documents({}) == orders + 3
+        assert sorted(d["external_id"] for d in await gw.db["orders"].find(
+            {"source": "import"}).to_list()) == ["MIX-0", "MIX-1", "MIX-2"]
