@@ -82,6 +82,9 @@ schema: install  ## rewrite schema.graphql from the code
 clean:
 	rm -rf .venv .tools tests/mongo_server/target $(FEDERATION)/node_modules $(CLIENTS)/node_modules
 
+soak: install  ## two workers under mixed load for a fixed time (see docs/performance.md); SOAK_ARGS="--seconds 60"
+	$(VENV)/bin/python -m tests.benchmarks.soak $(SOAK_ARGS)
+
 bench: install  ## member-360 benchmark (see docs/performance.md); BENCH_ARGS="--scale 20"
 	JAVA_TOOL_OPTIONS="$${JAVA_TOOL_OPTIONS:--Xmx8g}" $(VENV)/bin/python -m tests.benchmarks.member360 $(BENCH_ARGS)
 
