@@ -185,14 +185,16 @@ def _route(path: str) -> str:
 
 
 def _refusal_codes(body: bytes) -> list[str]:
-    """The codes of a GraphQL-shaped refusal body (none when it is not one)."""
+    """The codes of a GraphQL-shaped refusal body (an error without a code has none)."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
         return []
     errors = document.get("errors") if isinstance(document, dict) else None
-    return error_codes(e for e in errors if isinstance(e, dict)) if isinstance(
-        errors, list) else []
+    if not isinstance(errors, list):
+        return []
+    return error_codes(e for e in errors if isinstance(e, dict)
+                       and isinstance(e.get("extensions"), dict) and "code" in e["extensions"])
 
 
 def _is_json(message: Message) -> bool:

@@ -97,7 +97,8 @@ async def test_refusals_before_execution_are_counted_by_status_and_code(
     # given the counters before
     before = await samples(client)
     # when requests are refused: no key, a body past the limit, a document that does not
-    # parse (classic JSON and GraphQL-over-HTTP), and a key whose bucket ran dry
+    # parse (classic JSON and GraphQL-over-HTTP), an unknown persisted query, a body that is
+    # not JSON, and a key whose bucket ran dry
     async with gateway.client(None) as anonymous:
         assert (await anonymous.post("/graphql", json={"query": "{ __typename }"})
                 ).status_code == 401
@@ -106,6 +107,11 @@ async def test_refusals_before_execution_are_counted_by_status_and_code(
     assert (await client.post("/graphql", json={"query": "{"})).status_code == 200
     assert (await client.post("/graphql", json={"query": "{"}, headers={
         "accept": "application/graphql-response+json"})).status_code == 400
+    apq = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}}
+    assert (await client.post("/graphql", json=apq)).json()["errors"][0]["extensions"][
+        "code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert (await client.post("/graphql", content=b"{}", headers={
+        "content-type": "text/plain"})).status_code == 415
     async with gateway.client(await gateway.key("metrics-dry", "partner",
                                                 ("ch_my_market",))) as dry:
         first = (await dry.post("/graphql", json={"query": SIXTY_ORDERS})).json()
@@ -116,12 +122,13 @@ async def test_refusals_before_execution_are_counted_by_status_and_code(
     # then each is counted once by route, status and code, and once as an error by code
     expected = [("401", "UNAUTHENTICATED"), ("413", "QUERY_TOO_COMPLEX"),
                 ("200", "GRAPHQL_PARSE_FAILED"), ("400", "GRAPHQL_PARSE_FAILED"),
-                ("200", "THROTTLED")]
+                ("200", "PERSISTED_QUERY_NOT_FOUND"), ("415", "none"), ("200", "THROTTLED")]
     for status, code in expected:
         assert delta(before, after, "omnigw_http_requests_total", route="/graphql",
                      status=status, code=code) == 1, (status, code)
     for code, times in [("UNAUTHENTICATED", 1), ("QUERY_TOO_COMPLEX", 1),
-                        ("GRAPHQL_PARSE_FAILED", 2), ("THROTTLED", 1)]:
+                        ("GRAPHQL_PARSE_FAILED", 2), ("PERSISTED_QUERY_NOT_FOUND", 1),
+                        ("THROTTLED", 1), ("INTERNAL", 0)]:
         assert delta(before, after, "omnigw_graphql_errors_total", code=code) == times, code
 
 
