@@ -115,6 +115,7 @@ async def load_with_progress(settings: Settings, data: dict[str, list[dict[str, 
     """Load ``data`` into the settings' MongoDB with a progress bar per collection."""
     db = connect(settings)
     try:
+        await db.db.command("ping")  # an unreachable database fails before the progress bars
         with Progress() as progress:
             tasks = {name: progress.add_task(name, total=len(docs)) for name, docs in data.items()}
             counts = await seeding.load(

@@ -18,7 +18,7 @@ from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from pydantic import SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import SettingsError
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from gateway.settings import Settings
 
@@ -136,6 +136,8 @@ def database_problem(settings: Settings, exc: PyMongoError) -> str:
     reason = str(exc).split(", Timeout:")[0].splitlines()[0][:300] if str(exc) else ""
     if isinstance(exc, ConnectionFailure):
         return f"cannot reach MongoDB at {target}: {type(exc).__name__}: {reason}"
+    if isinstance(exc, ConfigurationError):
+        return f"{target} cannot be used: {type(exc).__name__}: {reason}"
     return f"MongoDB at {target} refused the command: {type(exc).__name__}: {reason}"
 
 
