@@ -45,6 +45,19 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _plans(self) -> dict[tuple[str, int], tuple[Any, Plans]]:
         return {}
 
+    def build_per_event_executor(self, payload: Any) -> Any:
+        """The executor of one subscription event, with memo caches of its own.
+
+        graphql-core makes it a shallow copy of the subscription's executor, so without this
+        every event would add its freshly collected field lists to caches shared for the
+        life of the subscription (graphql-core's sub-field memo and our plans, both keyed by
+        the lists' identity): memory that grows with every event, never hit again.
+        """
+        executor = super().build_per_event_executor(payload)
+        executor._relevant_sub_fields = {}
+        executor.__dict__.pop("_plans", None)
+        return executor
+
     def _plans_for(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Plans:
         """One plan per field of a selection, computed once per (type, selection)."""
         key = (parent_type.name, id(grouped_field_set))

@@ -1,10 +1,15 @@
-"""The fast path for plain leaf fields answers exactly like graphql-core's ordinary path."""
+"""The fast path for plain leaf fields answers exactly like graphql-core's ordinary path, and
+subscription events do not pile up in its caches."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from enum import Enum
+from typing import Any
 
+import pytest
 import strawberry
+from strawberry.types import ExecutionResult
 
 from resolvers.execution import FastExecutionContext
 
@@ -53,3 +58,39 @@ def test_fast_and_default_execution_give_identical_results() -> None:
         (e.message, e.path) for e in expected.errors or []
     ]
     assert expected.errors and expected.errors[0].path == ["things", 1, "broken"]
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription
+    async def things(self, count: int) -> AsyncGenerator[Thing, None]:
+        for i in range(count):
+            yield Thing(id=strawberry.ID(f"t{i}"), name="a", colour=Colour.RED, maybe=i,
+                        broken="x")
+
+
+async def test_subscription_events_leave_no_cache_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given an executor per event, watched as graphql-core builds them
+    executors: list[Any] = []
+    build = FastExecutionContext.build_per_event_executor
+
+    def watched(self: FastExecutionContext, payload: Any) -> Any:
+        executors.append(build(self, payload))
+        return executors[-1]
+
+    monkeypatch.setattr(FastExecutionContext, "build_per_event_executor", watched)
+    schema = strawberry.Schema(query=Query, subscription=Subscription,
+                               execution_context_class=FastExecutionContext)
+    # when a subscription sends 300 events with nested fields
+    stream = await schema.subscribe("subscription { things(count: 300) { id name maybe } }")
+    assert not isinstance(stream, ExecutionResult)
+    events = [result.data async for result in stream]  # type: ignore[union-attr]
+    # then every event was answered, and the caches an event fills are its own: the last
+    # event's hold one event's entries, not 300 events' worth
+    assert len(events) == 300 and events[-1] == {"things": {"id": "t299", "name": "a",
+                                                            "maybe": 299}}
+    assert len(executors) == 300
+    last = executors[-1]
+    assert len(last._relevant_sub_fields) <= 1
+    assert len(last._plans) <= 2
+    assert last._relevant_sub_fields is not executors[0]._relevant_sub_fields
