@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     """Everything the gateway can be told, with safe defaults."""
 
     model_config = SettingsConfigDict(env_prefix="OMNIGW_", extra="ignore", frozen=True,
-                                      env_file=".env", env_file_encoding="utf-8")
+                                      env_file_encoding="utf-8")
 
     @classmethod
     def settings_customise_sources(
@@ -50,6 +50,7 @@ class Settings(BaseSettings):
         env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the env file (no file secrets)."""
         env_file = os.environ.get("OMNIGW_ENV_FILE", ".env") or None
         return (init_settings, env_settings,
                 DotEnvSettingsSource(settings_cls, env_file=env_file))
