@@ -37,6 +37,7 @@ def free_port() -> int:
 def workers(mongo_uri: str, request: pytest.FixtureRequest) -> Iterator[list[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIGW_")}
     env.update(MONGODB_URI=mongo_uri, OMNIGW_DATABASE=DATABASE, OMNIGW_LOG_LEVEL="WARNING",
+               OMNIGW_ENV_FILE="",  # no .env from the working directory either
                OMNIGW_THROTTLE_BUCKET_SIZE=str(SIZE), OMNIGW_THROTTLE_RESTORE_RATE=str(RATE),
                OMNIGW_THROTTLE_STORE=request.param)
     ports = [free_port(), free_port()]

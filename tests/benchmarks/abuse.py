@@ -100,7 +100,8 @@ def serve(mongodb_uri: str, env: dict[str, str] | None = None) -> Iterator[Serve
     environment = {k: v for k, v in os.environ.items()
                    if not k.startswith("OMNIGW_") and k != "MONGODB_URI"}
     environment.update(MONGODB_URI=mongodb_uri, OMNIGW_DATABASE=DATABASE,
-                       OMNIGW_LOG_LEVEL="ERROR", **(env or {}))
+                       OMNIGW_LOG_LEVEL="ERROR", OMNIGW_ENV_FILE="",  # and no .env
+                       **(env or {}))
     process = subprocess.Popen(
         [sys.executable, "-c", "from gateway.cli import app; app()", "serve", "--port",
          str(port)], cwd=ROOT, env=environment, stdout=subprocess.DEVNULL)
