@@ -8,7 +8,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install serve test lint typecheck schema bench abuse soak clean chromium promtool graphiql
+.PHONY: install serve test lint typecheck schema docs bench abuse soak clean chromium promtool graphiql
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -78,6 +78,9 @@ graphiql:  ## rebuild gateway/static/graphiql/ from the npm packages pinned in g
 
 schema: install  ## rewrite schema.graphql from the code
 	$(VENV)/bin/omnigw export-schema
+
+docs: install  ## rewrite the settings tables of docs/settings.md from gateway/settings.py
+	$(VENV)/bin/omnigw export-settings
 
 clean:
 	rm -rf .venv .tools tests/mongo_server/target $(FEDERATION)/node_modules $(CLIENTS)/node_modules

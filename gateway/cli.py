@@ -1,4 +1,5 @@
-"""``omnigw``: serve the gateway, load demo data, import orders, export the schema.
+"""``omnigw``: serve the gateway, load demo data, import orders, export the schema and the
+table of settings.
 
 A bad setting, an unreachable MongoDB or a path that cannot be read or written ends a command
 with one line on stderr and exit status 2 (:mod:`gateway.settings_errors`).
@@ -190,3 +191,22 @@ def schema_sdl() -> str:
     from resolvers import build_schema
 
     return build_schema().as_str() + "\n"
+
+
+@app.command("export-settings")
+def export_settings(
+    output: Annotated[Path, typer.Option(
+        help="The page whose generated tables to rewrite (default: docs/settings.md).",
+    )] = Path("docs/settings.md"),
+) -> None:
+    """Rewrite the settings tables of docs/settings.md from the Settings class."""
+    from gateway.settings_docs import render
+
+    load_or_exit()  # like export-schema: a bad setting is refused by every command
+    try:
+        output.write_text(render(output.read_text(encoding="utf-8")), encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot rewrite the settings tables of {output}: {exc.strerror or exc}")
+    except ValueError as exc:
+        fail(f"cannot rewrite the settings tables of {output}: {exc}")
+    typer.echo(f"wrote {output}")

@@ -60,20 +60,40 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MONGODB_URI", "OMNIGW_MONGODB_URI"),
         description="MongoDB connection string; unset means the embedded in-memory store.",
     )
-    database: str = Field(default="omnigw", min_length=1, max_length=63)
-    host: str = "127.0.0.1"
+    database: str = Field(default="omnigw", min_length=1, max_length=63,
+                          description="Name of the MongoDB database.")
+    host: str = Field(default="127.0.0.1",
+                      description="Interface `omnigw serve` binds (`--host` overrides it).")
     port: int = Field(
-        default=8000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "OMNIGW_PORT")
+        default=8000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "OMNIGW_PORT"),
+        description="HTTP port of `omnigw serve` (`--port` overrides it).",
     )
-    base_currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    base_currency: str = Field(
+        default="CNY", pattern=r"^[A-Z]{3}$",
+        description="Currency of base-currency amounts: FX snapshots of orders and payments, "
+        "lifetime value, `revenueBase`, tier thresholds and the write ceilings.",
+    )
     seeds_dir: Path = Field(default_factory=default_seeds_dir,
                             description="Where the embedded store loads its data from.")
     debug_db_stats: bool = Field(
-        default=False, description="Add extensions.db (database commands) to every response."
+        default=False, description="Add `extensions.db` (database commands per request, by "
+        "collection) to every response; `make serve` turns it on.",
     )
-    server_selection_timeout_ms: int = Field(default=1500, ge=100, le=30000)
-    connect_timeout_ms: int = Field(default=1000, ge=100, le=30000)
-    socket_timeout_ms: int = Field(default=5000, ge=100, le=300000)
+    server_selection_timeout_ms: int = Field(
+        default=1500, ge=100, le=30000,
+        description="How long work outside requests (start-up, `omnigw` commands) waits for a "
+        "MongoDB server to answer; requests have their own deadline "
+        "(`OMNIGW_REQUEST_TIMEOUT_MS`).",
+    )
+    connect_timeout_ms: int = Field(
+        default=1000, ge=100, le=30000,
+        description="How long opening a connection to MongoDB may take.",
+    )
+    socket_timeout_ms: int = Field(
+        default=5000, ge=100, le=300000,
+        description="How long a MongoDB socket read or write may wait outside a request's "
+        "deadline (within one, the deadline decides).",
+    )
     analytics_max_range_days: int = Field(
         default=400, ge=1, le=3660, description="Longest window an analytics field accepts."
     )
@@ -82,13 +102,15 @@ class Settings(BaseSettings):
     )
     max_representations: int = Field(
         default=100, ge=1, le=10000,
-        description="Most entity representations one request may resolve through _entities.",
+        description="Most entity representations one request may resolve through `_entities`.",
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="JSON log lines on stderr at this level and above."
+    )
     tier_thresholds: dict[str, int] = Field(
         default={"SILVER": 150_000, "GOLD": 500_000, "PLATINUM": 1_000_000},
         description="Lifetime spend (base-currency minor units, cancelled orders excluded) "
-        "from which a member holds each tier; below the lowest, BRONZE. JSON in the env.",
+        "from which a member holds each tier; below the lowest, `BRONZE`. JSON in the environment.",
     )
 
     # Ceilings on writes (gateway/commerce/validation.py): beyond them a write is refused with
@@ -96,7 +118,7 @@ class Settings(BaseSettings):
     # level and balance far inside 64 bits, and quantities and stock inside GraphQL's Int.
     max_line_quantity: int = Field(
         default=999, ge=1, le=1_000_000,
-        description="Most units on one order line (placeOrder, importOrders).",
+        description="Most units on one order line (`placeOrder`, `importOrders`).",
     )
     max_order_total_base: int = Field(
         default=100_000_000, ge=1, le=10**12,
@@ -105,11 +127,11 @@ class Settings(BaseSettings):
     )
     max_stock_adjustment: int = Field(
         default=1_000_000, ge=1, le=100_000_000,
-        description="Largest change of on-hand units in one adjustStock.",
+        description="Largest change of on-hand units in one `adjustStock`.",
     )
     max_stock_level: int = Field(
         default=1_000_000_000, ge=1, le=2**31 - 1,
-        description="Most on-hand units of one SKU at one location (adjustStock).",
+        description="Most on-hand units of one SKU at one location (`adjustStock`).",
     )
     max_import_points: int = Field(
         default=10_000, ge=0, le=10**9,
@@ -119,36 +141,46 @@ class Settings(BaseSettings):
     # Keys, partners and limits (gateway/auth.py, gateway/limits.py, gateway/cost.py).
     production: bool = Field(
         default=False,
-        description="Production mode: no introspection or field suggestions for partner keys, "
-        "`_service` needs a federation or admin key, and OMNIGW_KEY_PEPPER is required "
-        "with MONGODB_URI.",
+        description="Production mode: for partner and federation keys no introspection and "
+        "error messages that name nothing of the schema; `_service` needs a federation or "
+        "admin key; GraphiQL is never prefilled with a key; `/metrics` needs "
+        "`OMNIGW_METRICS_KEY`; and `OMNIGW_KEY_PEPPER` is required with `MONGODB_URI`.",
     )
     key_pepper: SecretStr | None = Field(
-        default=None, description="Server secret of the HMAC-SHA256 that API keys are stored as."
+        default=None, description="Server secret of the HMAC-SHA256 that API keys are stored "
+        "as; unset, a built-in development pepper (refused in production mode with "
+        "`MONGODB_URI`). Changing it invalidates every key.",
     )
     key_cache_ttl_seconds: float = Field(
-        default=10.0, ge=0, le=3600, description="How long a key lookup is cached per process."
+        default=10.0, ge=0, le=3600, description="How long a key lookup is cached per process "
+        "(0: no cache); an open WebSocket re-checks its key this often, at most once a second.",
     )
     demo_admin_key: SecretStr | None = Field(
-        default=None, description="Fixed value of the demo admin key (embedded store only)."
+        default=None, description="Fixed value of the demo admin key the embedded store "
+        "creates (random when unset); outside production mode GraphiQL's header editor is "
+        "prefilled with the demo admin key.",
     )
     demo_partner_key: SecretStr | None = Field(
-        default=None, description="Fixed value of the demo partner key (embedded store only)."
+        default=None, description="Fixed value of the demo partner key the embedded store "
+        "creates for `ch_my_market` and `ch_us_market` (random when unset).",
     )
 
     # Telemetry (gateway/metrics.py, gateway/tracing.py).
     metrics_key: SecretStr | None = Field(
-        default=None, description="When set, /metrics needs 'Authorization: Bearer <key>'; in "
-        "production mode /metrics is off without it.",
+        default=None, description="When set, `/metrics` needs `Authorization: Bearer <key>`; "
+        "in production mode `/metrics` is off without it.",
     )
     metrics_operations: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="Operation names kept as metric labels, besides those of the "
-        "persisted-query manifest (others count as 'other'). JSON list or comma-separated.",
+        "persisted-query manifest (others count as `other`). JSON list or comma-separated.",
     )
     trace_document: bool = Field(
         default=True, description="Put the document, literals stripped, on the operation span "
-        "(graphql.document).",
+        "(`graphql.document`).",
     )
+
+    # Document limits, cost and the leaky bucket (gateway/limits.py, gateway/cost.py,
+    # gateway/throttle.py).
     max_depth: int = Field(default=10, ge=1, le=100, description="Deepest field nesting.")
     max_aliases: int = Field(default=15, ge=0, le=1000, description="Aliases per document.")
     max_tokens: int = Field(default=2000, ge=10, le=100_000, description="Tokens per document.")
@@ -191,7 +223,7 @@ class Settings(BaseSettings):
     )
     header_timeout_seconds: float = Field(
         default=10.0, gt=0, le=600,
-        description="Time a connection has to send a request's headers (under omnigw serve).",
+        description="Time a connection has to send a request's headers (under `omnigw serve`).",
     )
     keep_alive_seconds: int = Field(
         default=5, ge=1, le=600, description="An idle keep-alive connection is closed after this."
@@ -210,7 +242,7 @@ class Settings(BaseSettings):
         "that size); beyond, HTTP 429 without a key lookup.",
     )
     ws_init_timeout_seconds: float = Field(
-        default=5.0, gt=0, le=600, description="Time a WebSocket has to send connection_init."
+        default=5.0, gt=0, le=600, description="Time a WebSocket has to send `connection_init`."
     )
     max_sockets_per_key: int = Field(
         default=20, ge=1, le=100_000, description="Open WebSockets per key, in each process."
@@ -250,12 +282,12 @@ class Settings(BaseSettings):
         default=10_000, ge=100, le=600_000,
         description="Every request's database work ends within this (PyMongo's client-side "
         "operation timeout: selection, checkout, reads, writes and retries share it); past "
-        "it the request gets UNAVAILABLE. 10 s rides through a replica set election and "
-        "fits a 500-row importOrders.",
+        "it the request gets `UNAVAILABLE`. 10 s rides through a replica set election and "
+        "fits a 500-row `importOrders`.",
     )
     liveness_stuck_seconds: float = Field(
         default=10.0, ge=1, le=3600,
-        description="/healthz fails when the watchdog's ping (1 s deadline, every second) "
+        description="`/healthz` fails when the watchdog's ping (1 s deadline, every second) "
         "has not come back at all for this long: the database client is stuck.",
     )
     idempotency_lease_seconds: float = Field(

@@ -29,6 +29,7 @@ _ALLOWED_TEXT = {
     "metrics_operations": "GraphQL operation names, comma-separated or a JSON list",
     "persisted_queries_manifest": "the path of an Apollo persisted-query manifest",
     "seeds_dir": "a directory of Extended JSON files, one per collection",
+    "host": "an interface address or host name, such as 0.0.0.0",
 }
 
 
@@ -92,7 +93,7 @@ def allowed(name: str) -> str:
             return f"{shortest} to {longest} characters"
         if name == "mongodb_uri":
             return "mongodb://host:27017/ or mongodb+srv://cluster.example.net/"
-    return "see the README's table of settings"
+    return "see docs/settings.md"
 
 
 def shown(name: str, value: Any) -> str:

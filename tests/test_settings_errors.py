@@ -30,7 +30,7 @@ SPECIAL = {
     "demo_partner_key": "short",
 }
 # Every command that reads the settings, with arguments that are otherwise fine.
-COMMANDS = [["serve"], ["seed"], ["export-schema"], ["keys", "list"],
+COMMANDS = [["serve"], ["seed"], ["export-schema"], ["export-settings"], ["keys", "list"],
             ["import", "orders", "orders.jsonl", "--channel", "ch_villagelink"]]
 
 
