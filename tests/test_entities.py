@@ -299,7 +299,7 @@ async def test_the_federation_trace_header_is_accepted(client: httpx.AsyncClient
     response = await client.post(
         "/graphql", json=payload, headers={"apollo-federation-include-trace": "ftv1"}
     )
-    # Then the request succeeds as without it (no trace is added: see the README's limits)
+    # Then the request succeeds as without it (no trace is added: see docs/federation.md, "Limits")
     assert response.status_code == 200
     body = response.json()
     assert body["data"] == {"_entities": [{"id": "mem_00001", "homeChannel": {"id": "ch_miniapp"}}]}

@@ -69,7 +69,7 @@ MANY = synthetic_member("mem_m360_many", 200)
 @pytest.fixture(scope="module")
 async def m360(mongo_uri: str) -> AsyncIterator[httpx.AsyncClient]:
     # A page of 50 members with 20 activities each costs about 13,700 points: above the
-    # default cap of 1,000, so this gateway raises it (see README, "Keys, partners and limits").
+    # default cap of 1,000, so this gateway raises it (see docs/schema.md, "Member 360").
     settings = wire_settings(mongo_uri, database=DATABASE, max_cost=100_000)
     db = connect(settings)
     try:
