@@ -73,7 +73,7 @@ promtool:
 	    echo "promtool is missing: install the Debian package 'prometheus'; tests/test_metrics.py fails without it" >&2; \
 	  fi; }
 
-graphiql:  ## rebuild gateway/static/graphiql/ from the npm packages pinned in graphiql/package-lock.json
+graphiql:  ## rebuild gateway/web/static/graphiql/ from the npm packages pinned in graphiql/package-lock.json
 	cd graphiql && npm ci --no-audit --no-fund && npm run build
 
 schema: install  ## rewrite schema.graphql from the code

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gateway.auth import Principal
+from gateway.admission.auth import Principal
+from gateway.admission.throttle import Throttle
 from gateway.database import Database
 from gateway.database.monitoring import CommandStats
 from gateway.database.scope import Scope
 from gateway.loaders import Loaders, create_loaders
 from gateway.settings import Settings
-from gateway.throttle import Throttle
 
 
 @dataclass

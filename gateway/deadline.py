@@ -4,12 +4,13 @@ The deadline is PyMongo's client-side operation timeout (``pymongo.timeout``): i
 block, server selection, connection checkout, every socket read and write and every retry
 share the time left, and commands carry ``maxTimeMS``. When the time is up PyMongo gives up by
 itself with a timeout error (``NetworkTimeout``, ``ExecutionTimeout`` or
-``ServerSelectionTimeoutError``) that ``resolvers.errors`` maps to ``UNAVAILABLE``. Nothing is
+``ServerSelectionTimeoutError``) that ``resolvers.schema.errors`` maps to ``UNAVAILABLE``.
+Nothing is
 cancelled from outside (see ``gateway.database.cancellation`` for why that matters).
 
 The deadline lives in context variables, so DataLoader batches and the other tasks a request
 starts inherit it. :class:`RequestDeadline` sets it for every HTTP request
-(``OMNIGW_REQUEST_TIMEOUT_MS``), the key lookup included; ``resolvers.extensions`` sets it
+(``OMNIGW_REQUEST_TIMEOUT_MS``), the key lookup included; ``resolvers.schema.extensions`` sets it
 for each query or mutation sent over a WebSocket. Code that waits on something other than
 MongoDB (an idempotency claim held by another request) asks :func:`remaining`.
 """

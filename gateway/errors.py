@@ -10,7 +10,8 @@
      +-- QueryTooComplex   QUERY_TOO_COMPLEX
      +-- Unavailable       UNAVAILABLE
 
-Raise these below the API layer; ``resolvers.errors`` maps them to GraphQL errors in exactly one
+Raise these below the API layer; ``resolvers.schema.errors`` maps them to GraphQL errors in
+exactly one
 place and masks everything else as ``INTERNAL``.
 """
 

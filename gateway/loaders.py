@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from gateway import metrics, tracing
 from gateway.database import (
     Database,
     activity,
@@ -34,6 +33,7 @@ from gateway.database import (
 from gateway.database.activity import ACTIVITY_COLLECTIONS, TIME_FIELD, ActivityFilter
 from gateway.database.query import Doc, Paging, nearest
 from gateway.database.scope import ADMIN, Scope
+from gateway.telemetry import metrics, tracing
 
 K = TypeVar("K")
 V = TypeVar("V")

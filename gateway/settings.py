@@ -5,7 +5,7 @@ that way. Precedence, highest first: values passed to ``Settings(...)``, environ
 variables, the ``.env`` file of the working directory (``OMNIGW_ENV_FILE`` names another
 file; set it empty to read none), the defaults below. A bad value fails at start-up with the
 name of the variable, the value that was refused and the values allowed
-(:mod:`gateway.settings_errors` turns that into one line for the command line).
+(:mod:`gateway.cli.failures` turns that into one line for the command line).
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class Settings(BaseSettings):
         description="Most points one imported order earns (0: imported orders earn none).",
     )
 
-    # Keys, partners and limits (gateway/auth.py, gateway/limits.py, gateway/cost.py).
+    # Keys, partners and limits (gateway/admission/: auth.py, limits.py, cost.py).
     production: bool = Field(
         default=False,
         description="Production mode: for partner and federation keys no introspection and "
@@ -165,7 +165,7 @@ class Settings(BaseSettings):
         "creates for `ch_my_market` and `ch_us_market` (random when unset).",
     )
 
-    # Telemetry (gateway/metrics.py, gateway/tracing.py).
+    # Telemetry (gateway/telemetry/metrics.py, gateway/telemetry/tracing.py).
     metrics_key: SecretStr | None = Field(
         default=None, description="When set, `/metrics` needs `Authorization: Bearer <key>`; "
         "in production mode `/metrics` is off without it.",
@@ -198,7 +198,8 @@ class Settings(BaseSettings):
     throttle_restore_rate: float = Field(
         default=100.0, gt=0, le=10_000_000, description="Points per second a bucket regains."
     )
-    # Admission (gateway/gate.py, gateway/connections.py, resolvers/guard.py); docs/security.md.
+    # Admission (gateway/web/gate.py, gateway/web/connections.py, resolvers/schema/guard.py);
+    # docs/security.md.
     max_document_length: int = Field(
         default=32_000, ge=100, le=1_000_000,
         description="Longest GraphQL document, in characters, comments and whitespace included.",
@@ -276,7 +277,7 @@ class Settings(BaseSettings):
         "closing.",
     )
 
-    # Recovery: deadlines, liveness, leases (gateway/deadline.py, gateway/watchdog.py,
+    # Recovery: deadlines, liveness, leases (gateway/deadline.py, gateway/telemetry/watchdog.py,
     # gateway/commerce/idempotency.py, gateway/commerce/reservations.py).
     request_timeout_ms: int = Field(
         default=10_000, ge=100, le=600_000,

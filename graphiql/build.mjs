@@ -1,4 +1,4 @@
-// Bundles GraphiQL, React and the explorer plugin into ../gateway/static/graphiql/.
+// Bundles GraphiQL, React and the explorer plugin into ../gateway/web/static/graphiql/.
 import * as esbuild from "esbuild";
 
 await esbuild.build({
@@ -7,7 +7,7 @@ await esbuild.build({
   minify: true,
   format: "iife",
   target: ["es2020"],
-  outdir: "../gateway/static/graphiql",
+  outdir: "../gateway/web/static/graphiql",
   define: { "process.env.NODE_ENV": '"production"' },
   loader: { ".woff": "dataurl", ".woff2": "dataurl", ".ttf": "dataurl", ".svg": "dataurl" },
   legalComments: "linked",

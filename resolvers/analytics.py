@@ -5,7 +5,7 @@ delegate here. Every field reads through a per-request DataLoader, so that the s
 many parents is one aggregate (see gateway/database/analytics.py); the rules (windows,
 buckets, rounding) are documented in gateway/analytics.py.
 
-What each field costs is in the one cost table, ``gateway.cost.FIELD_COSTS``.
+What each field costs is in the one cost table, ``gateway.admission.cost.FIELD_COSTS``.
 """
 
 from __future__ import annotations

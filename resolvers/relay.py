@@ -30,7 +30,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import orjson
 import strawberry
 
-from gateway.cost import DEFAULT_PAGE_SIZE, MAX_FIRST
+from gateway.admission.cost import DEFAULT_PAGE_SIZE, MAX_FIRST
 from gateway.database.query import Doc, Keyset, Paging
 from gateway.errors import BadUserInput
 

@@ -18,7 +18,7 @@ from gateway.database.activity import ACTIVITY_COLLECTIONS
 from gateway.errors import Forbidden, NotFound
 from gateway.live import Event, Interest, Poller
 from gateway.loaders import create_loaders
-from gateway.metrics import LIVE_SUBSCRIPTIONS
+from gateway.telemetry.metrics import LIVE_SUBSCRIPTIONS
 from resolvers.activity import Activity
 from resolvers.members import ACTIVITY_FROM_DOC, load_member
 from resolvers.orders import Order

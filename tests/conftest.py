@@ -24,7 +24,7 @@ import pymongo
 import pytest
 from starlette.applications import Starlette
 
-from gateway import auth, demo_data
+from gateway.admission import keys
 from gateway.app import create_app
 from gateway.database import Database, connect, seeding
 from gateway.settings import Settings
@@ -38,7 +38,7 @@ for _name in CLEARED:
 os.environ["OMNIGW_ENV_FILE"] = ""  # no .env: Settings() sees the defaults and the test's own
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = demo_data.read_seed_files(ROOT / "seeds")
+SEEDS = seeding.read_seed_files(ROOT / "seeds")
 DATABASE = "omnigw_test"
 
 
@@ -95,9 +95,9 @@ async def seeded(mongo_uri: str) -> str:
     """The demo data, loaded once into the test database."""
     db = connect(wire_settings(mongo_uri))
     try:
-        for name in demo_data.COLLECTIONS:
+        for name in seeding.COLLECTIONS:
             await db[name].drop()
-        await seeding.load(db, demo_data.read_seed_files(ROOT / "seeds"))
+        await seeding.load(db, seeding.read_seed_files(ROOT / "seeds"))
     finally:
         await db.close()
     return mongo_uri
@@ -111,7 +111,7 @@ class Gateway:
     settings: Settings
 
     async def key(self, name: str, role: str, channels: tuple[str, ...] = ()) -> str:
-        return await auth.create_key(self.app.state.db, self.settings, name=name, role=role,
+        return await keys.create_key(self.app.state.db, self.settings, name=name, role=role,
                                      channels=channels, replace=True)
 
     def client(self, key: str | None) -> httpx.AsyncClient:
@@ -128,7 +128,7 @@ async def _gateway(settings: Settings) -> AsyncIterator[Gateway]:
 
 
 async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A client with an admin key, created through gateway.auth."""
+    """A client with an admin key, created through gateway.admission.auth."""
     async for gateway in _gateway(settings):
         key = await gateway.key("test-admin", "admin")
         async with gateway.client(key) as client:
@@ -235,7 +235,7 @@ async def fresh_database(uri: str, name: str) -> Settings:
     db = connect(settings)
     try:
         await db.client.drop_database(name)
-        await seeding.load(db, demo_data.read_seed_files(ROOT / "seeds"))
+        await seeding.load(db, seeding.read_seed_files(ROOT / "seeds"))
     finally:
         await db.close()
     return settings
@@ -254,7 +254,7 @@ async def fresh_gateway(
         db = connect(settings)
         try:
             await db.client.drop_database(settings.database)
-            await seeding.load(db, demo_data.read_seed_files(ROOT / "seeds"))
+            await seeding.load(db, seeding.read_seed_files(ROOT / "seeds"))
         finally:
             await db.close()
     async for gateway in _gateway(settings):

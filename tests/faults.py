@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from gateway import auth, demo_data
+from gateway.admission import keys
 from gateway.database import connect, seeding
 from gateway.settings import Settings
 from tests.mongo_server.server import WireServer
@@ -110,7 +110,7 @@ async def restore(uri: str, api_keys: list[dict[str, Any]]) -> None:
     try:
         if api_keys:  # first, so that callers are known again as soon as possible
             await db["api_keys"].insert_many(api_keys)
-        await seeding.load(db, demo_data.read_seed_files(ROOT / "seeds"))
+        await seeding.load(db, seeding.read_seed_files(ROOT / "seeds"))
     finally:
         await db.close()
 
@@ -154,7 +154,7 @@ class Drill:
         settings = Settings(mongodb_uri=self.server.uri, database=DATABASE)
         db = connect(settings)
         try:
-            self.key = await auth.create_key(db, settings, name="drill", role="admin",
+            self.key = await keys.create_key(db, settings, name="drill", role="admin",
                                              replace=True)
             self._api_keys = await db["api_keys"].find({}).to_list()
         finally:

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from gateway import auth, demo_data
+from gateway.admission.keys import create_key
 from gateway.app import create_app
 from gateway.database import Database, connect, seeding
 from gateway.settings import Settings
@@ -82,16 +82,16 @@ async def served_world(kind: str, uri: str) -> AsyncIterator[World]:
         db = connect(settings)
         try:
             await db.client.drop_database(settings.database)
-            await seeding.load(db, demo_data.read_seed_files(ROOT / "seeds"))
+            await seeding.load(db, seeding.read_seed_files(ROOT / "seeds"))
         finally:
             await db.close()
     app = create_app(settings)
     async with serving(app) as url:
         db = app.state.db
         keys = {
-            ADMIN_KEY: await auth.create_key(db, settings, name=ADMIN_KEY, role="admin",
+            ADMIN_KEY: await create_key(db, settings, name=ADMIN_KEY, role="admin",
                                              replace=True),
-            PARTNER_KEY: await auth.create_key(db, settings, name=PARTNER_KEY,
+            PARTNER_KEY: await create_key(db, settings, name=PARTNER_KEY,
                                                role="partner", channels=PARTNER, replace=True),
         }
         async with client(app, keys[ADMIN_KEY]) as admin, \

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from gateway import cli
+from gateway.cli import main
 from gateway.database import channels
 
 SLOW_SECONDS = float(os.environ.get("SLOW_SECONDS", "2"))
@@ -27,4 +27,4 @@ async def slow_list_channels(*args: Any, **kwargs: Any) -> Any:
 
 if __name__ == "__main__":
     channels.list_channels = slow_list_channels  # type: ignore[assignment]
-    cli.app(["serve", *sys.argv[1:]])
+    main.app(["serve", *sys.argv[1:]])

@@ -12,7 +12,8 @@ import asyncio
 import os
 import sys
 
-from gateway import app, cli
+from gateway import app
+from gateway.cli import main
 from gateway.database import Database
 from gateway.settings import Settings
 
@@ -35,4 +36,4 @@ def connect_then_wedge(settings: Settings) -> Database:
 
 if __name__ == "__main__":
     app.connect = connect_then_wedge  # type: ignore[assignment]
-    cli.app(["serve", *sys.argv[1:]])
+    main.app(["serve", *sys.argv[1:]])

@@ -1,5 +1,5 @@
 """Nothing is read before it is allowed: the gate, the connection limits and WebSocket
-admission, against a real uvicorn (gateway.connections' protocol) on the wire server."""
+admission, against a real uvicorn (gateway.web.connections' protocol) on the wire server."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from gateway import auth, connections
+from gateway.admission import auth, keys
 from gateway.app import create_app
 from gateway.database.monitoring import counting
+from gateway.web import connections
 from tests.conftest import Gateway, _gateway, embedded_settings, wire_settings
 from tests.uvicorn_server import serving
 
@@ -206,7 +207,7 @@ async def test_a_revoked_key_closes_its_open_sockets(served: Served) -> None:
     await in_header.send(json.dumps({"type": "subscribe", "id": "1", "payload": {
         "query": SUBSCRIBE, "variables": {"c": "ch_flagship"}}}))
     # when the key is revoked, both sockets are closed within the re-check (1 s here)
-    assert await auth.revoke_key(served.gateway.app.state.db, "socket-revoked")
+    assert await keys.revoke_key(served.gateway.app.state.db, "socket-revoked")
     started = time.monotonic()
     assert await closed_with(in_header) == (4403, "Forbidden")
     assert await closed_with(in_init) == (4403, "Forbidden")

@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway import demo_data
 from gateway.database import connect, seeding
 from gateway.settings import Settings
 from tests.conftest import _client, gql
@@ -129,7 +128,7 @@ async def tz_embedded(tmp_path_factory: pytest.TempPathFactory
                       ) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway on the embedded store over the same DATA."""
     seeds: Path = tmp_path_factory.mktemp("tz_seeds")
-    demo_data.write_seed_files(seeds, DATA)
+    seeding.write_seed_files(seeds, DATA)
     async for client in _client(Settings(mongodb_uri=None, debug_db_stats=True, seeds_dir=seeds)):
         yield client
 

@@ -14,8 +14,8 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from gateway import auth
-from gateway.cli import app as cli
+from gateway.admission import auth, keys
+from gateway.cli.main import app as cli
 from gateway.database.monitoring import counting
 from gateway.settings import Settings
 from tests.conftest import SEEDS, Gateway, _gateway, data, embedded_settings
@@ -74,14 +74,14 @@ async def test_only_a_keyed_hash_is_stored(wire_gateway: Gateway) -> None:
 async def test_list_and_revoke(wire_gateway: Gateway) -> None:
     db = wire_gateway.app.state.db
     key = await wire_gateway.key("to-revoke", "partner", ("ch_my_market",))
-    listed = {row["name"]: row for row in await auth.list_keys(db)}
+    listed = {row["name"]: row for row in await keys.list_keys(db)}
     assert key not in str(listed)
     row = listed["to-revoke"]
     assert (row["role"], row["channels"], row["revoked_at"]) == ("partner", ["ch_my_market"],
                                                                  None)
-    assert await auth.revoke_key(db, row["id"][:8]) == "to-revoke"
-    assert await auth.revoke_key(db, "to-revoke") is None  # once only
-    listed = {row["name"]: row for row in await auth.list_keys(db)}
+    assert await keys.revoke_key(db, row["id"][:8]) == "to-revoke"
+    assert await keys.revoke_key(db, "to-revoke") is None  # once only
+    listed = {row["name"]: row for row in await keys.list_keys(db)}
     assert listed["to-revoke"]["revoked_at"] is not None
     async with wire_gateway.client(key) as client:
         response = await client.post("/graphql", json=CHANNELS)
@@ -103,7 +103,7 @@ async def test_lookups_are_cached_for_the_ttl_then_see_revocation(
     assert stats.commands == 1
     assert principal == auth.Principal(key_id=principal.key_id, name="cached", role="partner",
                                        channels=("ch_th_market",))
-    assert await auth.revoke_key(db, "cached") == "cached"
+    assert await keys.revoke_key(db, "cached") == "cached"
     now[0] = 9.9
     with counting() as stats:
         assert await authenticator.authenticate(db, header) == principal
@@ -209,7 +209,7 @@ async def test_demo_keys_are_created_printed_and_fixed_by_settings(
 
 
 async def test_websockets_need_a_key_in_the_handshake(embedded_gateway: Gateway) -> None:
-    from gateway.gate import PRINCIPAL, Gate
+    from gateway.web.gate import PRINCIPAL, Gate
 
     reached: list[Any] = []
 

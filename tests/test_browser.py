@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.async_api import Route, async_playwright
 
-from gateway import auth
+from gateway.admission import keys
 from gateway.app import create_app
 from tests.conftest import ROOT, SEEDS, fresh_database, wire_settings
 from tests.uvicorn_server import serving
@@ -45,7 +45,7 @@ async def test_graphiql_runs_the_member_360_example_offline(seeded: str, tmp_pat
     app = create_app(settings)
     async with serving(app) as base, async_playwright() as playwright:
         # the demo key GraphiQL is prefilled with is a real admin key of this database
-        await auth.create_key(app.state.db, settings, name="browser-demo", role="admin",
+        await keys.create_key(app.state.db, settings, name="browser-demo", role="admin",
                               key=DEMO_KEY, replace=True)
         context = await playwright.chromium.launch_persistent_context(
             str(tmp_path / "profile"), executable_path=executable, headless=True, args=ARGS,
@@ -105,7 +105,7 @@ async def test_graphiql_runs_a_subscription_that_shows_a_new_order(
     settings = await fresh_database(seeded, "omnigw_browser_live")
     app = create_app(settings)
     async with serving(app) as base, async_playwright() as playwright:
-        key = await auth.create_key(app.state.db, settings, name="browser-live", role="admin")
+        key = await keys.create_key(app.state.db, settings, name="browser-live", role="admin")
         browser = await playwright.chromium.launch(executable_path=executable, args=ARGS)
         try:
             page = await browser.new_page(viewport={"width": 1440, "height": 900})

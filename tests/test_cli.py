@@ -13,7 +13,7 @@ import pymongo
 import pytest
 from typer.testing import CliRunner
 
-from gateway.cli import app, schema_sdl
+from gateway.cli.main import app, schema_sdl
 from gateway.database.indexes import INDEXES
 from tests.conftest import SEEDS
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway import auth
+from gateway.admission import keys
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.conftest import ROOT, fresh_database
@@ -50,7 +50,7 @@ async def served(mongo_uri: str) -> AsyncIterator[Served]:
     await fresh_database(mongo_uri, DATABASE)
     app = create_app(settings)
     async with serving(app) as base:
-        key = await auth.create_key(app.state.db, settings, name="clients", role="admin")
+        key = await keys.create_key(app.state.db, settings, name="clients", role="admin")
         yield Served(f"{base}/graphql", key, settings.live_poll_interval_ms)
 
 

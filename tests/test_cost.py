@@ -11,10 +11,10 @@ import httpx
 import pytest
 from graphql import GraphQLObjectType, OperationDefinitionNode, parse
 
-from gateway.cost import FIELD_COSTS, PER_ITEM, CostWalker
+from gateway.admission.cost import FIELD_COSTS, PER_ITEM, CostWalker
+from gateway.admission.throttle import MemoryStore, MongoStore, Store, Throttle
 from gateway.database import monitoring
-from gateway.throttle import MemoryStore, MongoStore, Store, Throttle
-from resolvers import build_schema
+from resolvers.schema import build_schema
 from tests.conftest import ROOT, SEEDS, Gateway, _gateway, data, embedded_settings, gql
 
 # channels: an object (1) + database (1); locations: the same  -> 4

@@ -13,7 +13,7 @@ from gateway import deadline
 from gateway.context import make_context
 from gateway.database import channels
 from gateway.database.scope import ADMIN
-from resolvers import build_schema
+from resolvers.schema import build_schema
 from tests.conftest import Gateway, data
 
 QUERY = "{ channels { id } }"

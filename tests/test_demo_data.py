@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from gateway import demo_data
+from gateway.database import seeding
+from gateway.demo import generator
 
 ROOT = Path(__file__).resolve().parent.parent
 Data = dict[str, list[dict[str, Any]]]
@@ -18,7 +19,7 @@ Data = dict[str, list[dict[str, Any]]]
 
 @pytest.fixture(scope="module")
 def data() -> Data:
-    return demo_data.generate(1)
+    return generator.generate(1)
 
 
 def by_id(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -30,30 +31,30 @@ def to_base(amount: int, rate: str) -> int:
 
 
 def test_generate_is_deterministic(data: Data) -> None:
-    assert demo_data.generate(1) == data
-    assert demo_data.generate(1, seed=7) != data
+    assert generator.generate(1) == data
+    assert generator.generate(1, seed=7) != data
 
 
 def test_committed_seed_files_equal_generate(data: Data) -> None:
-    assert demo_data.read_seed_files(ROOT / "seeds") == data
+    assert seeding.read_seed_files(ROOT / "seeds") == data
 
 
 def test_seed_files_round_trip(tmp_path: Path, data: Data) -> None:
-    demo_data.write_seed_files(tmp_path, data)
+    seeding.write_seed_files(tmp_path, data)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"{name}.json" for name in demo_data.COLLECTIONS)
+        f"{name}.json" for name in seeding.COLLECTIONS)
     text = (tmp_path / "orders.json").read_text(encoding="utf-8")
     assert text.count("\n") == len(data["orders"]) + 2  # "[", one line per document, "]"
     assert '{"$date": "2026-' in text
-    assert demo_data.read_seed_files(tmp_path) == data
+    assert seeding.read_seed_files(tmp_path) == data
 
 
 def test_collections_in_load_order(data: Data) -> None:
-    assert demo_data.COLLECTIONS == (
+    assert seeding.COLLECTIONS == (
         "channels", "locations", "fx_rates", "products", "inventory",
         "members", "identities", "orders", "payments", "visits",
     )
-    assert tuple(data) == demo_data.COLLECTIONS
+    assert tuple(data) == seeding.COLLECTIONS
 
 
 def test_minimum_counts(data: Data) -> None:
@@ -212,7 +213,7 @@ def test_orders_and_visits_are_varied_and_connected(data: Data) -> None:
 
 
 def test_catalogue_is_the_same_at_every_scale(data: Data) -> None:
-    bigger = demo_data.generate(2)
+    bigger = generator.generate(2)
     for name in ("channels", "locations", "fx_rates", "products", "inventory"):
         assert bigger[name] == data[name], name
     assert len(bigger["members"]) == 2 * len(data["members"])

@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.cli import schema_sdl
+from gateway.cli.main import schema_sdl
 from gateway.errors import QueryTooComplex
 from gateway.settings import Settings
-from resolvers import build_schema
-from resolvers.federation import ENTITY_KEYS
+from resolvers.schema import build_schema
+from resolvers.schema.federation import ENTITY_KEYS
 from tests.conftest import ROOT, SEEDS, _client, data, gql, wire_settings
 
 ENTITIES = """query($representations: [_Any!]!) {
@@ -288,7 +288,7 @@ def test_every_entity_key_is_checked() -> None:
         t.name: schema.get_type_by_name(t.name).directives[0].fields
         for t in entities
     }
-    # Then resolvers.federation checks exactly those key fields
+    # Then resolvers.schema.federation checks exactly those key fields
     assert keys == {name: " ".join(fields) for name, fields in ENTITY_KEYS.items()}
 
 

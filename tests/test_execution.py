@@ -11,7 +11,7 @@ import pytest
 import strawberry
 from strawberry.types import ExecutionResult
 
-from resolvers.execution import FastExecutionContext
+from resolvers.schema.execution import FastExecutionContext
 
 
 @strawberry.enum(description="A colour.")

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway import auth, demo_data
+from gateway.admission import keys
 from gateway.database import connect, seeding
 from gateway.money import to_decimal
 from gateway.settings import Settings
@@ -137,10 +137,10 @@ async def federation_db(mongo_uri: str) -> tuple[str, str]:
     settings = Settings(mongodb_uri=mongo_uri, database=DATABASE)
     db = connect(settings)
     try:
-        for name in [*demo_data.COLLECTIONS, "api_keys"]:
+        for name in [*seeding.COLLECTIONS, "api_keys"]:
             await db[name].drop()
-        await seeding.load(db, demo_data.read_seed_files(ROOT / "seeds"))
-        key = await auth.create_key(db, settings, name="router", role="admin")
+        await seeding.load(db, seeding.read_seed_files(ROOT / "seeds"))
+        key = await keys.create_key(db, settings, name="router", role="admin")
     finally:
         await db.close()
     return mongo_uri, key

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from gateway.http import GRAPHQL_RESPONSE_JSON, JSON, negotiate
+from gateway.web.view import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from tests.conftest import Gateway
 
 GRJ = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"

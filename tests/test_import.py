@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from gateway.cli import app
+from gateway.cli.main import app
 from tests.conftest import WritingGateway, data, fresh_gateway
 
 IMPORT = """mutation($channel: ID!, $location: ID, $orders: [ImportOrderInput!]!) {

@@ -13,7 +13,7 @@ import time
 
 import httpx
 
-from gateway import auth
+from gateway.admission import keys
 from gateway.database import connect
 from tests.conftest import DATABASE, ROOT, wire_settings
 from tests.test_shutdown import free_port, wait_until_up
@@ -30,7 +30,7 @@ async def test_a_stuck_client_fails_liveness_and_sigterm_still_ends_the_process(
     settings = wire_settings(seeded)
     db = connect(settings)
     try:
-        key = await auth.create_key(db, settings, name="liveness-test", role="admin",
+        key = await keys.create_key(db, settings, name="liveness-test", role="admin",
                                     replace=True)
     finally:
         await db.close()

@@ -1,4 +1,4 @@
-"""JSON log lines carrying the request id (gateway/observability.py)."""
+"""JSON log lines carrying the request id (gateway/telemetry/logs.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import httpx
 import pytest
 
-from gateway.observability import JsonFormatter, request_id
+from gateway.telemetry.logs import JsonFormatter, request_id
 
 
 async def test_log_lines_are_json_with_the_request_id(

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.persisted import Manifest, PersistedQueries, PersistedQueryError, sha256
+from gateway.web.persisted import Manifest, PersistedQueries, PersistedQueryError, sha256
 from tests.conftest import _client, wire_settings
 
 CHANNEL = 'query FlagshipChannel { channel(id: "ch_flagship") { id kind } }'

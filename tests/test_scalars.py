@@ -24,10 +24,10 @@ from graphql import (
     get_named_type,
 )
 
+from gateway.admission.cost import MAX_FIRST
 from gateway.commerce.imports import MAX_ROWS
-from gateway.cost import MAX_FIRST
 from gateway.settings import Settings
-from resolvers import build_schema
+from resolvers.schema import build_schema
 
 INT32_MAX = 2**31 - 1
 

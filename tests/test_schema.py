@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
 
-from gateway.cli import schema_sdl
-from resolvers import build_schema
+from gateway.cli.main import schema_sdl
+from resolvers.schema import build_schema
 from tests.conftest import ROOT
 
 

@@ -10,9 +10,9 @@ import pytest
 from pydantic import Field
 from typer.testing import CliRunner
 
-from gateway.cli import app
+from gateway.cli.main import app
+from gateway.cli.settings_docs import BEGIN, END, render, sections, tables
 from gateway.settings import Settings
-from gateway.settings_docs import BEGIN, END, render, sections, tables
 from tests.conftest import ROOT
 
 PAGE = ROOT / "docs" / "settings.md"

@@ -14,9 +14,9 @@ from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 from typer.testing import CliRunner
 
-from gateway.cli import app
+from gateway.cli.failures import variable
+from gateway.cli.main import app
 from gateway.settings import Settings
-from gateway.settings_errors import variable
 
 # Free-form settings: any value is taken, and what it names is checked where it is used (the
 # paths by `serve`, see tests/test_cli.py), or it is a secret of the operator's choosing.

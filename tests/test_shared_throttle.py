@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from gateway import auth
+from gateway.admission import keys
 from gateway.database import connect
 from gateway.settings import Settings
 from tests.conftest import ROOT
@@ -95,7 +95,7 @@ async def test_a_key_spends_one_bucket_across_two_workers(
     settings = Settings(mongodb_uri=mongo_uri, database=DATABASE)
     db = connect(settings)
     try:
-        key = await auth.create_key(db, settings, name="two-workers", role="admin",
+        key = await keys.create_key(db, settings, name="two-workers", role="admin",
                                     replace=True)
     finally:
         await db.close()

@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from gateway import auth
+from gateway.admission import keys
 from gateway.database import connect
 from tests.conftest import DATABASE, ROOT, SEEDS, wire_settings
 
@@ -45,7 +45,7 @@ async def test_sigterm_lets_50_slow_requests_finish_and_closes_the_database(
     settings = wire_settings(seeded)
     db = connect(settings)
     try:
-        key = await auth.create_key(db, settings, name="shutdown-test", role="admin",
+        key = await keys.create_key(db, settings, name="shutdown-test", role="admin",
                                     replace=True)
     finally:
         await db.close()

@@ -21,7 +21,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from gateway import auth, database
+from gateway import database
+from gateway.admission import keys
 from gateway.app import create_app
 from gateway.database import Database
 from gateway.errors import Unavailable
@@ -58,9 +59,9 @@ async def live_server(mongo_uri: str) -> AsyncIterator[Live]:
         for name in ("orders", "payments", "visits", "members", "identities", "channels"):
             await db[name].drop()
         await db["channels"].insert_many(SEEDS["channels"])
-        admin = await auth.create_key(db, settings, name="live-admin", role="admin",
+        admin = await keys.create_key(db, settings, name="live-admin", role="admin",
                                       replace=True)
-        partner = await auth.create_key(db, settings, name="live-partner", role="partner",
+        partner = await keys.create_key(db, settings, name="live-partner", role="partner",
                                         channels=["ch_flagship"], replace=True)
         yield Live(url.replace("http", "ws") + "/graphql", app.state.live, db,
                    f"Bearer {admin}", f"Bearer {partner}")

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from gateway import tracing
+from gateway.telemetry import tracing
 from tests.conftest import DATABASE, Gateway, _gateway, embedded_settings
 
 MEMBER = """query MemberWithChannels($id: ID!) {

@@ -75,7 +75,7 @@ async def check_not_done(db: Database, collection: str, result_id: str, resumed:
 
 def caller_of(scope: Scope, principal: Any = None) -> str:
     """Who is calling, for idempotency scoping and audit entries: the API key's name (unique;
-    ``gateway.auth.Principal``), or, for in-process callers without a key, the scope."""
+    ``gateway.admission.auth.Principal``), or, for in-process callers without a key, the scope."""
     if principal is not None:
         return str(principal.name)
     if scope.unrestricted:

@@ -4,7 +4,8 @@ It implements the part of ``AsyncMongoClient`` that the repository layer uses: `
 cursor with ``to_list``), ``aggregate`` (awaitable, returns a cursor), and the awaitable write
 and index methods. Calls run synchronously on the event loop, so each one is atomic, and each
 counts as one command, as a MongoDB command would, and is traced as one (a span as long as
-the call, see :func:`gateway.tracing.command_span`). It is meant for demos and first steps;
+the call, see :func:`gateway.telemetry.tracing.command_span`). It is meant for demos and first
+steps;
 known gaps of mongomock 4.3: ``$dateToString`` with ``timezone`` is not implemented (the
 adapter computes it, see :mod:`gateway.database.embedded_dates`), and unique indexes on array
 fields are not enforced.
@@ -17,9 +18,9 @@ from typing import Any
 
 import mongomock
 
-from gateway import tracing
 from gateway.database import embedded_dates
 from gateway.database.monitoring import record
+from gateway.telemetry import tracing
 
 # PyMongo method -> the MongoDB command it sends.
 _COMMANDS = {

@@ -48,7 +48,7 @@ class CommandObserver(Protocol):
 
 
 observers: list[CommandObserver] = []
-"""Process-wide observers, installed once by the application (see ``gateway.tracing``)."""
+"""Process-wide observers, installed once by the application (see ``gateway.telemetry.tracing``)."""
 
 
 current_stats: ContextVar[CommandStats | None] = ContextVar("omnigw_command_stats", default=None)

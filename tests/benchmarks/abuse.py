@@ -45,7 +45,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.typing import Subprotocol
 
-from gateway import auth, demo_data
+from gateway.admission import keys
 from gateway.database import connect as connect_database
 from gateway.database import seeding
 from gateway.settings import Settings
@@ -83,10 +83,10 @@ async def prepare(mongodb_uri: str) -> None:
     db = connect_database(settings)
     try:
         await db.client.drop_database(DATABASE)
-        await seeding.load(db, demo_data.read_seed_files(ROOT / "seeds"))
-        await auth.create_key(db, settings, name="abuse-admin", role="admin", key=ADMIN)
-        await auth.create_key(db, settings, name="abuse-partner", role="partner",
-                              channels=auth.DEMO_PARTNER_CHANNELS, key=PARTNER)
+        await seeding.load(db, seeding.read_seed_files(ROOT / "seeds"))
+        await keys.create_key(db, settings, name="abuse-admin", role="admin", key=ADMIN)
+        await keys.create_key(db, settings, name="abuse-partner", role="partner",
+                              channels=keys.DEMO_PARTNER_CHANNELS, key=PARTNER)
     finally:
         await db.close()
 
@@ -103,7 +103,7 @@ def serve(mongodb_uri: str, env: dict[str, str] | None = None) -> Iterator[Serve
                        OMNIGW_LOG_LEVEL="ERROR", OMNIGW_ENV_FILE="",  # and no .env
                        **(env or {}))
     process = subprocess.Popen(
-        [sys.executable, "-c", "from gateway.cli import app; app()", "serve", "--port",
+        [sys.executable, "-c", "from gateway.cli.main import app; app()", "serve", "--port",
          str(port)], cwd=ROOT, env=environment, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -25,16 +25,16 @@ import orjson
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
-from gateway import demo_data
-from gateway.cli import load_with_progress
+from gateway.cli.main import load_with_progress
 from gateway.context import make_context
 from gateway.database import Database, connect
 from gateway.database.scope import ADMIN
+from gateway.demo import generator
 from gateway.settings import Settings
-from resolvers import Schema, build_schema
 from resolvers.channels import Channel, ChannelKind
-from resolvers.execution import FastExecutionContext
 from resolvers.scalars import SCALAR_MAP
+from resolvers.schema import Schema, build_schema
+from resolvers.schema.execution import FastExecutionContext
 from tests.benchmarks.floor import member360_floor
 from tests.mongo_server.server import WireServer
 from tests.test_member360 import MEMBERS_360
@@ -150,7 +150,7 @@ async def main() -> None:
         db = connect(settings)
         await db.client.drop_database(DATABASE)
         started = time.perf_counter()
-        data = demo_data.generate(args.scale)
+        data = generator.generate(args.scale)
         await load_with_progress(settings, data)
         counts = {name: len(docs) for name, docs in data.items()}
         del data

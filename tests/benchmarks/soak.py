@@ -37,7 +37,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
-from gateway import auth, demo_data
+from gateway.admission import keys
 from gateway.database import connect as connect_database
 from gateway.database import seeding
 from gateway.settings import Settings
@@ -166,12 +166,12 @@ class Load:
 async def prepare(uri: str) -> tuple[str, list[str], list[str]]:
     """Load the demo data into the soak database; an admin key, members and SKUs to use."""
     settings = Settings(mongodb_uri=uri, database=DATABASE)
-    data = demo_data.read_seed_files(ROOT / "seeds")
+    data = seeding.read_seed_files(ROOT / "seeds")
     db = connect_database(settings)
     try:
         await db.client.drop_database(DATABASE)
         await seeding.load(db, data)
-        key = await auth.create_key(db, settings, name="soak-admin", role="admin", replace=True)
+        key = await keys.create_key(db, settings, name="soak-admin", role="admin", replace=True)
     finally:
         await db.close()
     skus = [p["_id"] for p in data["products"]

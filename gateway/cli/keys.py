@@ -14,12 +14,12 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from gateway import auth
+from gateway.admission import keys
+from gateway.cli.failures import database_problem, fail, load_or_exit
 from gateway.database import Database, connect
 from gateway.database.indexes import ensure_indexes
 from gateway.errors import BadUserInput
 from gateway.settings import Settings
-from gateway.settings_errors import database_problem, fail, load_or_exit
 
 keys_app = typer.Typer(help="Create, list and revoke API keys (needs MONGODB_URI).",
                        no_args_is_help=True)
@@ -58,7 +58,7 @@ def create(
     async def work(db: Database, settings: Settings) -> str | None:
         await ensure_indexes(db.db)
         try:
-            return await auth.create_key(db, settings, name=name, role=role,
+            return await keys.create_key(db, settings, name=name, role=role,
                                          channels=channel or [])
         except DuplicateKeyError:
             return None
@@ -79,7 +79,7 @@ def create(
 @keys_app.command("list")
 def list_() -> None:
     """Every key: id, name, role, channels, created, revoked (never the key)."""
-    rows: list[dict[str, Any]] = _run(lambda db, _settings: auth.list_keys(db))
+    rows: list[dict[str, Any]] = _run(lambda db, _settings: keys.list_keys(db))
     typer.echo("id            name                      role        created              "
                "revoked              channels")
     for row in rows:
@@ -101,7 +101,7 @@ def revoke(
     name_or_id: Annotated[str, typer.Argument(help="The key's name, or its id (8+ characters).")],
 ) -> None:
     """Revoke a key: it stops working within the key cache time (10 s by default)."""
-    revoked = _run(lambda db, _settings: auth.revoke_key(db, name_or_id))
+    revoked = _run(lambda db, _settings: keys.revoke_key(db, name_or_id))
     if revoked is None:
         typer.echo(f"No valid key named or with id {name_or_id!r}.", err=True)
         raise typer.Exit(1)

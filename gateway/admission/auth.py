@@ -16,6 +16,8 @@ bounded LRU keyed by the key's hash: a flood of random keys evicts only other un
 Failed authentications are counted per client address (:class:`FailureLimiter`): past
 ``auth_failures_per_minute`` an address gets HTTP 429 before its key is hashed or looked up.
 
+Keys are created, listed and revoked by :mod:`gateway.admission.keys`.
+
 Roles: ``admin`` sees everything; ``partner`` sees the rows of its channels; ``federation`` (a
 router's key) may read ``_service`` in production mode and sees the rows of its channels (none
 unless given).
@@ -27,18 +29,14 @@ import hashlib
 import hmac
 import math
 import re
-import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Final
 
-from gateway import ids
 from gateway.database import Database, keys
 from gateway.database.scope import ADMIN, Scope
-from gateway.errors import BadUserInput
 from gateway.settings import KEY_PATTERN, Settings
 
 ROLES: Final = ("admin", "partner", "federation")
@@ -46,8 +44,7 @@ KEY_PREFIX: Final = "omnigw_"
 # The development pepper: acceptable on the embedded store only (settings refuse production
 # mode against MONGODB_URI without OMNIGW_KEY_PEPPER).
 DEV_PEPPER: Final = b"omnigw-development-pepper-not-for-production"
-_TOKEN = re.compile(KEY_PATTERN)
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+TOKEN = re.compile(KEY_PATTERN)
 CACHE_SIZE: Final = 10_000
 
 
@@ -98,112 +95,13 @@ def hash_key(key: str, secret: bytes) -> str:
     return hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
 
 
-def new_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def check_key_spec(name: str, role: str, channels: Sequence[str]) -> tuple[str, ...]:
-    """Validate a key's name, role and channels; return the channels, sorted and unique."""
-    if not _NAME.match(name):
-        raise BadUserInput(f"Key name {name[:70]!r}: 1 to 64 of A-Z a-z 0-9 _ . -", field="name")
-    if role not in ROLES:
-        raise BadUserInput(f"Role must be one of {', '.join(ROLES)}, got {role[:20]!r}.",
-                           field="role")
-    checked = tuple(sorted({ids.check(c, "ch_", field="channel") for c in channels}))
-    if role == "admin" and checked:
-        raise BadUserInput("An admin key sees every channel: give no --channel.", field="channel")
-    if role == "partner" and not checked:
-        raise BadUserInput("A partner key needs at least one --channel.", field="channel")
-    return checked
-
-
-async def create_key(
-    db: Database,
-    settings: Settings,
-    *,
-    name: str,
-    role: str,
-    channels: Sequence[str] = (),
-    key: str | None = None,
-    replace: bool = False,
-) -> str:
-    """Store a new key (its hash only) and return the key itself, which is never stored.
-
-    ``key`` fixes the value (demo keys); ``replace`` first removes a key of the same name.
-    """
-    checked = check_key_spec(name, role, channels)
-    key = key or new_key()
-    if not _TOKEN.match(key):
-        raise BadUserInput("A key is 8 to 200 of A-Z a-z 0-9 . _ ~ + / = -", field="key")
-    doc = {
-        "_id": hash_key(key, pepper(settings)),
-        "name": name,
-        "role": role,
-        "channels": list(checked),
-        "created_at": datetime.now(UTC),
-        "revoked_at": None,
-    }
-    await keys.insert(db, doc, replace=replace)
-    return key
-
-
-async def list_keys(db: Database) -> list[dict[str, Any]]:
-    """Every key's name, id (hash prefix), role, channels, creation and revocation times."""
-    return [
-        {"id": doc["_id"][:12], "name": doc["name"], "role": doc["role"],
-         "channels": doc.get("channels", []), "created_at": doc["created_at"],
-         "revoked_at": doc.get("revoked_at")}
-        for doc in await keys.list_all(db)
-    ]
-
-
-async def revoke_key(db: Database, name_or_id: str) -> str | None:
-    """Revoke the key with this name, or whose id (hash) starts with this (8+ characters).
-
-    Returns the revoked key's name, or None when no valid key matched.
-    """
-    docs = await keys.list_all(db)
-    match = [d for d in docs if d["name"] == name_or_id] or [
-        d for d in docs if len(name_or_id) >= 8 and d["_id"].startswith(name_or_id)
-    ]
-    if len(match) != 1:
-        return None
-    revoked = await keys.revoke(db, match[0]["_id"], at=datetime.now(UTC))
-    return str(match[0]["name"]) if revoked else None
-
-
-DEMO_PARTNER_CHANNELS: Final = ("ch_my_market", "ch_us_market")
-
-
-async def create_demo_keys(db: Database, settings: Settings) -> tuple[str, list[str]]:
-    """Create (or replace) the demo admin and partner keys; return the admin key (GraphiQL is
-    prefilled with it) and the lines that show both.
-
-    ``OMNIGW_DEMO_ADMIN_KEY`` and ``OMNIGW_DEMO_PARTNER_KEY`` fix their values.
-    """
-    fixed_admin, fixed_partner = settings.demo_admin_key, settings.demo_partner_key
-    admin = await create_key(
-        db, settings, name="demo-admin", role="admin", replace=True,
-        key=fixed_admin.get_secret_value() if fixed_admin else None,
-    )
-    partner = await create_key(
-        db, settings, name="demo-partner", role="partner", channels=DEMO_PARTNER_CHANNELS,
-        replace=True, key=fixed_partner.get_secret_value() if fixed_partner else None,
-    )
-    return admin, [
-        f"demo admin key (every channel): {admin}",
-        f"demo partner key ({', '.join(DEMO_PARTNER_CHANNELS)}): {partner}",
-        "send a key as the header  Authorization: Bearer <key>  (GraphiQL: Headers pane)",
-    ]
-
-
 def bearer_token(header: str | None) -> str:
     """The key of an ``Authorization: Bearer <key>`` header, or :class:`Unauthorized`."""
     if not header:
         raise Unauthorized("Missing API key: send the header 'Authorization: Bearer <key>'.")
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not _TOKEN.match(token):
+    if scheme.lower() != "bearer" or not TOKEN.match(token):
         raise Unauthorized("Malformed Authorization header: expected 'Bearer <key>'.")
     return token
 

@@ -111,7 +111,7 @@ def operation_names(bodies: Iterable[str]) -> set[str]:
 @lru_cache(maxsize=16)
 def known_operations(listed: tuple[str, ...], manifest: Path | None) -> frozenset[str]:
     """The operation names kept as labels: ``listed`` and those of the ``manifest``."""
-    from gateway.persisted import Manifest
+    from gateway.web.persisted import Manifest
 
     bodies = Manifest.read(manifest).bodies if manifest is not None else frozenset()
     return frozenset(listed) | operation_names(bodies)

@@ -1,11 +1,11 @@
 """Deterministic demo data for the brand's four kinds of sales channel.
 
-``generate(scale, seed)`` builds every collection in memory; ``write_seed_files``
-and ``read_seed_files`` store them as MongoDB Extended JSON (relaxed mode), one
-file per collection with one document per line. Money is integer minor units
-plus an ISO 4217 code; times are timezone-aware UTC datetimes at whole seconds.
+``generate(scale, seed)`` builds every collection in memory
+(:data:`gateway.database.seeding.COLLECTIONS`); ``gateway.database.seeding`` writes and reads
+them as seed files. Money is integer minor units plus an ISO 4217 code; times are
+timezone-aware UTC datetimes at whole seconds.
 
-Regenerate the committed seeds with ``python -m gateway.demo_data seeds/``.
+Regenerate the committed seeds with ``python -m gateway.demo.generator seeds/``.
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bson import json_util
-from bson.json_util import JSONMode, JSONOptions
-
-from gateway.demo_tables import (
+from gateway.database.seeding import COLLECTIONS, write_seed_files
+from gateway.demo.tables import (
     _ABROAD,
     _ANONYMOUS_CHANNELS,
     _BRANDS,
@@ -49,11 +47,6 @@ from gateway.demo_tables import (
 
 Doc = dict[str, Any]
 _T = TypeVar("_T")
-
-COLLECTIONS: tuple[str, ...] = (
-    "channels", "locations", "fx_rates", "products", "inventory",
-    "members", "identities", "orders", "payments", "visits",
-)
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 END = datetime(2026, 11, 1, tzinfo=UTC)  # exclusive: data ends 2026-10-31
@@ -364,30 +357,8 @@ def _visit(rng: random.Random, t: int, member_id: str | None, channel_id: str,
                "location_id": location_id, "kind": kind, "source": source, "at": _at(t)}
 
 
-_JSON_OPTIONS = JSONOptions(json_mode=JSONMode.RELAXED, tz_aware=True, tzinfo=UTC)
-
-
-def write_seed_files(directory: Path, data: dict[str, list[Doc]]) -> None:
-    """Write ``<name>.json`` per collection: a JSON array, one document per line, sorted by _id."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in COLLECTIONS:
-        docs = sorted(data.get(name, []), key=lambda doc: doc["_id"])
-        lines = ",\n".join(json_util.dumps(doc, json_options=_JSON_OPTIONS) for doc in docs)
-        text = f"[\n{lines}\n]\n" if docs else "[]\n"
-        (directory / f"{name}.json").write_text(text, encoding="utf-8", newline="\n")
-
-
-def read_seed_files(directory: Path) -> dict[str, list[Doc]]:
-    """Read the files written by :func:`write_seed_files`; datetimes come back UTC-aware."""
-    result: dict[str, list[Doc]] = {}
-    for name in COLLECTIONS:
-        text = (directory / f"{name}.json").read_text(encoding="utf-8")
-        result[name] = json_util.loads(text, json_options=_JSON_OPTIONS)
-    return result
-
-
 def main() -> None:
-    """``python -m gateway.demo_data [DIRECTORY] [SCALE]`` (defaults: seeds 1)."""
+    """``python -m gateway.demo.generator [DIRECTORY] [SCALE]`` (defaults: seeds 1)."""
     args = sys.argv[1:]
     scale = int(args[1]) if len(args) > 1 else 1
     write_seed_files(Path(args[0] if args else "seeds"), generate(scale))

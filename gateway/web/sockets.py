@@ -29,7 +29,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
-from gateway.auth import Authenticator, Unauthorized
+from gateway.admission.auth import Authenticator, Unauthorized
 from gateway.context import Context
 from gateway.settings import Settings
 

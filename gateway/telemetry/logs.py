@@ -4,7 +4,7 @@ Every HTTP request and WebSocket connection gets a request id: the caller's ``X-
 when it is sane (1 to 128 characters of ``A-Z a-z 0-9 . _ : -``), else a fresh one. It is
 sent back in the ``X-Request-Id`` response header, put on every log line written while the
 request runs, and on the request's span (``request.id``; the span itself is the ASGI
-instrumentation's, see :mod:`gateway.tracing`). Each request ends with one ``access`` log
+instrumentation's, see :mod:`gateway.telemetry.tracing`). Each request ends with one ``access`` log
 line (method, path, status, duration).
 """
 

@@ -5,7 +5,7 @@ One request gives one tree of spans:
 - ``POST /graphql`` (SERVER): the maintained ASGI instrumentation
   (``opentelemetry-instrumentation-asgi``), continuing the caller's W3C ``traceparent``;
 - ``query`` / ``mutation`` / ``subscription`` (the GraphQL operation, with
-  ``graphql.operation.*`` and ``graphql.document``): :mod:`gateway.graphql_tracing`;
+  ``graphql.operation.*`` and ``graphql.document``): :mod:`gateway.telemetry.graphql_tracing`;
 - ``dataloader <name>``: one per DataLoader batch (:mod:`gateway.loaders`);
 - ``<database>.<command>`` (CLIENT): one per MongoDB command, made by the maintained PyMongo
   instrumentation (``opentelemetry-instrumentation-pymongo``) on a real MongoDB, and by

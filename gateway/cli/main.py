@@ -2,7 +2,7 @@
 table of settings.
 
 A bad setting, an unreachable MongoDB or a path that cannot be read or written ends a command
-with one line on stderr and exit status 2 (:mod:`gateway.settings_errors`).
+with one line on stderr and exit status 2 (:mod:`gateway.cli.failures`).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import typer
 from pymongo.errors import PyMongoError
 from rich.progress import Progress
 
-from gateway import demo_data
+from gateway.cli.failures import database_problem, fail, load_or_exit
+from gateway.cli.keys import keys_app
 from gateway.database import connect, seeding
-from gateway.keys_cli import keys_app
-from gateway.observability import configure_logging
+from gateway.demo import generator
 from gateway.settings import Settings
-from gateway.settings_errors import database_problem, fail, load_or_exit
+from gateway.telemetry.logs import configure_logging
 
 app = typer.Typer(help="Omnichannel Gateway: one GraphQL API over every sales channel.",
                   no_args_is_help=True)
@@ -48,7 +48,7 @@ def main(
 def check_serving(settings: Settings) -> None:
     """What ``serve`` can check before it starts: the files and directories it will read or
     write (each problem is one line and exit status 2)."""
-    from gateway.persisted import Manifest
+    from gateway.web.persisted import Manifest
 
     if settings.embedded and not settings.seeds_dir.is_dir():
         fail(f"OMNIGW_SEEDS_DIR={str(settings.seeds_dir)!r} is not a directory (the embedded "
@@ -72,7 +72,7 @@ def serve(
     """Run the gateway with uvicorn (embedded store unless MONGODB_URI is set)."""
     import uvicorn
 
-    from gateway.connections import uvicorn_options
+    from gateway.web.connections import uvicorn_options
 
     settings = load_or_exit()
     check_serving(settings)
@@ -86,11 +86,11 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
-        log_config=None,  # JSON lines from gateway.observability; one access line per request
+        log_config=None,  # JSON lines from gateway.telemetry.logs; one access line per request
         access_log=False,
         # in-flight requests get the graceful period less the closing budget (settings.py)
         timeout_graceful_shutdown=settings.shutdown_drain_seconds,
-        **uvicorn_options(settings),  # connection limits (gateway/connections.py)
+        **uvicorn_options(settings),  # connection limits (gateway/web/connections.py)
     )
 
 
@@ -104,8 +104,8 @@ def seed(
         typer.echo("MONGODB_URI is not set: nothing to seed (the embedded store seeds itself).",
                    err=True)
         raise typer.Exit(2)
-    data = (demo_data.read_seed_files(settings.seeds_dir) if scale == 1
-            else demo_data.generate(scale))
+    data = (seeding.read_seed_files(settings.seeds_dir) if scale == 1
+            else generator.generate(scale))
     try:
         asyncio.run(load_with_progress(settings, data))
     except PyMongoError as exc:
@@ -144,7 +144,7 @@ def import_orders(
     imported. Exit status: 0 when every row was imported (or had been before), 1 when a row
     was refused, 2 when the import could not run (settings, database, channel, location).
     """
-    from gateway.batch_import import ImportStopped, import_file, read_rows
+    from gateway.cli.imports import ImportStopped, import_file, read_rows
 
     settings = load_or_exit()
     if settings.mongodb_uri is None:
@@ -188,7 +188,7 @@ def export_schema(
 
 def schema_sdl() -> str:
     """The schema's SDL, as kept in schema.graphql."""
-    from resolvers import build_schema
+    from resolvers.schema import build_schema
 
     return build_schema().as_str() + "\n"
 
@@ -200,7 +200,7 @@ def export_settings(
     )] = Path("docs/settings.md"),
 ) -> None:
     """Rewrite the settings tables of docs/settings.md from the Settings class."""
-    from gateway.settings_docs import render
+    from gateway.cli.settings_docs import render
 
     load_or_exit()  # like export-schema: a bad setting is refused by every command
     try:

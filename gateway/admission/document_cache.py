@@ -20,7 +20,7 @@ from weakref import WeakKeyDictionary
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
 
-from gateway.limits import Profile, profile
+from gateway.admission.limits import Profile, profile
 
 CACHE_SIZE = 256
 

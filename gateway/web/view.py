@@ -1,6 +1,6 @@
 """GraphQL over HTTP, by the book: strawberry's ASGI view plus what the specification asks.
 
-- Content negotiation by ``Accept`` (``gateway.media``): ``application/graphql-response+json``
+- Content negotiation by ``Accept`` (``gateway.web.media``): ``application/graphql-response+json``
   when the client prefers it; ``application/json`` (the classic behaviour: 200 with
   ``errors``) when it asks for that, sends ``*/*`` or no ``Accept``; 406 when it accepts
   neither.
@@ -13,38 +13,55 @@
   405 with ``Allow: POST``, another method 405 with ``Allow: GET, POST``, a POST body that is
   not ``application/json`` 415, a body that is not JSON 400.
 - Persisted queries (APQ and the safelist) are resolved before anything runs
-  (:mod:`gateway.persisted`).
+  (:mod:`gateway.web.persisted`).
 - Over WebSocket, graphql-transport-ws messages go out as text frames, as the protocol says.
+
+:class:`GraphQLApp` is the view the gateway serves: our context, WebSocket authentication,
+GraphiQL page and orjson responses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException, parse_content_type
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import (
     CannotGetOperationTypeError,
     InvalidOperationTypeError,
 )
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UNSET
+from strawberry.types.unset import UNSET, UnsetType
 
-from gateway.media import (
+from gateway.admission.auth import Authenticator, Principal, Unauthorized
+from gateway.context import Context, make_context
+from gateway.database import Database
+from gateway.database.scope import Scope
+from gateway.loaders import create_loaders
+from gateway.settings import Settings
+from gateway.web import graphiql
+from gateway.web.gate import PRINCIPAL, client_address
+from gateway.web.media import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
     error_body,
     error_response,
     negotiate,
 )
-from gateway.persisted import PersistedQueries, PersistedQueryError
+from gateway.web.persisted import Manifest, PersistedQueries, PersistedQueryError
+from gateway.web.sockets import Sockets, handler_for
 
-__all__ = ["GRAPHQL_RESPONSE_JSON", "JSON", "SpecView", "error_body", "negotiate"]
+__all__ = ["GRAPHQL_RESPONSE_JSON", "JSON", "GraphQLApp", "SpecView", "error_body", "negotiate"]
 
 
 def is_request_error(result: ExecutionResult) -> bool:
@@ -144,3 +161,66 @@ class SpecView(GraphQL[Any, None]):
             body.pop("data", None)
             request.state.graphql_request_error = True
         return body
+
+
+class GraphQLApp(SpecView):
+    """:class:`SpecView` with our context, authentication of WebSockets, GraphiQL page and
+    orjson responses; ``schema`` is the one :func:`resolvers.schema.build_schema` makes."""
+
+    def __init__(self, settings: Settings, schema: Any, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "max_subscriptions_per_connection", settings.live_max_subscriptions_per_connection
+        )
+        # graphql-transport-ws only (graphql-ws's legacy protocol has no connection_init
+        # deadline), with our per-key limits (gateway.web.sockets).
+        kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
+        kwargs.setdefault("connection_init_wait_timeout",
+                          timedelta(seconds=settings.ws_init_timeout_seconds))
+        manifest = settings.persisted_queries_manifest
+        persisted = PersistedQueries(
+            manifest=Manifest.read(manifest) if manifest is not None else None,
+            cache_size=settings.apq_cache_size,
+            max_length=settings.max_document_length,
+        )
+        super().__init__(schema, persisted=persisted, **kwargs)
+        self.settings = settings
+        self.authenticator = Authenticator(settings)
+        self.sockets = Sockets(settings, self.authenticator)
+        self.graphql_transport_ws_handler_class = handler_for(self.sockets)
+        self.demo_admin_key: str | None = None  # set under the embedded store (make serve)
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        db: Database = request.app.state.db
+        principal: Principal | None = request.scope.get(PRINCIPAL)
+        # The gate always sets a principal; without one nothing is visible (fail closed).
+        scope = principal.scope if principal is not None else Scope(channels=frozenset())
+        return make_context(db, self.settings, scope, request=request, response=response,
+                            principal=principal, throttle=request.app.state.throttle)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL page, with assets served by the gateway (no CDN)."""
+        return graphiql.page(self.settings, self.demo_admin_key)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket: by the handshake's Authorization header (checked by the
+        gate) or else by ``connection_init``'s ``Authorization`` entry (browsers cannot set
+        headers on a WebSocket), counted against the address's failures like the gate's."""
+        if context.principal is None:
+            params = context.connection_params or {}
+            authorization = params.get("Authorization") or params.get("authorization")
+            try:
+                context.principal = await self.authenticator.admit(
+                    context.db, authorization if isinstance(authorization, str) else None,
+                    client_address(context.request.scope),
+                )
+            except Unauthorized as exc:
+                raise ConnectionRejectionError(
+                    {"message": exc.message, "code": "UNAUTHENTICATED"}
+                ) from exc
+        context.scope = context.principal.scope
+        context.loaders = create_loaders(context.db, context.scope)
+        unset: UnsetType = UNSET
+        return unset
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)

@@ -1,12 +1,12 @@
 """Limits that stop abusive requests before any database command.
 
-HTTP level (checked by :mod:`gateway.gate` once the key is known, before the body is parsed):
+HTTP level (checked by :mod:`gateway.web.gate` once the key is known, before the body is parsed):
 the request body (``max_body_bytes``, HTTP 413; ``body_timeout_seconds``, HTTP 408), batched
 requests (a JSON array body, HTTP 400), and JSON that would hurt a parser (nested deeper than
 ``max_json_depth``, invalid UTF-8, a lone surrogate: HTTP 400 ``BAD_USER_INPUT``), all with the
 GraphQL-shaped body ``{"errors": [{"message", "extensions": {"code"}}]}``.
 
-Document level (checked by :class:`resolvers.guard.Guard` before validation or execution):
+Document level (checked by :class:`resolvers.schema.guard.Guard` before validation or execution):
 the document's length (``max_document_length`` characters, comments included), tokens
 (``max_tokens``, before parsing), depth (``max_depth``), aliases (``max_aliases``) counted
 through fragments, directives (``max_directives``), and string lengths (``max_string_length``).
@@ -40,8 +40,8 @@ from graphql import (
 from graphql.language import Lexer, Source, TokenKind
 from starlette.responses import JSONResponse
 
-from gateway.media import error_response
 from gateway.settings import Settings
+from gateway.web.media import error_response
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -60,7 +60,7 @@ class Refused(Exception):
         self.extensions = extensions
 
     def response(self, accept: str | None = None) -> JSONResponse:
-        """The refusal in the media type the client accepts (``gateway.media``)."""
+        """The refusal in the media type the client accepts (``gateway.web.media``)."""
         return error_response(accept, self.status, self.message, self.code, self.headers,
                               **self.extensions)
 

@@ -4,11 +4,12 @@ Order, on parse: the caller's bucket must hold the request's admission charge (o
 ``admission_chars_per_point`` characters of the document, at least one: else ``THROTTLED`` at
 once, with no work done); the document's length (``max_document_length``, comments included),
 lone surrogates, tokens (``max_tokens``); then the document is parsed, or taken from the cache
-(:mod:`gateway.documents`, keyed by hash). On validate: depth, aliases and directives; in
+(:mod:`gateway.admission.document_cache`, keyed by hash). On validate: depth, aliases and
+directives; in
 production mode, introspection and ``_service`` for keys that may not use them; validation
 (cached with the document); string lengths; the variables' coercion; ``first`` (literal or
 variable) outside 1..100 (``BAD_USER_INPUT``, as the resolvers would say); the static cost
-(``max_cost``, with :data:`gateway.cost.FIELD_COSTS`); the caller's leaky bucket
+(``max_cost``, with :data:`gateway.admission.cost.FIELD_COSTS`); the caller's leaky bucket
 (``THROTTLED``).
 
 Every request pays: one refused for its document or variables its admission charge, one that
@@ -37,10 +38,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 from strawberry.types.graphql import OperationType
 
-from gateway.context import Context
-from gateway.cost import MAX_FIRST, CostWalker
-from gateway.documents import Entry, documents_of
-from gateway.limits import (
+from gateway.admission.cost import MAX_FIRST, CostWalker
+from gateway.admission.document_cache import Entry, documents_of
+from gateway.admission.limits import (
     check_length,
     check_shape,
     check_strings,
@@ -50,6 +50,7 @@ from gateway.limits import (
     profile,
     too_complex,
 )
+from gateway.context import Context
 
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 _VARIABLE = re.compile(r"^Variable '\$(\w+)'")

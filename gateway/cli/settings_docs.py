@@ -2,7 +2,7 @@
 
 Each row is one field: the environment variable that sets it (``OMNIGW_`` and the name in
 capitals, or its alias such as ``MONGODB_URI``), its default, the values it accepts (the words
-the command line prints for a bad value, :func:`gateway.settings_errors.allowed`) and its
+the command line prints for a bad value, :func:`gateway.cli.failures.allowed`) and its
 ``Field`` description. ``omnigw export-settings`` (``make docs``) rewrites the part of the page
 between :data:`BEGIN` and :data:`END`; a test fails when the page and the code differ, as for
 ``schema.graphql``. The rows are grouped into sections by :data:`SECTIONS`: a setting that is
@@ -18,8 +18,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from gateway.cli.failures import allowed, variable
 from gateway.settings import Settings
-from gateway.settings_errors import allowed, variable
 
 BEGIN = ("<!-- Generated from gateway/settings.py by `omnigw export-settings` (make docs); "
          "edit the Field descriptions there, not this table. -->")

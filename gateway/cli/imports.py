@@ -115,7 +115,7 @@ async def import_file(
     can fix (the channel, the location, the database) stop the import with
     :class:`ImportStopped`.
     """
-    from resolvers import build_schema
+    from resolvers.schema import build_schema
 
     schema = build_schema()
     row_type = schema._schema.get_type("ImportOrderInput")

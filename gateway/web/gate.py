@@ -7,14 +7,14 @@ HTTP, in this order, each before any other work:
 2. ``Authorization: Bearer <key>`` from the headers (HTTP 401 with ``WWW-Authenticate:
    Bearer``), before a byte of the body is read; then the key's bucket must hold the admission
    charge of a document as long as the declared body (HTTP 429 ``THROTTLED`` otherwise, see
-   :mod:`resolvers.guard`), so a key that cannot pay sends no body we read;
+   :mod:`resolvers.schema.guard`), so a key that cannot pay sends no body we read;
 3. the body: at most ``max_body_bytes`` (HTTP 413), whole within ``body_timeout_seconds``
    (HTTP 408); then a JSON array (HTTP 400 unless ``batch_requests``), and JSON that would
-   hurt a parser (:func:`gateway.limits.check_json`, HTTP 400), in the body or in the GET
+   hurt a parser (:func:`gateway.admission.limits.check_json`, HTTP 400), in the body or in the GET
    parameters ``variables`` and ``extensions``.
 
 Every refusal has a GraphQL-shaped body with ``extensions.code``; a refusal after the key is
-known also costs the key a point of its bucket (:mod:`gateway.throttle`). A database that
+known also costs the key a point of its bucket (:mod:`gateway.admission.throttle`). A database that
 cannot be reached while a key is looked up gives HTTP 503 ``UNAVAILABLE``.
 
 ``GET /graphql`` without a ``query`` parameter (the GraphiQL page) needs no key.
@@ -37,8 +37,8 @@ from pymongo.errors import PyMongoError
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.auth import Authenticator, Principal, TooManyFailures, Unauthorized
-from gateway.limits import Refused, check_batch, check_json, read_body
+from gateway.admission.auth import Authenticator, Principal, TooManyFailures, Unauthorized
+from gateway.admission.limits import Refused, check_batch, check_json, read_body
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.auth")

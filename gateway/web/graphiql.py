@@ -2,7 +2,7 @@
 
 The assets (GraphiQL, React, the explorer plugin) are bundled from their npm packages by
 ``graphiql/`` (``npm ci && npm run build``, pinned by its package-lock.json) into
-``gateway/static/graphiql/``, which is committed. The page opens with a Member 360 example
+``gateway/web/static/graphiql/``, which is committed. The page opens with a Member 360 example
 tab; in development (the embedded store's demo key, or ``OMNIGW_DEMO_ADMIN_KEY``) its header
 editor is prefilled with the demo admin key. In production mode the page never holds a key.
 """

@@ -16,7 +16,7 @@ name, as the conventions advise (it is unbounded).
 
 Strawberry's own ``OpenTelemetryExtension`` is not used: it puts the raw query text, literals
 included, on the span, does not make its span current, and wraps every field in an async
-resolver hook, which would undo the execution fast path (:mod:`resolvers.execution`).
+resolver hook, which would undo the execution fast path (:mod:`resolvers.schema.execution`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from opentelemetry import context, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from strawberry.extensions import SchemaExtension
 
-from gateway import tracing
+from gateway.telemetry import tracing
 
 _HIDDEN = EnumValueNode(value="?")
 

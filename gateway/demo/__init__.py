@@ -1,0 +1,2 @@
+"""The demo data behind ``seeds/``: :mod:`~gateway.demo.generator` builds it, deterministically,
+from the reference :mod:`~gateway.demo.tables`."""

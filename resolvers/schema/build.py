@@ -1,0 +1,92 @@
+"""Builds the federation schema from the domain modules: the root Query, and every type,
+extension and scalar in one place."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types.execution import ExecutionContext
+
+from gateway import ids
+from gateway.context import Info
+from gateway.telemetry.graphql_tracing import OperationSpan
+from gateway.telemetry.metrics import OperationMetrics
+from resolvers.activity import Activity
+from resolvers.channels import Channel, ChannelQuery, Location, load_channel, load_location
+from resolvers.members import Identity, Member, MemberQuery, load_identity, load_member
+from resolvers.mutations import Mutation
+from resolvers.node import Node
+from resolvers.orders import Order, OrderQuery, load_order
+from resolvers.payments import Payment
+from resolvers.products import Product, ProductQuery, StockLevel, load_product, load_stock
+from resolvers.reach import ReachQuery
+from resolvers.scalars import SCALAR_MAP, SCALAR_OVERRIDES
+from resolvers.schema import errors
+from resolvers.schema.execution import FastExecutionContext
+from resolvers.schema.extensions import DatabaseStats, Deadline
+from resolvers.schema.federation import FederationSchema, RepresentationLimit
+from resolvers.schema.guard import Guard
+from resolvers.schema.operation import OperationChoice
+from resolvers.subscriptions import Subscription
+from resolvers.visits import Visit, VisitQuery
+
+
+@strawberry.type(description="Read the brand's channels, goods, members, orders and visits.")
+class Query(ChannelQuery, ProductQuery, MemberQuery, OrderQuery, VisitQuery, ReachQuery):
+    @strawberry.field(description="Any object by its global id (the prefix names the type).")
+    async def node(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id.")]
+    ) -> Node | None:
+        kind = ids.type_of(id)
+        if kind == "Channel":
+            return await load_channel(info, id)
+        if kind == "Location":
+            return await load_location(info, id)
+        if kind == "Product":
+            return await load_product(info, id)
+        if kind == "Member":
+            return await load_member(info, id)
+        if kind == "Order":
+            return await load_order(info, id)
+        if kind == "Payment":
+            return await Payment.resolve_reference(info, id)
+        if kind == "Identity":
+            return await load_identity(info, *ids.identity_parts(id))
+        if kind == "StockLevel":
+            return await load_stock(info, *ids.stock_parts(id))
+        return await Visit.resolve_reference(info, id)
+
+
+class Schema(FederationSchema):
+    """The federation schema; errors get their codes before anything else sees them."""
+
+    def process_errors(
+        self, errors_: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        errors.process(errors_)
+
+
+def build_schema(**kwargs: Any) -> Schema:
+    kwargs.setdefault("execution_context_class", FastExecutionContext)
+    kwargs.setdefault("config", StrawberryConfig(scalar_map=SCALAR_MAP))
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[Activity, Channel, Location, Product, StockLevel, Member, Identity, Order, Payment,
+               Visit],
+        extensions=[
+            OperationSpan,  # first: its span encloses the work of the others
+            DatabaseStats,
+            Deadline,
+            OperationMetrics,
+            RepresentationLimit,
+            Guard,  # limits, cost and throttling; it also parses and validates (cached by hash)
+            OperationChoice,  # one operation, no subscription over HTTP: after the Guard
+        ],
+        scalar_overrides=SCALAR_OVERRIDES,
+        **kwargs,
+    )
