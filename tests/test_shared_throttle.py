@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from gateway.admission import keys
+from gateway.admission.throttle import COLLECTION, MongoStore
 from gateway.database import connect
 from gateway.settings import Settings
 from tests.conftest import ROOT
@@ -111,3 +112,35 @@ async def test_a_key_spends_one_bucket_across_two_workers(
     else:
         # a bucket per process: about twice as much
         assert spent > allowed + TOLERANCE, (spent, allowed)
+
+
+class RacedStore(MongoStore):
+    """A store in which another process charges the key, once, between the two conditional
+    forms."""
+
+    raced = False
+
+    async def _idle(self, key: str, seconds: float, now: float) -> float | None:
+        if not self.raced:
+            self.raced = True
+            await self.collection.update_one({"_id": key}, {"$set": {"tat": now + 0.5}})
+        return await super()._idle(key, seconds, now)
+
+
+async def test_a_charge_raced_between_the_two_forms_still_succeeds(mongo_uri: str) -> None:
+    # given a key this process last saw busy, idle in the database when the charge starts
+    db = connect(Settings(mongodb_uri=mongo_uri, database=DATABASE))
+    try:
+        await db[COLLECTION].delete_many({})
+        await db[COLLECTION].insert_one({"_id": "raced", "tat": 999.0})
+        store = RacedStore(db)
+        # when another charge makes it busy between the busy and the idle form
+        ok, tat = await store.take("raced", 0.1, now=1000.0, ceiling=1004.0, hint=1000.5)
+        # then the charge is taken on top of the other one, not refused
+        assert (ok, tat) == (True, 1000.6)
+        assert (await db[COLLECTION].find_one({"_id": "raced"}))["tat"] == 1000.6
+        # and a bucket that is really full still refuses
+        assert await store.take("raced", 4.0, now=1000.0, ceiling=1004.0, hint=1000.6) == (
+            False, 1000.6)
+    finally:
+        await db.close()

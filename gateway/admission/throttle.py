@@ -20,8 +20,10 @@ Stores (``throttle_store``):
   (``tat < now``) ``{tat: {$lt: now}}`` with ``$set: {tat: now + c*T}`` and ``upsert`` (the
   first charge of a key creates its document). The process remembers the last ``tat`` it saw
   per key and tries the form that fits first; a wrong guess costs a second conditional update,
-  a refusal one ``find`` for the accurate wait. mongo-java-server (the test server) has no
-  pipeline updates, hence two forms rather than one ``$max``-then-``$inc`` pipeline.
+  a refusal one ``find`` for the accurate wait (and, when that finds room after all because a
+  concurrent charge moved the key between the two forms, one more busy form).
+  mongo-java-server (the test server) has no pipeline updates, hence two forms rather than one
+  ``$max``-then-``$inc`` pipeline.
   Clocks: ``now`` is each process's wall clock, so hosts are expected to run NTP; a skew of
   ``s`` seconds lets a key spend at most ``s * rate`` extra points.
 - ``memory``: each process keeps its own buckets (with N processes a key may spend N times
@@ -120,7 +122,14 @@ class MongoStore:
             if found is not None:
                 return True, found
             doc = await self.collection.find_one({"_id": key})
-        return False, float(doc["tat"]) if doc else now
+            tat = float(doc["tat"]) if doc else now
+            if tat >= now and (ceiling is None or tat + seconds <= ceiling):
+                # Room after all: the key was idle for the busy form and busy again for the
+                # idle form (a concurrent charge moved it in between). Busy it is now.
+                found = await self._busy(key, seconds, now, ceiling)
+                if found is not None:
+                    return True, found
+        return False, tat
 
     async def _busy(self, key: str, seconds: float, now: float,
                     ceiling: float | None) -> float | None:
