@@ -19,6 +19,7 @@ from websockets.typing import Subprotocol
 from gateway.admission import auth, keys
 from gateway.app import create_app
 from gateway.database.monitoring import counting
+from gateway.errors import Unauthenticated
 from gateway.web import connections
 from tests.conftest import Gateway, _gateway, embedded_settings, wire_settings
 from tests.uvicorn_server import serving
@@ -240,7 +241,7 @@ async def test_unknown_keys_never_evict_known_ones(
     key = await embedded_gateway.key("cached-among-strangers", "admin")
     await authenticator.authenticate(db, f"Bearer {key}")
     for n in range(50):
-        with pytest.raises(auth.Unauthorized):
+        with pytest.raises(Unauthenticated):
             await authenticator.authenticate(db, f"Bearer unknown-key-{n}")
     with counting() as looked_up:
         assert (await authenticator.authenticate(db, f"Bearer {key}")).name == (

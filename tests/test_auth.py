@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from gateway.admission import auth, keys
 from gateway.cli.main import app as cli
 from gateway.database.monitoring import counting
+from gateway.errors import Unauthenticated
 from gateway.settings import Settings
 from tests.conftest import SEEDS, Gateway, _gateway, data, embedded_settings
 
@@ -109,7 +110,7 @@ async def test_lookups_are_cached_for_the_ttl_then_see_revocation(
         assert await authenticator.authenticate(db, header) == principal
     assert stats.commands == 0  # steady state: no command for the key
     now[0] = 10.1
-    with pytest.raises(auth.Unauthorized):
+    with pytest.raises(Unauthenticated):
         await authenticator.authenticate(db, header)
 
 
@@ -186,7 +187,7 @@ async def test_a_key_verifies_only_with_its_pepper(embedded_gateway: Gateway) ->
     db = embedded_gateway.app.state.db
     key = await embedded_gateway.key("peppered", "admin")
     other = auth.Authenticator(embedded_settings(key_pepper="another-server-secret"))
-    with pytest.raises(auth.Unauthorized):
+    with pytest.raises(Unauthenticated):
         await other.authenticate(db, f"Bearer {key}")
 
 

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.web.persisted import Manifest, PersistedQueries, PersistedQueryError, sha256
+from gateway.errors import Refused
+from gateway.web.persisted import Manifest, PersistedQueries, sha256
 from tests.conftest import _client, wire_settings
 
 CHANNEL = 'query FlagshipChannel { channel(id: "ch_flagship") { id kind } }'
@@ -76,7 +77,7 @@ def test_the_apq_store_is_a_bounded_lru() -> None:
     store.resolve(request(None, "{ a }"))  # a is now the most recent
     store.resolve(request("{ c }", "{ c }"))  # evicts b
     assert store.resolve(request(None, "{ a }")).query == "{ a }"
-    with pytest.raises(PersistedQueryError) as refused:
+    with pytest.raises(Refused) as refused:
         store.resolve(request(None, "{ b }"))
     assert refused.value.code == "PERSISTED_QUERY_NOT_FOUND"
 

@@ -37,6 +37,7 @@ from typing import Any, Final
 
 from gateway.database import Database, keys
 from gateway.database.scope import ADMIN, Scope
+from gateway.errors import Throttled, Unauthenticated
 from gateway.settings import KEY_PATTERN, Settings
 
 ROLES: Final = ("admin", "partner", "federation")
@@ -66,23 +67,6 @@ class Principal:
         return self.role == "admin"
 
 
-class Unauthorized(Exception):
-    """No key, a malformed key, an unknown key or a revoked key (HTTP 401)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class TooManyFailures(Unauthorized):
-    """An address with too many failed authentications (HTTP 429), refused before a lookup."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"Too many failed authentications from this address; retry in "
-                         f"{retry_after:g} seconds (limit auth_failures_per_minute).")
-        self.retry_after = retry_after
-
-
 def pepper(settings: Settings) -> bytes:
     """The server secret keys are hashed with (the development one when unset)."""
     if settings.key_pepper is None:
@@ -96,13 +80,13 @@ def hash_key(key: str, secret: bytes) -> str:
 
 
 def bearer_token(header: str | None) -> str:
-    """The key of an ``Authorization: Bearer <key>`` header, or :class:`Unauthorized`."""
+    """The key of an ``Authorization: Bearer <key>`` header, or :class:`Unauthenticated`."""
     if not header:
-        raise Unauthorized("Missing API key: send the header 'Authorization: Bearer <key>'.")
+        raise Unauthenticated("Missing API key: send the header 'Authorization: Bearer <key>'.")
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not TOKEN.match(token):
-        raise Unauthorized("Malformed Authorization header: expected 'Bearer <key>'.")
+        raise Unauthenticated("Malformed Authorization header: expected 'Bearer <key>'.")
     return token
 
 
@@ -122,19 +106,20 @@ class Authenticator:
         return self._ttl
 
     async def admit(self, db: Database, header: str | None, address: str) -> Principal:
-        """:meth:`authenticate`, unless ``address`` failed too often (:class:`TooManyFailures`,
-        without hashing or looking up the key); a failure counts against the address."""
+        """:meth:`authenticate`, unless ``address`` failed too often (:class:`Throttled`, without
+        hashing or looking up the key); a failure counts against the address."""
         wait = self.failures.retry_after(address)
         if wait is not None:
-            raise TooManyFailures(wait)
+            raise Throttled(f"Too many failed authentications from this address; retry in "
+                            f"{wait:g} seconds (limit auth_failures_per_minute).", wait)
         try:
             return await self.authenticate(db, header)
-        except Unauthorized:
+        except Unauthenticated:
             self.failures.failed(address)
             raise
 
     async def authenticate(self, db: Database, header: str | None) -> Principal:
-        """The principal of the request's key; :class:`Unauthorized` for any bad key.
+        """The principal of the request's key; :class:`Unauthenticated` for any bad key.
 
         An unreachable database raises :class:`pymongo.errors.PyMongoError`.
         """
@@ -145,11 +130,11 @@ class Authenticator:
             return found[1]
         missing = self._missing.get(computed)
         if missing is not None and missing > now:
-            raise Unauthorized("Invalid or revoked API key.")
+            raise Unauthenticated("Invalid or revoked API key.")
         principal = self._principal(computed, await keys.by_hash(db, computed))
         self._remember(computed, principal, now)
         if principal is None:
-            raise Unauthorized("Invalid or revoked API key.")
+            raise Unauthenticated("Invalid or revoked API key.")
         return principal
 
     @staticmethod

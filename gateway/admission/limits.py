@@ -38,31 +38,12 @@ from graphql import (
     visit,
 )
 from graphql.language import Lexer, Source, TokenKind
-from starlette.responses import JSONResponse
 
+from gateway.errors import Refused
 from gateway.settings import Settings
-from gateway.web.media import error_response
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-
-
-class Refused(Exception):
-    """A request refused at the HTTP level: status, code and message."""
-
-    def __init__(self, status: int, code: str, message: str,
-                 headers: Mapping[str, str] | None = None, **extensions: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = dict(headers or {})
-        self.extensions = extensions
-
-    def response(self, accept: str | None = None) -> JSONResponse:
-        """The refusal in the media type the client accepts (``gateway.web.media``)."""
-        return error_response(accept, self.status, self.message, self.code, self.headers,
-                              **self.extensions)
 
 
 def too_complex(message: str, **extensions: Any) -> GraphQLError:

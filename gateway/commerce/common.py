@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from bson import ObjectId
 
-from gateway.commerce.errors import reject
 from gateway.database.query import Doc
+from gateway.errors import reject
 from gateway.loaders import Loaders
 from gateway.money import convert
 

@@ -52,19 +52,15 @@ import orjson
 from pymongo.errors import PyMongoError
 
 from gateway import deadline
-from gateway.commerce.errors import Rejected, reject
 from gateway.database import Database
 from gateway.database.monitoring import current_stats
 from gateway.database.scope import Scope
 from gateway.database.writes import idempotency as repo
+from gateway.errors import AlreadyDone, Rejected, reject
 
 WAIT_SECONDS = 5.0
 # A waiter answers IDEMPOTENCY_KEY_IN_USE this long before its own deadline.
 DEADLINE_MARGIN = 0.2
-
-
-class AlreadyDone(Exception):
-    """Raised by a resumed work function whose object already exists."""
 
 
 async def check_not_done(db: Database, collection: str, result_id: str, resumed: bool) -> None:

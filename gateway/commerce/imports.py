@@ -24,12 +24,12 @@ from pymongo.errors import DuplicateKeyError
 
 from gateway.commerce import loyalty, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, new_id, now
-from gateway.commerce.errors import Rejected, UserError, reject
-from gateway.commerce.idempotency import AlreadyDone, check_not_done, run_once
+from gateway.commerce.idempotency import check_not_done, run_once
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.writes import orders as order_writes
 from gateway.database.writes import stock as stock_writes
+from gateway.errors import AlreadyDone, Rejected, UserError, reject
 from gateway.ids import identity_key
 from gateway.loaders import Loaders
 from gateway.settings import Settings

@@ -13,11 +13,11 @@ from pymongo.errors import DuplicateKeyError
 
 from gateway.commerce import loyalty, validation
 from gateway.commerce.common import channel_doc, member_id_of, new_id, now
-from gateway.commerce.errors import reject
 from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.writes import members as member_writes
+from gateway.errors import reject
 from gateway.ids import identity_key
 from gateway.loaders import Loaders
 from gateway.settings import Settings

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from gateway.commerce import loyalty
 from gateway.commerce.common import new_id, now
-from gateway.commerce.errors import reject
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.writes import members as member_writes
+from gateway.errors import reject
 from gateway.loaders import Loaders, cluster_of
 from gateway.settings import Settings
 

@@ -31,14 +31,14 @@ from gateway.commerce.common import (
     new_id,
     now,
 )
-from gateway.commerce.errors import Rejected, UserError, reject
-from gateway.commerce.idempotency import AlreadyDone, Once, check_not_done, run_once
+from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.scope import Scope
 from gateway.database.writes import orders as order_writes
 from gateway.database.writes import stock as stock_writes
 from gateway.database.writes.stock import Hold
+from gateway.errors import AlreadyDone, Rejected, UserError, reject
 from gateway.ids import identity_key
 from gateway.loaders import Loaders
 from gateway.settings import Settings

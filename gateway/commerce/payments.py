@@ -17,12 +17,12 @@ from gateway.commerce.common import (
     new_id,
     now,
 )
-from gateway.commerce.errors import reject
-from gateway.commerce.idempotency import AlreadyDone, Once, check_not_done, run_once
+from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.scope import Scope
 from gateway.database.writes import orders as order_writes
+from gateway.errors import AlreadyDone, reject
 from gateway.ids import identity_key
 from gateway.loaders import Loaders
 from gateway.settings import Settings

@@ -6,10 +6,10 @@ import asyncio
 
 from gateway.commerce import validation
 from gateway.commerce.common import new_id, now
-from gateway.commerce.errors import reject
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.writes import stock as stock_writes
+from gateway.errors import reject
 from gateway.loaders import Loaders
 from gateway.settings import Settings
 

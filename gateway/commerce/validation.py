@@ -17,8 +17,7 @@ import re
 from typing import Final
 
 from gateway import ids
-from gateway.commerce.errors import reject
-from gateway.errors import BadUserInput
+from gateway.errors import BadUserInput, reject
 from gateway.money import to_decimal
 
 MIN_QUANTITY: Final = 1

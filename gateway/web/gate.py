@@ -13,7 +13,8 @@ HTTP, in this order, each before any other work:
    hurt a parser (:func:`gateway.admission.limits.check_json`, HTTP 400), in the body or in the GET
    parameters ``variables`` and ``extensions``.
 
-Every refusal has a GraphQL-shaped body with ``extensions.code``; a refusal after the key is
+Every refusal is a :class:`gateway.errors.Refused`, answered with a GraphQL-shaped body with
+``extensions.code``; a refusal after the key is
 known also costs the key a point of its bucket (:mod:`gateway.admission.throttle`). A database that
 cannot be reached while a key is looked up gives HTTP 503 ``UNAVAILABLE``.
 
@@ -37,9 +38,11 @@ from pymongo.errors import PyMongoError
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.admission.auth import Authenticator, Principal, TooManyFailures, Unauthorized
-from gateway.admission.limits import Refused, check_batch, check_json, read_body
+from gateway.admission.auth import Authenticator, Principal
+from gateway.admission.limits import check_batch, check_json, read_body
+from gateway.errors import Refused, Throttled
 from gateway.settings import Settings
+from gateway.web.media import refusal_response
 
 log = logging.getLogger("gateway.auth")
 PRINCIPAL = "omnigw.principal"
@@ -61,18 +64,12 @@ class Gate:
         self.sockets_per_client: Counter[str] = Counter()
 
     async def _principal(self, scope: Scope, headers: Headers) -> Principal:
+        """The caller's principal; :class:`Unauthenticated` (401), :class:`Throttled` (429), or
+        HTTP 503 when the database cannot be reached."""
         try:
             return await self.authenticator.admit(
                 scope["app"].state.db, headers.get("authorization"), client_address(scope)
             )
-        except TooManyFailures as exc:
-            raise Refused(429, "THROTTLED", exc.message,
-                          {"Retry-After": str(max(1, math.ceil(exc.retry_after))),
-                           "Connection": "close"}, retryAfterSeconds=exc.retry_after) from exc
-        except Unauthorized as exc:
-            raise Refused(401, "UNAUTHENTICATED", exc.message,
-                          {"WWW-Authenticate": 'Bearer realm="omnigw"',
-                           "Connection": "close"}) from exc
         except PyMongoError as exc:
             log.error("cannot look up an API key: %s", type(exc).__name__)
             raise Refused(503, "UNAVAILABLE",
@@ -93,10 +90,9 @@ class Gate:
         available = throttle.available(principal.key_id)
         if available < needed:
             wait = max(0.01, math.ceil((needed - available) / throttle.rate * 100) / 100)
-            raise Refused(429, "THROTTLED", f"Throttled: a body of {length} bytes needs {needed} "
-                          f"points and {max(0, int(available))} are available; retry in {wait} "
-                          "seconds.", {"Retry-After": str(max(1, math.ceil(wait))),
-                                       "Connection": "close"}, retryAfterSeconds=wait)
+            raise Throttled(f"Throttled: a body of {length} bytes needs {needed} points and "
+                            f"{max(0, int(available))} are available; retry in {wait} seconds.",
+                            wait)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -114,7 +110,7 @@ class Gate:
             principal = await self._principal(scope, headers)
             self._can_pay(scope, principal, headers)
         except Refused as refusal:
-            await refusal.response(headers.get("accept"))(scope, receive, send)
+            await refusal_response(refusal, headers.get("accept"))(scope, receive, send)
             return
         try:
             body = await read_body(headers, receive, self.settings)
@@ -126,7 +122,7 @@ class Gate:
                     check_json(params[name].encode(), self.settings, f"parameter {name}")
         except Refused as refusal:
             await scope["app"].state.throttle.owe(principal.key_id, REFUSAL_POINTS)
-            await refusal.response(headers.get("accept"))(scope, receive, send)
+            await refusal_response(refusal, headers.get("accept"))(scope, receive, send)
             return
         replayed = False
 

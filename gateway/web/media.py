@@ -1,10 +1,13 @@
-"""The media types of GraphQL over HTTP: which one a client accepts, and error bodies in it."""
+"""The media types of GraphQL over HTTP: which one a client accepts, and error bodies in it
+(every :class:`gateway.errors.Refused` is answered by :func:`refusal_response`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from starlette.responses import JSONResponse
+
+from gateway.errors import Refused
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -55,3 +58,10 @@ def error_response(
     if negotiate(accept) == GRAPHQL_RESPONSE_JSON:
         response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
     return response
+
+
+def refusal_response(refusal: Refused, accept: str | None) -> JSONResponse:
+    """The refusal in the media type the client accepts: its status, code, headers and
+    extensions."""
+    return error_response(accept, refusal.status, refusal.message, refusal.code,
+                          refusal.headers, **refusal.extensions)

@@ -26,18 +26,10 @@ from typing import Any
 
 from strawberry.http import GraphQLRequestData
 
+from gateway.errors import Refused
+
 MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-class PersistedQueryError(Exception):
-    """A persisted-query request that cannot run: answered with one coded error."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -84,7 +76,7 @@ class PersistedQueries:
         self._cache: OrderedDict[str, str] = OrderedDict()
 
     def resolve(self, request: GraphQLRequestData) -> GraphQLRequestData:
-        """``request`` with its query text filled in, or :class:`PersistedQueryError`."""
+        """``request`` with its query text filled in, or :class:`Refused`."""
         wanted = _requested_hash(request.extensions)
         if self.manifest is not None:
             return self._from_safelist(request, wanted, self.manifest)
@@ -93,13 +85,13 @@ class PersistedQueries:
         if request.query is None:
             cached = self._cache.get(wanted)
             if cached is None:
-                raise PersistedQueryError(
+                raise Refused(
                     200, "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound"
                 )
             self._cache.move_to_end(wanted)
             return replace(request, query=cached)
         if sha256(request.query) != wanted:
-            raise PersistedQueryError(
+            raise Refused(
                 400, "PERSISTED_QUERY_HASH_MISMATCH", "provided sha does not match query"
             )
         if len(request.query) <= self.max_length:
@@ -115,13 +107,13 @@ class PersistedQueries:
         if wanted is not None:
             body = manifest.by_id.get(wanted)
             if body is None or (request.query is not None and request.query != body):
-                raise PersistedQueryError(
+                raise Refused(
                     400, "PERSISTED_QUERY_NOT_IN_LIST",
                     f"Persisted query {wanted} is not in the list of allowed operations.",
                 )
             return replace(request, query=body)
         if request.query is not None and request.query not in manifest.bodies:
-            raise PersistedQueryError(
+            raise Refused(
                 400, "PERSISTED_QUERY_NOT_IN_LIST",
                 "Only the operations of the persisted-query list may run.",
             )
@@ -134,13 +126,13 @@ def _requested_hash(extensions: dict[str, Any] | None) -> str | None:
         return None
     persisted = extensions["persistedQuery"]
     if not isinstance(persisted, dict) or persisted.get("version") != 1:
-        raise PersistedQueryError(
+        raise Refused(
             400, "PERSISTED_QUERY_NOT_SUPPORTED",
             "Unsupported persisted query: extensions.persistedQuery needs version 1.",
         )
     wanted = persisted.get("sha256Hash")
     if not isinstance(wanted, str) or not _SHA256.match(wanted):
-        raise PersistedQueryError(
+        raise Refused(
             400, "BAD_USER_INPUT", "persistedQuery.sha256Hash must be 64 lowercase hex digits."
         )
     return wanted

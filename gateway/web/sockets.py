@@ -29,8 +29,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
-from gateway.admission.auth import Authenticator, Unauthorized
+from gateway.admission.auth import Authenticator
 from gateway.context import Context
+from gateway.errors import Unauthenticated
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.sockets")
@@ -120,7 +121,7 @@ class Handler(BaseGraphQLTransportWSHandler[Context, None]):
             await asyncio.sleep(self.sockets.recheck_seconds)
             try:
                 await self.sockets.authenticator.authenticate(self.context.db, header)
-            except Unauthorized:
+            except Unauthenticated:
                 self.revoked = True
                 log.info("closing a WebSocket: its key was revoked")
                 await self.websocket.close(code=4403, reason="Forbidden")

@@ -43,10 +43,11 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from gateway.admission.auth import Authenticator, Principal, Unauthorized
+from gateway.admission.auth import Authenticator, Principal
 from gateway.context import Context, make_context
 from gateway.database import Database
 from gateway.database.scope import Scope
+from gateway.errors import Refused
 from gateway.loaders import create_loaders
 from gateway.settings import Settings
 from gateway.web import graphiql
@@ -57,8 +58,9 @@ from gateway.web.media import (
     error_body,
     error_response,
     negotiate,
+    refusal_response,
 )
-from gateway.web.persisted import Manifest, PersistedQueries, PersistedQueryError
+from gateway.web.persisted import Manifest, PersistedQueries
 from gateway.web.sockets import Sockets, handler_for
 
 __all__ = ["GRAPHQL_RESPONSE_JSON", "JSON", "GraphQLApp", "SpecView", "error_body", "negotiate"]
@@ -104,8 +106,8 @@ class SpecView(GraphQL[Any, None]):
         media = negotiate(accept)
         try:
             response = await super().run(request, context, root_value)
-        except PersistedQueryError as exc:
-            return error_response(accept, exc.status, exc.message, exc.code)
+        except Refused as refusal:
+            return refusal_response(refusal, accept)
         except HTTPException as exc:
             status, code, headers, message = exc.status_code, "BAD_REQUEST", {}, exc.reason
             if isinstance(exc.__cause__, InvalidOperationTypeError) and request.method == "GET":
@@ -213,10 +215,10 @@ class GraphQLApp(SpecView):
                     context.db, authorization if isinstance(authorization, str) else None,
                     client_address(context.request.scope),
                 )
-            except Unauthorized as exc:
+            except Refused as refusal:
                 raise ConnectionRejectionError(
-                    {"message": exc.message, "code": "UNAUTHENTICATED"}
-                ) from exc
+                    {"message": refusal.message, "code": refusal.code}
+                ) from refusal
         context.scope = context.principal.scope
         context.loaders = create_loaders(context.db, context.scope)
         unset: UnsetType = UNSET

@@ -8,10 +8,10 @@ from typing import Annotated
 import strawberry
 
 from gateway.commerce import validation
-from gateway.commerce.errors import Rejected, reject
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.payments import record_payment, record_visit
 from gateway.context import Info
+from gateway.errors import Rejected, reject
 from resolvers.mutations.common import IDEMPOTENCY_KEY, IdentityInput, UserError, user_errors
 from resolvers.payments import Payment, PaymentMethod
 from resolvers.scalars import Long, utc

@@ -6,7 +6,7 @@ from enum import Enum
 
 import strawberry
 
-from gateway.commerce.errors import Rejected
+from gateway.errors import Rejected
 
 
 @strawberry.enum(description="Stable codes of the expected failures of a mutation.")

@@ -9,10 +9,10 @@ from typing import Annotated
 import strawberry
 
 from gateway.commerce import validation
-from gateway.commerce.errors import Rejected
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.imports import ImportLine, ImportRow, RowResult, import_orders
 from gateway.context import Info
+from gateway.errors import Rejected
 from resolvers.mutations.common import IdentityInput, UserError, user_errors
 from resolvers.orders import Order, load_order
 from resolvers.payments import PaymentMethod

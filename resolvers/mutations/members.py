@@ -7,10 +7,10 @@ from typing import Annotated
 import strawberry
 
 from gateway.commerce import validation
-from gateway.commerce.errors import Rejected
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.members import enrol_member, link_identity, unlink_identity
 from gateway.context import Info
+from gateway.errors import Rejected
 from resolvers.members import Identity, Member, load_member
 from resolvers.mutations.common import IDEMPOTENCY_KEY, UserError, user_errors
 

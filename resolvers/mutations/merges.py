@@ -9,12 +9,11 @@ from typing import Annotated, Any
 import strawberry
 
 from gateway.commerce import validation
-from gateway.commerce.errors import Rejected, reject
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.merges import merge_members, unmerge_members
 from gateway.context import Info
 from gateway.database.scope import Scope
-from gateway.errors import Forbidden
+from gateway.errors import Forbidden, Rejected, reject
 from resolvers.loyalty import Merge
 from resolvers.members import Member, load_member
 from resolvers.mutations.common import UserError, user_errors

@@ -7,10 +7,10 @@ from typing import Annotated
 import strawberry
 
 from gateway.commerce import validation
-from gateway.commerce.errors import Rejected
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.orders import cancel_order, check_place_order, place_order
 from gateway.context import Info
+from gateway.errors import Rejected
 from resolvers.mutations.common import IDEMPOTENCY_KEY, IdentityInput, UserError, user_errors
 from resolvers.orders import Order, load_order
 

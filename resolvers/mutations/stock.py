@@ -8,10 +8,10 @@ from typing import Annotated
 import strawberry
 
 from gateway.commerce import validation
-from gateway.commerce.errors import Rejected
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.stock import adjust_stock
 from gateway.context import Info
+from gateway.errors import Rejected
 from resolvers.mutations.common import UserError, user_errors
 from resolvers.products import StockLevel
 from resolvers.scalars import utc
