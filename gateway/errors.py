@@ -5,7 +5,7 @@
     Exception
      +-- GatewayError            INTERNAL           a message that is safe to show the caller
      |    +-- NotFound           NOT_FOUND
-     |    +-- BadUserInput       BAD_USER_INPUT     malformed input
+     |    +-- BadUserInput       BAD_USER_INPUT     malformed input (a malformed id, anywhere)
      |    +-- Forbidden          FORBIDDEN
      |    +-- QueryTooComplex    QUERY_TOO_COMPLEX
      |    +-- Unavailable        UNAVAILABLE
@@ -26,6 +26,12 @@ resolves in :mod:`resolvers.schema.errors` (its ``extensions.code``; anything el
 ``INTERNAL``); a :class:`Refused` in :func:`gateway.web.media.refusal_response` (a GraphQL-shaped
 body with its HTTP status); a :class:`Rejected` in :func:`resolvers.mutations.common.user_errors`
 (the payload's ``userErrors``).
+
+A malformed id is :class:`BadUserInput` wherever it is given, a query's argument or a
+mutation's input (:mod:`gateway.ids`): like a value that does not coerce, it fails the field
+with a GraphQL error naming the input in ``extensions.field``, before any database command.
+``userErrors`` are for input that is well formed but refused by the rules: an unknown id is
+``NOT_FOUND`` there, a location of another channel ``INVALID``.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ Two kinds of id are made of others: an identity's is ``idn_<channel id>:<externa
 channel's own account id, as the identity document's ``_id``), a stock level's
 ``stk_<sku>@<location id>``.
 
-Every id that reaches a query is checked here first: a malformed id is ``BAD_USER_INPUT``,
-a well-formed unknown id is simply not found.
+Every id that reaches a query or a write is checked here first: a malformed id is
+``BAD_USER_INPUT`` wherever it is given, a query's argument or a mutation's input (a GraphQL
+error naming the field, before any database command); a well-formed unknown id is simply not
+found (``null`` in a query, the user error ``NOT_FOUND`` in a mutation).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ PREFIXES: Final = {
     "idn_": "Identity",
     "stk_": "StockLevel",
 }
-_ID = re.compile(r"^(ch|loc|sku|mem|ord|pay|vis)_[A-Za-z0-9_.-]{1,64}$")
+_ID = re.compile(r"^(ch|loc|sku|mem|ord|pay|vis|mrg)_[A-Za-z0-9_.-]{1,64}$")
 MAX_EXTERNAL_ID = 128
 _EXTERNAL_ID = re.compile(r"^[^\x00-\x1f$]{1,128}$")
 
@@ -39,9 +41,10 @@ def type_of(value: str) -> str:
     if isinstance(value, str) and value.startswith("stk_"):
         stock_parts(value)
         return "StockLevel"
-    if not isinstance(value, str) or not _ID.match(value):
+    kind = PREFIXES.get(value.split("_", 1)[0] + "_") if isinstance(value, str) else None
+    if kind is None or not _ID.match(value):
         raise BadUserInput(f"Malformed id {value!r}: expected a prefix such as mem_ or ord_.")
-    return PREFIXES[value.split("_", 1)[0] + "_"]
+    return kind
 
 
 def identity_id(channel_id: str, external_id: str) -> str:

@@ -22,6 +22,7 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
+from gateway import ids
 from gateway.commerce import loyalty, validation
 from gateway.commerce.common import (
     channel_doc,
@@ -82,23 +83,23 @@ def check_place_order(
     errors: list[UserError] = []
     checked_lines: list[Line] = []
     validation.idempotency_key(idempotency_key)
-    channel_id = validation.id_of(channel, "ch_", field="channel")
-    location_id = (validation.id_of(location, "loc_", field="location")
+    channel_id = ids.check(channel, "ch_", field="channel")
+    location_id = (ids.check(location, "loc_", field="location")
                    if location is not None else None)
     if member is not None and identity is not None:
         raise reject("INVALID", "Give member or identity, not both.", field="member")
-    member_id = validation.id_of(member, "mem_", field="member") if member else None
+    member_id = ids.check(member, "mem_", field="member") if member else None
     ident = None
     if identity is not None:
-        ident = (validation.id_of(identity[0], "ch_", field="identity.channel"),
-                 validation.external_id(identity[1], field="identity.externalId"))
+        ident = (ids.check(identity[0], "ch_", field="identity.channel"),
+                 ids.check_external_id(identity[1], field="identity.externalId"))
     if not 1 <= len(lines) <= validation.MAX_LINES:
         raise reject("INVALID", f"An order has 1 to {validation.MAX_LINES} lines.",
                      field="lines")
     seen: set[str] = set()
     for i, (sku, quantity) in enumerate(lines):
         try:
-            sku = validation.id_of(sku, "sku_", field=f"lines.{i}.sku")
+            sku = ids.check(sku, "sku_", field=f"lines.{i}.sku")
             validation.quantity(quantity, field=f"lines.{i}.quantity", ceiling=max_quantity)
             if sku in seen:
                 raise reject("INVALID", f"{sku} appears on two lines; use one line.",

@@ -1,8 +1,9 @@
 """Input checks shared by the mutations. Nothing here touches the database.
 
-Every id is checked against its prefix and ``[A-Za-z0-9_.-]``, and free text may not contain
-control characters: no input can carry a MongoDB operator (``$...``) into a query or an
-update, because ids are only ever used as values and user text is never used as a key.
+Ids are checked by :mod:`gateway.ids` (a malformed one is ``BAD_USER_INPUT``, as in a query),
+and free text may not contain control characters: no input can carry a MongoDB operator
+(``$...``) into a query or an update, because ids are only ever used as values and user text
+is never used as a key.
 
 Ceilings (settings, see gateway/settings.py) bound what one write may add: units per order
 line, an order's (or a payment's) worth in the base currency, a stock change and a stock
@@ -16,8 +17,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from gateway import ids
-from gateway.errors import BadUserInput, reject
+from gateway.errors import reject
 from gateway.money import to_decimal
 
 MIN_QUANTITY: Final = 1
@@ -25,22 +25,6 @@ MAX_LINES: Final = 50
 MAX_KEY: Final = 255
 MAX_TEXT: Final = 200
 _TEXT = re.compile(r"^[^\x00-\x1f]*$")
-
-
-def id_of(value: str | None, prefix: str, *, field: str) -> str:
-    """A well-formed id with ``prefix``, or an INVALID user error naming ``field``."""
-    try:
-        return ids.check(str(value), prefix, field=field)
-    except BadUserInput:
-        raise reject("INVALID", f"{field} must be an id starting with {prefix}.",
-                     field=field) from None
-
-
-def external_id(value: str, *, field: str) -> str:
-    try:
-        return ids.check_external_id(value, field=field)
-    except BadUserInput as exc:
-        raise reject("INVALID", exc.message, field=field) from None
 
 
 def idempotency_key(value: str, *, field: str = "idempotencyKey") -> str:

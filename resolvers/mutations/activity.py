@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from gateway.commerce import validation
+from gateway import ids
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.payments import record_payment, record_visit
 from gateway.context import Info
@@ -77,7 +77,7 @@ class ActivityMutation:
             once = await record_payment(
                 db=ctx.db, loaders=ctx.loaders, settings=ctx.settings, scope=ctx.scope,
                 caller=caller_of(ctx.scope, ctx.principal),
-                order_id=validation.id_of(input.order, "ord_", field="order"),
+                order_id=ids.check(input.order, "ord_", field="order"),
                 amount=input.amount, currency=input.currency, method=input.method.name,
                 idempotency_key=input.idempotency_key,
             )
@@ -97,16 +97,16 @@ class ActivityMutation:
             identity = None
             if input.identity is not None:
                 identity = (
-                    validation.id_of(input.identity.channel, "ch_", field="identity.channel"),
-                    validation.external_id(input.identity.external_id,
+                    ids.check(input.identity.channel, "ch_", field="identity.channel"),
+                    ids.check_external_id(input.identity.external_id,
                                            field="identity.externalId"))
             once = await record_visit(
                 db=ctx.db, loaders=ctx.loaders, settings=ctx.settings,
                 caller=caller_of(ctx.scope, ctx.principal),
-                channel_id=validation.id_of(input.channel, "ch_", field="channel"),
-                location_id=validation.id_of(input.location, "loc_", field="location")
+                channel_id=ids.check(input.channel, "ch_", field="channel"),
+                location_id=ids.check(input.location, "loc_", field="location")
                 if input.location else None,
-                member_id=validation.id_of(input.member, "mem_", field="member")
+                member_id=ids.check(input.member, "mem_", field="member")
                 if input.member else None,
                 identity=identity, kind=input.kind.name, source=input.source,
                 at=utc(input.at) if input.at else None,

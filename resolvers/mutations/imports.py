@@ -8,7 +8,7 @@ from typing import Annotated
 
 import strawberry
 
-from gateway.commerce import validation
+from gateway import ids
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.imports import ImportLine, ImportRow, RowResult, import_orders
 from gateway.context import Info
@@ -101,13 +101,13 @@ class ImportMutation:
             "outlets.")] = None,
     ) -> ImportOrdersPayload:
         ctx = info.context
-        rows = [_row(o) for o in orders]
+        rows = [_row(o, f"orders.{i}") for i, o in enumerate(orders)]
         try:
             results = await import_orders(
                 db=ctx.db, loaders=ctx.loaders, settings=ctx.settings,
                 caller=caller_of(ctx.scope, ctx.principal),
-                channel_id=validation.id_of(channel, "ch_", field="channel"),
-                location_id=validation.id_of(location, "loc_", field="location")
+                channel_id=ids.check(channel, "ch_", field="channel"),
+                location_id=ids.check(location, "loc_", field="location")
                 if location else None,
                 rows=rows,
             )
@@ -117,14 +117,20 @@ class ImportMutation:
         return _payload(orders, results)
 
 
-def _row(o: ImportOrderInput) -> ImportRow:
+def _row(o: ImportOrderInput, prefix: str) -> ImportRow:
+    """A row with its ids checked: a malformed one refuses the whole call (BAD_USER_INPUT),
+    before any row is written."""
     return ImportRow(
-        external_id=o.external_id,
-        lines=tuple(ImportLine(sku=str(x.sku), quantity=x.quantity, unit_price=x.unit_price)
-                    for x in o.lines),
+        external_id=ids.check_external_id(o.external_id, field=f"{prefix}.externalId"),
+        lines=tuple(ImportLine(sku=ids.check(x.sku, "sku_", field=f"{prefix}.lines.{n}.sku"),
+                               quantity=x.quantity, unit_price=x.unit_price)
+                    for n, x in enumerate(o.lines)),
         currency=o.currency, placed_at=utc(o.placed_at), payment_method=o.payment_method.name,
-        member_id=str(o.member) if o.member else None,
-        identity=(str(o.identity.channel), o.identity.external_id) if o.identity else None,
+        member_id=ids.check(o.member, "mem_", field=f"{prefix}.member") if o.member else None,
+        identity=(ids.check(o.identity.channel, "ch_", field=f"{prefix}.identity.channel"),
+                  ids.check_external_id(o.identity.external_id,
+                                        field=f"{prefix}.identity.externalId"))
+        if o.identity else None,
     )
 
 

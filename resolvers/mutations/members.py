@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from gateway.commerce import validation
+from gateway import ids
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.members import enrol_member, link_identity, unlink_identity
 from gateway.context import Info
@@ -58,9 +58,9 @@ class MemberMutation:
                 caller=caller_of(ctx.scope, ctx.principal),
                 name=input.name,
                 phone=input.phone, email=input.email,
-                home_channel_id=validation.id_of(input.home_channel, "ch_",
+                home_channel_id=ids.check(input.home_channel, "ch_",
                                                  field="homeChannel"),
-                external_id=validation.external_id(input.external_id, field="externalId")
+                external_id=ids.check_external_id(input.external_id, field="externalId")
                 if input.external_id is not None else None,
                 source=input.source, idempotency_key=input.idempotency_key,
             )
@@ -85,9 +85,9 @@ class MemberMutation:
         try:
             doc = await link_identity(
                 db=ctx.db, loaders=ctx.loaders,
-                member_id=validation.id_of(member, "mem_", field="member"),
-                channel_id=validation.id_of(channel, "ch_", field="channel"),
-                external_id=validation.external_id(external_id, field="externalId"),
+                member_id=ids.check(member, "mem_", field="member"),
+                channel_id=ids.check(channel, "ch_", field="channel"),
+                external_id=ids.check_external_id(external_id, field="externalId"),
                 source=source,
             )
         except Rejected as exc:
@@ -105,8 +105,8 @@ class MemberMutation:
         try:
             doc = await unlink_identity(
                 db=ctx.db, loaders=ctx.loaders,
-                channel_id=validation.id_of(channel, "ch_", field="channel"),
-                external_id=validation.external_id(external_id, field="externalId"),
+                channel_id=ids.check(channel, "ch_", field="channel"),
+                external_id=ids.check_external_id(external_id, field="externalId"),
             )
         except Rejected as exc:
             return IdentityPayload(identity=None, member=None, user_errors=user_errors(exc))

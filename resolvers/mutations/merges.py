@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Annotated, Any
 
 import strawberry
 
-from gateway.commerce import validation
+from gateway import ids
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.merges import merge_members, unmerge_members
 from gateway.context import Info
 from gateway.database.scope import Scope
-from gateway.errors import Forbidden, Rejected, reject
+from gateway.errors import Forbidden, Rejected
 from resolvers.loyalty import Merge
 from resolvers.members import Member, load_member
 from resolvers.mutations.common import UserError, user_errors
-
-_MERGE_ID = re.compile(r"^mrg_[A-Za-z0-9]{1,64}$")
 
 
 @strawberry.type(description="The result of mergeMembers or unmergeMembers.")
@@ -52,8 +49,8 @@ class MergeMutation:
             record = await merge_members(
                 db=ctx.db, loaders=ctx.loaders, settings=ctx.settings,
                 caller=caller_of(ctx.scope, ctx.principal),
-                survivor_id=validation.id_of(survivor, "mem_", field="survivor"),
-                merged_id=validation.id_of(merged, "mem_", field="merged"),
+                survivor_id=ids.check(survivor, "mem_", field="survivor"),
+                merged_id=ids.check(merged, "mem_", field="merged"),
             )
         except Rejected as exc:
             return MergePayload(merge=None, survivor=None, merged=None,
@@ -72,11 +69,8 @@ class MergeMutation:
         ctx = info.context
         _admin_only(ctx.scope, "unmergeMembers")
         try:
-            if not _MERGE_ID.match(str(merge_id)):
-                raise reject("INVALID", "mergeId must be an id starting with mrg_.",
-                             field="mergeId")
             record = await unmerge_members(db=ctx.db, caller=caller_of(ctx.scope, ctx.principal),
-                                           merge_id=str(merge_id))
+                                           merge_id=ids.check(merge_id, "mrg_", field="mergeId"))
         except Rejected as exc:
             return MergePayload(merge=None, survivor=None, merged=None,
                                 user_errors=user_errors(exc))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from gateway.commerce import validation
+from gateway import ids
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.orders import cancel_order, check_place_order, place_order
 from gateway.context import Info
@@ -96,7 +96,7 @@ class OrderMutation:
     ) -> CancelOrderPayload:
         ctx = info.context
         try:
-            order_id = validation.id_of(order, "ord_", field="order")
+            order_id = ids.check(order, "ord_", field="order")
             await cancel_order(db=ctx.db, loaders=ctx.loaders, settings=ctx.settings,
                                scope=ctx.scope, order_id=order_id,
                                caller=caller_of(ctx.scope, ctx.principal))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from gateway.commerce import validation
+from gateway import ids
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.stock import adjust_stock
 from gateway.context import Info
@@ -66,8 +66,8 @@ class StockMutation:
             after, movement = await adjust_stock(
                 db=ctx.db, loaders=ctx.loaders, settings=ctx.settings,
                 caller=caller_of(ctx.scope, ctx.principal),
-                sku=validation.id_of(sku, "sku_", field="sku"),
-                location_id=validation.id_of(location, "loc_", field="location"),
+                sku=ids.check(sku, "sku_", field="sku"),
+                location_id=ids.check(location, "loc_", field="location"),
                 delta=delta, reason=reason, expected_on_hand=expected_on_hand,
             )
         except Rejected as exc:
