@@ -39,6 +39,7 @@ from itertools import combinations
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
+from gateway.clock import utc
 from gateway.errors import BadUserInput
 
 Bucket = Literal["HOUR", "DAY", "WEEK"]
@@ -69,10 +70,6 @@ class Window:
     bucket: Bucket | None = None
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def check_window(
     since: datetime,
     until: datetime,
@@ -82,7 +79,7 @@ def check_window(
     max_buckets: int,
 ) -> Window:
     """Validate a window (and the number of buckets it makes); naive times are UTC."""
-    start, end = _utc(since), _utc(until)
+    start, end = utc(since), utc(until)
     if start >= end:
         raise BadUserInput("`since` must be before `until`.", field="since")
     if end - start > timedelta(days=max_days):

@@ -31,12 +31,13 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pymongo.errors import PyMongoError
 
 from gateway import deadline
+from gateway.clock import now, utc
 from gateway.database import Database, changes
 from gateway.database.activity import TIME_FIELD
 from gateway.database.monitoring import CommandStats, counting
@@ -119,8 +120,9 @@ class Poller:
         feed = Feed(tuple(interests), scope, asyncio.Queue(self.queue_limit + 1))
         for interest in feed.interests:
             if interest.collection not in self.tracks:
-                now = _now()
-                self.tracks[interest.collection] = Track(floor=now, keyset=Keyset(id="", at=now))
+                start = now()
+                self.tracks[interest.collection] = Track(floor=start,
+                                                         keyset=Keyset(id="", at=start))
             self._watchers[interest].add(feed)
         self.feeds.add(feed)
         self._ensure_running()
@@ -193,7 +195,7 @@ class Poller:
         for doc in docs:
             if doc["_id"] in track.sent:
                 continue
-            at = _utc(doc[time_field])
+            at = utc(doc[time_field])
             track.sent[doc["_id"]] = at
             track.keyset = max(track.keyset, Keyset(id=doc["_id"], at=at),
                                key=lambda k: (k.at, k.id))
@@ -226,12 +228,3 @@ def _offer(feed: Feed, event: Event, limit: int) -> None:
             feed.queue.put_nowait(None)
         return
     feed.queue.put_nowait(event)
-
-
-def _now() -> datetime:
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)  # MongoDB keeps ms
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -8,10 +8,11 @@ from typing import Any
 
 import strawberry
 
+from gateway.clock import optional_utc, utc
 from gateway.context import Info
 from gateway.database.query import Doc
 from resolvers.orders import Order, load_order
-from resolvers.scalars import Long, optional_utc, utc
+from resolvers.scalars import Long
 
 
 @strawberry.enum(description="Why a points balance changed.")

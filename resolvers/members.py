@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import strawberry
 
 from gateway import ids
+from gateway.clock import optional_utc, utc
 from gateway.context import Info
 from gateway.database import members as repo
 from gateway.database.activity import TIME_FIELD
@@ -36,7 +37,7 @@ from resolvers.relay import (
     list_tag,
     paging,
 )
-from resolvers.scalars import Long, Money, money, optional_utc, utc
+from resolvers.scalars import Long, Money, money
 from resolvers.visits import Visit
 
 

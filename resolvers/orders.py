@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from gateway import ids
+from gateway.clock import utc
 from gateway.context import Info
 from gateway.database import activity as repo
 from gateway.database.activity import ActivityFilter
@@ -25,7 +26,7 @@ from resolvers.relay import (
     list_tag,
     paging,
 )
-from resolvers.scalars import Money, money, utc
+from resolvers.scalars import Money, money
 
 if TYPE_CHECKING:
     from resolvers.payments import Payment

@@ -9,10 +9,11 @@ from typing import Any
 import strawberry
 
 from gateway import ids
+from gateway.clock import utc
 from gateway.context import Info
 from resolvers.activity import Activity, ActivityStatus
 from resolvers.orders import Order, load_order
-from resolvers.scalars import Money, money, utc
+from resolvers.scalars import Money, money
 
 
 @strawberry.enum(description="How a payment was made.")

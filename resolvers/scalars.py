@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Final, NewType
@@ -100,14 +100,3 @@ def money(minor_units: int, currency: str) -> Money:
         currency_code=currency,
         minor_units=Long(minor_units),
     )
-
-
-def utc(value: datetime) -> datetime:
-    """A UTC-aware datetime (the database may hand back naive UTC or another tzinfo)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def optional_utc(value: datetime | None) -> datetime | None:
-    return None if value is None else utc(value)

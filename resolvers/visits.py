@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import strawberry
 
 from gateway import ids
+from gateway.clock import utc
 from gateway.context import Info
 from gateway.database import activity as repo
 from resolvers.activity import Activity
@@ -23,7 +24,6 @@ from resolvers.relay import (
     list_tag,
     paging,
 )
-from resolvers.scalars import utc
 
 
 @strawberry.enum(description="What kind of visit.")

@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from gateway import ids
 from gateway.admission.auth import KEY_PREFIX, ROLES, TOKEN, hash_key, pepper
+from gateway.clock import now
 from gateway.database import Database, keys
 from gateway.errors import BadUserInput
 from gateway.settings import Settings
@@ -61,7 +61,7 @@ async def create_key(
         "name": name,
         "role": role,
         "channels": list(checked),
-        "created_at": datetime.now(UTC),
+        "created_at": now(),
         "revoked_at": None,
     }
     await keys.insert(db, doc, replace=replace)
@@ -89,7 +89,7 @@ async def revoke_key(db: Database, name_or_id: str) -> str | None:
     ]
     if len(match) != 1:
         return None
-    revoked = await keys.revoke(db, match[0]["_id"], at=datetime.now(UTC))
+    revoked = await keys.revoke(db, match[0]["_id"], at=now())
     return str(match[0]["name"]) if revoked else None
 
 

@@ -1,9 +1,8 @@
-"""Small helpers shared by the rules: new ids, the clock, FX snapshots, look-ups."""
+"""Small helpers shared by the rules: new ids, FX snapshots, look-ups."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from bson import ObjectId
@@ -17,10 +16,6 @@ from gateway.money import convert
 def new_id(prefix: str) -> str:
     """A fresh id with a readable prefix; ids sort by creation time."""
     return f"{prefix}{ObjectId()}"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

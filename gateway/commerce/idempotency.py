@@ -45,13 +45,14 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from pymongo.errors import PyMongoError
 
 from gateway import deadline
+from gateway.clock import now, utc
 from gateway.database import Database
 from gateway.database.monitoring import current_stats
 from gateway.database.scope import Scope
@@ -118,7 +119,7 @@ async def run_once(
     delay = 0.01
     while True:
         existing = await repo.claim(db, key_id=key_id, fingerprint=digest, result_id=new_id,
-                                    token=token, now=_now(), lease=lease)
+                                    token=token, now=now(), lease=lease)
         if existing is None:
             return await _work(db, key_id=key_id, token=token, result_id=new_id, work=work,
                                resumed=False, lease=lease)
@@ -130,7 +131,7 @@ async def run_once(
                 return Once(result_id=existing["result_id"], replayed=True)
             if existing["status"] == "PENDING" and _lease_left(existing, lease) <= 0:
                 taken = await repo.take_over(db, key_id=key_id, old_token=existing["token"],
-                                             token=token, now=_now(), lease=lease)
+                                             token=token, now=now(), lease=lease)
                 if taken is not None:
                     return await _work(db, key_id=key_id, token=token,
                                        result_id=taken["result_id"], work=work,
@@ -149,18 +150,12 @@ def _in_use(key_field: str, lease_left: float) -> Rejected:
                   f"progress; retry in {retry} s.", field=key_field)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _lease_left(claim: dict[str, Any], lease: timedelta) -> float:
     """Seconds until the claim's lease runs out (negative once it has)."""
     until: datetime | None = claim.get("lease_until")
     if until is None:  # a claim taken before leases existed: it counts from claimed_at
         until = (claim.get("claimed_at") or claim["created_at"]) + lease
-    if until.tzinfo is None:
-        until = until.replace(tzinfo=UTC)
-    return (until - _now()).total_seconds()
+    return (utc(until) - now()).total_seconds()
 
 
 async def _work(db: Database, *, key_id: str, token: str, result_id: str,
@@ -217,7 +212,7 @@ class _renewed:
             try:
                 with deadline.within(interval):
                     if not await repo.renew(self.db, key_id=self.key_id, token=self.token,
-                                            until=_now() + self.lease):
+                                            until=now() + self.lease):
                         return  # taken over: nothing left to renew
             except PyMongoError:
                 pass  # the database is gone: the lease runs out, as it should

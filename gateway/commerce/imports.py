@@ -22,8 +22,9 @@ from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
+from gateway.clock import now
 from gateway.commerce import loyalty, validation
-from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, new_id, now
+from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, new_id
 from gateway.commerce.idempotency import check_not_done, run_once
 from gateway.database import Database
 from gateway.database.query import Doc

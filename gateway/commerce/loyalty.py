@@ -22,7 +22,7 @@ from typing import Final
 
 from pymongo.errors import DuplicateKeyError
 
-from gateway.commerce.common import now
+from gateway.clock import now
 from gateway.database import Database, activity
 from gateway.database.query import Doc
 from gateway.database.scope import ADMIN

@@ -11,8 +11,9 @@ import re
 
 from pymongo.errors import DuplicateKeyError
 
+from gateway.clock import now
 from gateway.commerce import loyalty, validation
-from gateway.commerce.common import channel_doc, member_id_of, new_id, now
+from gateway.commerce.common import channel_doc, member_id_of, new_id
 from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.database import Database
 from gateway.database.query import Doc

@@ -14,8 +14,9 @@ in an order that a failed step can undo; the merge record goes PENDING -> ACTIVE
 
 from __future__ import annotations
 
+from gateway.clock import now
 from gateway.commerce import loyalty
-from gateway.commerce.common import new_id, now
+from gateway.commerce.common import new_id
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.writes import members as member_writes

@@ -23,15 +23,9 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError
 
 from gateway import ids
+from gateway.clock import now
 from gateway.commerce import loyalty, validation
-from gateway.commerce.common import (
-    channel_doc,
-    fx_snapshot,
-    location_problem,
-    member_id_of,
-    new_id,
-    now,
-)
+from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, member_id_of, new_id
 from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.database import Database
 from gateway.database.query import Doc

@@ -34,12 +34,11 @@ import contextlib
 import contextvars
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from pymongo.errors import PyMongoError
 
 from gateway import deadline
-from gateway.commerce.common import now
+from gateway.clock import now, utc
 from gateway.database import Database
 from gateway.database.writes import stock as stock_writes
 
@@ -61,7 +60,7 @@ async def sweep(db: Database) -> Swept:
     at = now()
     docs = await stock_writes.expired_holds(db, now=at, limit=BATCH)
     expired = [(doc["_id"], hold) for doc in docs for hold in doc.get("holds", [])
-               if _utc(hold["until"]) < at]
+               if utc(hold["until"]) < at]
     if not expired:
         return Swept()
     order_ids = sorted({hold["order"] for _, hold in expired})
@@ -81,9 +80,6 @@ async def sweep(db: Database) -> Swept:
                 confirmed += 1
     return Swept(released=released, confirmed=confirmed)
 
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class Sweeper:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from gateway.clock import now
 from gateway.commerce import validation
-from gateway.commerce.common import new_id, now
+from gateway.commerce.common import new_id
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.writes import stock as stock_writes

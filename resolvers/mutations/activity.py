@@ -8,13 +8,14 @@ from typing import Annotated
 import strawberry
 
 from gateway import ids
+from gateway.clock import utc
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.payments import record_payment, record_visit
 from gateway.context import Info
 from gateway.errors import Rejected, reject
 from resolvers.mutations.common import IDEMPOTENCY_KEY, IdentityInput, UserError, user_errors
 from resolvers.payments import Payment, PaymentMethod
-from resolvers.scalars import Long, utc
+from resolvers.scalars import Long
 from resolvers.visits import Visit, VisitKind
 
 

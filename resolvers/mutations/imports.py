@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 
 from gateway import ids
+from gateway.clock import utc
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.imports import ImportLine, ImportRow, RowResult, import_orders
 from gateway.context import Info
@@ -16,7 +17,7 @@ from gateway.errors import Rejected
 from resolvers.mutations.common import IdentityInput, UserError, user_errors
 from resolvers.orders import Order, load_order
 from resolvers.payments import PaymentMethod
-from resolvers.scalars import Long, utc
+from resolvers.scalars import Long
 
 
 @strawberry.input(description="One line of an order sold offline, at the price paid.")

@@ -8,13 +8,13 @@ from typing import Annotated
 import strawberry
 
 from gateway import ids
+from gateway.clock import utc
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.stock import adjust_stock
 from gateway.context import Info
 from gateway.errors import Rejected
 from resolvers.mutations.common import UserError, user_errors
 from resolvers.products import StockLevel
-from resolvers.scalars import utc
 
 
 @strawberry.type(description="One audited change of on-hand stock.")
