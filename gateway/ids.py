@@ -13,24 +13,56 @@ found (``null`` in a query, the user error ``NOT_FOUND`` in a mutation).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Final
 
 from gateway.errors import BadUserInput
 
-PREFIXES: Final = {
-    "ch_": "Channel",
-    "loc_": "Location",
-    "sku_": "Product",
-    "mem_": "Member",
-    "ord_": "Order",
-    "pay_": "Payment",
-    "vis_": "Visit",
-    "idn_": "Identity",
-    "stk_": "StockLevel",
-}
-_ID = re.compile(r"^(ch|loc|sku|mem|ord|pay|vis|mrg)_[A-Za-z0-9_.-]{1,64}$")
+
+@dataclass(frozen=True)
+class Entity:
+    """A type whose objects have a global id: its GraphQL name, its id prefix, and its
+    federation ``@key``: each key field with the prefix its value carries (``None``: a channel's
+    own external id). No key: ``node(id:)`` finds it, a router does not."""
+
+    type: str
+    prefix: str
+    key: tuple[tuple[str, str | None], ...] = ()
+
+    @property
+    def key_fields(self) -> str:
+        """The ``@key(fields:)`` of the type, e.g. ``"channelId externalId"``."""
+        return " ".join(field for field, _ in self.key)
+
+
+# The one entity table: node(id:) dispatches on it (resolvers.schema.build), _entities checks
+# representations by it (resolvers.schema.federation), the types take their @key from it, and
+# the Node interface's documentation lists its prefixes.
+ENTITIES: Final = (
+    Entity("Channel", "ch_", (("id", "ch_"),)),
+    Entity("Location", "loc_", (("id", "loc_"),)),
+    Entity("Product", "sku_", (("sku", "sku_"),)),
+    Entity("Member", "mem_", (("id", "mem_"),)),
+    Entity("Order", "ord_", (("id", "ord_"),)),
+    Entity("Payment", "pay_", (("id", "pay_"),)),
+    Entity("Visit", "vis_", (("id", "vis_"),)),
+    Entity("Identity", "idn_", (("channelId", "ch_"), ("externalId", None))),
+    Entity("StockLevel", "stk_"),
+)
+BY_TYPE: Final = {entity.type: entity for entity in ENTITIES}
+PREFIXES: Final = {entity.prefix: entity.type for entity in ENTITIES}
+# Ids made of other ids (identities, stock levels) have their own shapes below; a merge's id
+# (mrg_) is well formed like any other but names no node.
+_SIMPLE = [e.prefix for e in ENTITIES if e.prefix not in ("idn_", "stk_")] + ["mrg_"]
+_ID = re.compile("^(" + "|".join(p.removesuffix("_") for p in _SIMPLE)
+                 + r")_[A-Za-z0-9_.-]{1,64}$")
 MAX_EXTERNAL_ID = 128
 _EXTERNAL_ID = re.compile(r"^[^\x00-\x1f$]{1,128}$")
+
+
+def key_of(type_name: str) -> str:
+    """The ``@key(fields:)`` of an entity type of :data:`ENTITIES`."""
+    return BY_TYPE[type_name].key_fields
 
 
 def type_of(value: str) -> str:

@@ -43,7 +43,10 @@ class LocationKind(Enum):
     WAREHOUSE = strawberry.enum_value("WAREHOUSE", description="A warehouse serving a channel.")
 
 
-@strawberry.federation.type(keys=["id"], description="A sales channel of the brand.")
+@strawberry.federation.type(
+    keys=[ids.key_of("Channel")],
+    description="A sales channel of the brand.",
+)
 class Channel(Node):
     id: strawberry.ID = strawberry.field(description="Channel id, prefix ch_.")
     name: str = strawberry.field(description="Display name.")
@@ -107,7 +110,10 @@ class Channel(Node):
         return await load_channel(info, ids.check(id, "ch_"))
 
 
-@strawberry.federation.type(keys=["id"], description="A store, rural outlet or warehouse.")
+@strawberry.federation.type(
+    keys=[ids.key_of("Location")],
+    description="A store, rural outlet or warehouse.",
+)
 class Location(Node):
     id: strawberry.ID = strawberry.field(description="Location id, prefix loc_.")
     name: str = strawberry.field(description="Display name.")

@@ -50,7 +50,7 @@ class MemberTier(Enum):
 
 
 @strawberry.federation.type(
-    keys=["channelId externalId"],
+    keys=[ids.key_of("Identity")],
     description="The account under which a channel knows a member (one per channel).",
 )
 class Identity(Node):
@@ -126,7 +126,10 @@ def _merge_history(
     return [(key, ACTIVITY_FROM_DOC[c](d)) for key, c, d in rows[:page.limit]]
 
 
-@strawberry.federation.type(keys=["id"], description="A loyalty member, across all channels.")
+@strawberry.federation.type(
+    keys=[ids.key_of("Member")],
+    description="A loyalty member, across all channels.",
+)
 class Member(Node):
     id: strawberry.ID = strawberry.field(description="Member id, prefix mem_.")
     name: str = strawberry.field(description="Full name (masked for partner callers).")

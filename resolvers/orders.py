@@ -46,7 +46,10 @@ class OrderLine:
         return await load_product(info, self.sku)
 
 
-@strawberry.federation.type(keys=["id"], description="An order placed in any channel.")
+@strawberry.federation.type(
+    keys=[ids.key_of("Order")],
+    description="An order placed in any channel.",
+)
 class Order(Activity):
     id: strawberry.ID = strawberry.field(description="Order id, prefix ord_.")
     lines: list[OrderLine] = strawberry.field(description="The order's lines.")

@@ -25,7 +25,10 @@ class PaymentMethod(Enum):
     CASH_ON_DELIVERY = strawberry.enum_value("CASH_ON_DELIVERY", description="Paid on delivery.")
 
 
-@strawberry.federation.type(keys=["id"], description="A payment for an order.")
+@strawberry.federation.type(
+    keys=[ids.key_of("Payment")],
+    description="A payment for an order.",
+)
 class Payment(Activity):
     id: strawberry.ID = strawberry.field(description="Payment id, prefix pay_.")
     method: PaymentMethod = strawberry.field(description="How it was paid.")
@@ -58,5 +61,11 @@ class Payment(Activity):
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Payment | None:
-        doc = await info.context.loaders.payments_by_id.load(ids.check(id, "pay_"))
-        return None if doc is None else cls.from_doc(doc)
+        return await load_payment(info, ids.check(id, "pay_"))
+
+
+async def load_payment(info: Info, payment_id: str | None) -> Payment | None:
+    if payment_id is None:
+        return None
+    doc = await info.context.loaders.payments_by_id.load(payment_id)
+    return None if doc is None else Payment.from_doc(doc)

@@ -83,7 +83,10 @@ async def load_stock(info: Info, sku: str, location_id: str) -> StockLevel | Non
     return None if doc is None else StockLevel.from_doc(doc)
 
 
-@strawberry.federation.type(keys=["sku"], description="A product of the brand's catalogue.")
+@strawberry.federation.type(
+    keys=[ids.key_of("Product")],
+    description="A product of the brand's catalogue.",
+)
 class Product(Node):
     id: strawberry.ID = strawberry.field(description="Same as sku (prefix sku_).")
     sku: strawberry.ID = strawberry.field(description="Stock keeping unit, prefix sku_.")

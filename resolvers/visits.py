@@ -33,7 +33,10 @@ class VisitKind(Enum):
     PAGE_VIEW = strawberry.enum_value("PAGE_VIEW", description="A product or shop page view.")
     LIVESTREAM_VIEW = strawberry.enum_value("LIVESTREAM_VIEW", description="A livestream watched.")
 
-@strawberry.federation.type(keys=["id"], description="One visit: customer flow in a channel.")
+@strawberry.federation.type(
+    keys=[ids.key_of("Visit")],
+    description="One visit: customer flow in a channel.",
+)
 class Visit(Activity):
     id: strawberry.ID = strawberry.field(description="Visit id, prefix vis_.")
     kind: VisitKind = strawberry.field(description="Store visit, app session or view.")
@@ -53,8 +56,14 @@ class Visit(Activity):
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Visit | None:
-        doc = await info.context.loaders.visits_by_id.load(ids.check(id, "vis_"))
-        return None if doc is None else cls.from_doc(doc)
+        return await load_visit(info, ids.check(id, "vis_"))
+
+
+async def load_visit(info: Info, visit_id: str | None) -> Visit | None:
+    if visit_id is None:
+        return None
+    doc = await info.context.loaders.visits_by_id.load(visit_id)
+    return None if doc is None else Visit.from_doc(doc)
 
 @strawberry.input(description="Narrows a visit list; all fields optional, combined with AND.")
 class VisitFilter:

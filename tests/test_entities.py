@@ -14,10 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway import ids
 from gateway.cli.main import schema_sdl
 from gateway.errors import QueryTooComplex
 from gateway.settings import Settings
 from resolvers.schema import build_schema
+from resolvers.schema.build import NODE_LOADERS
 from resolvers.schema.federation import ENTITY_KEYS
 from tests.conftest import ROOT, SEEDS, _client, data, gql, wire_settings
 
@@ -288,8 +290,21 @@ def test_every_entity_key_is_checked() -> None:
         t.name: schema.get_type_by_name(t.name).directives[0].fields
         for t in entities
     }
-    # Then resolvers.schema.federation checks exactly those key fields
+    # Then resolvers.schema.federation checks exactly those key fields, the entity table's
     assert keys == {name: " ".join(fields) for name, fields in ENTITY_KEYS.items()}
+    assert keys == {entity.type: entity.key_fields for entity in ids.ENTITIES if entity.key}
+
+
+def test_every_node_type_is_in_the_entity_table_and_node_loads_it() -> None:
+    # Given the types that implement Node in the schema
+    schema = build_schema()._schema
+    nodes = {t.name for t in schema.get_implementations(schema.type_map["Node"]).objects}
+    # Then each has a row of the entity table, and node(id:) a way to load it
+    assert nodes == {entity.type for entity in ids.ENTITIES} == set(NODE_LOADERS)
+    # and the id prefixes the Node interface documents are the table's
+    described = schema.type_map["Node"].fields["id"].description
+    assert described is not None
+    assert described.endswith(": " + ", ".join(e.prefix for e in ids.ENTITIES) + ".")
 
 
 async def test_the_federation_trace_header_is_accepted(client: httpx.AsyncClient) -> None:

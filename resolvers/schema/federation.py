@@ -17,6 +17,7 @@ how representations become objects:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -49,23 +50,22 @@ if TYPE_CHECKING:
 KeyCheck = Callable[[Any], str]
 
 
-def _prefixed(prefix: str, field: str) -> KeyCheck:
+def _check(field: str, prefix: str | None) -> KeyCheck:
+    if prefix is None:
+        return lambda value: ids.check_external_id(value, field=field)
     return lambda value: ids.check(value, prefix, field=field)
 
 
-# For each entity: its @key fields (GraphQL name -> resolve_reference argument, check).
+def _argument(field: str) -> str:
+    """``channelId`` -> ``channel_id``: the name ``resolve_reference`` takes."""
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", field).lower()
+
+
+# For each entity of the one entity table (gateway.ids.ENTITIES): its @key fields, as
+# GraphQL name -> (resolve_reference argument, check).
 ENTITY_KEYS: Final[Mapping[str, Mapping[str, tuple[str, KeyCheck]]]] = {
-    "Channel": {"id": ("id", _prefixed("ch_", "id"))},
-    "Location": {"id": ("id", _prefixed("loc_", "id"))},
-    "Product": {"sku": ("sku", _prefixed("sku_", "sku"))},
-    "Member": {"id": ("id", _prefixed("mem_", "id"))},
-    "Order": {"id": ("id", _prefixed("ord_", "id"))},
-    "Payment": {"id": ("id", _prefixed("pay_", "id"))},
-    "Visit": {"id": ("id", _prefixed("vis_", "id"))},
-    "Identity": {
-        "channelId": ("channel_id", _prefixed("ch_", "channelId")),
-        "externalId": ("external_id", ids.check_external_id),
-    },
+    entity.type: {field: (_argument(field), _check(field, prefix)) for field, prefix in entity.key}
+    for entity in ids.ENTITIES if entity.key
 }
 
 
