@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 
 from gateway.clock import utc
 from gateway.errors import BadUserInput
+from gateway.money import Rates
 
 Bucket = Literal["HOUR", "DAY", "WEEK"]
 
@@ -122,6 +123,39 @@ def average(total: int, count: int) -> int:
     if count == 0:
         return 0
     return int((Decimal(total) / Decimal(count)).quantize(Decimal(1), ROUND_HALF_EVEN))
+
+
+def needs_rates(rows: Iterable[Mapping[str, Any]]) -> bool:
+    """True when a row holds orders without an FX snapshot (``unconverted`` minor units), which
+    only today's rates can convert."""
+    return any(row["unconverted"] for row in rows)
+
+
+def revenue_base(row: Mapping[str, Any], currency: str, rates: Rates | None) -> int | None:
+    """Base-currency revenue of a sales row: the orders' snapshots (``revenue_base``) plus the
+    rest at today's rate; ``None`` when that rest has no rate."""
+    if row["unconverted"] == 0:
+        return int(row["revenue_base"])
+    extra = None if rates is None else rates.to_base(row["unconverted"], currency)
+    return None if extra is None else int(row["revenue_base"]) + extra
+
+
+def spend_by_member(
+    rows: Iterable[Mapping[str, Any]], rates: Rates | None
+) -> dict[str | None, int] | None:
+    """Base-currency spend per member (``None``: anonymous orders) from ``{m, cur, base,
+    unconverted}`` rows: snapshots plus the rest at today's rate; ``None`` when a currency
+    that needs it has no rate."""
+    spend: dict[str | None, int] = {}
+    for row in rows:
+        amount = int(row["base"])
+        if row["unconverted"]:
+            extra = None if rates is None else rates.to_base(row["unconverted"], row["cur"])
+            if extra is None:
+                return None
+            amount += extra
+        spend[row["m"]] = spend.get(row["m"], 0) + amount
+    return spend
 
 
 @dataclass(frozen=True)

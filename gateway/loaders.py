@@ -16,7 +16,6 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -33,6 +32,7 @@ from gateway.database import (
 from gateway.database.activity import ACTIVITY_COLLECTIONS, TIME_FIELD, ActivityFilter
 from gateway.database.query import Doc, Paging, nearest
 from gateway.database.scope import ADMIN, Scope
+from gateway.money import Rates
 from gateway.telemetry import metrics, tracing
 
 K = TypeVar("K")
@@ -122,7 +122,7 @@ class Loaders:
     summaries_by_member: DataLoader[Cluster, list[Doc]]
     ledger_by_member: DataLoader[tuple[Cluster, LedgerQuery], list[Doc]]
     merges_by_member: DataLoader[str, list[Doc]]
-    fx_rates: DataLoader[str, dict[str, Decimal]]
+    fx_rates: DataLoader[str, Rates]  # keyed by the base currency
     footfall_by_location: DataLoader[analytics.SeriesKey, list[Doc]]
     sales_by_channel: DataLoader[analytics.SeriesKey, list[Doc]]
     top_products_by_channel: DataLoader[analytics.PlainKey, list[Doc]]
@@ -208,9 +208,9 @@ def create_loaders(db: Database, scope: Scope) -> Loaders:
                     [d for m in cluster for d in found.get(m, [])], "at", query.paging)
         return [pages[key] for key in keys]
 
-    async def fx(keys: Sequence[str]) -> list[dict[str, Decimal]]:
+    async def fx(bases: Sequence[str]) -> list[Rates]:
         rates = await channels.fx_rates(db)
-        return [rates for _ in keys]
+        return [Rates(base=base, per_unit=rates) for base in bases]
 
     members_by_id: DataLoader[str, Doc | None] = _loader(
         lambda ids: members.members_by_ids(db, ids, scope=scope))

@@ -20,9 +20,7 @@ import strawberry
 from gateway import analytics as rules
 from gateway.context import Info
 from gateway.database.analytics import VISIT_KINDS
-from gateway.database.query import Doc
 from gateway.errors import BadUserInput
-from gateway.money import convert
 from resolvers.scalars import Long, Money, money
 from resolvers.time_bucket import TimeBucket
 from resolvers.visits import VisitKind
@@ -213,29 +211,18 @@ async def footfall(
     return FootfallSeries(time_zone=parent.time_zone, bucket=bucket, buckets=buckets)
 
 
-async def _base(info: Info, row: Doc, currency: str) -> int | None:
-    """Base-currency revenue of a row: snapshots plus the rest at today's rate."""
-    base = info.context.settings.base_currency
-    if row["unconverted"] == 0:
-        return int(row["revenue_base"])
-    rates = await info.context.loaders.fx_rates.load("latest")
-    if currency not in rates:
-        return None
-    extra = convert(row["unconverted"], from_currency=currency, to_currency=base,
-                    rate=rates[currency])
-    return int(row["revenue_base"]) + extra
-
-
 async def sales(
     info: Info, parent: Parent, since: datetime, until: datetime, bucket: TimeBucket
 ) -> SalesSeries:
     w = window(info, since, until, bucket)
     rows = await info.context.loaders.sales_by_channel.load((parent.id, parent.time_zone, w))
     base_currency = info.context.settings.base_currency
+    rates = (await info.context.loaders.fx_rates.load(base_currency)
+             if rules.needs_rates(rows) else None)
     buckets = []
     for row in rows:
         label, start = rules.bucket_label(row["_id"]["b"], _bucket(bucket), parent.time_zone)
-        base = await _base(info, row, parent.currency)
+        base = rules.revenue_base(row, parent.currency, rates)
         buckets.append(SalesBucket(
             label=label, start=start, orders=row["orders"], units=row["units"],
             revenue=money(row["revenue"], parent.currency),

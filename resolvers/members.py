@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any
 
@@ -19,7 +18,6 @@ from gateway.database.activity import TIME_FIELD
 from gateway.database.query import Doc, Keyset, Paging
 from gateway.errors import BadUserInput
 from gateway.loaders import HistoryQuery, LedgerQuery, cluster_of
-from gateway.money import convert
 from resolvers.activity import COLLECTION_OF, Activity, ActivityKind
 from resolvers.channels import Channel, load_channel
 from resolvers.loyalty import Merge, PointsEntry
@@ -211,14 +209,11 @@ class Member(Node):
         total = sum(r["spend_base"] for r in rows if "spend_base" in r)
         if currency is None or currency == base:
             return money(total, base)
-        rates = await info.context.loaders.fx_rates.load("all")
-        if currency not in rates:
+        rates = await info.context.loaders.fx_rates.load(base)
+        amount = rates.from_base(total, currency)
+        if amount is None:
             raise BadUserInput(f"Unknown currency {currency[:8]!r}.", field="currency")
-        return money(
-            convert(total, from_currency=base, to_currency=currency,
-                    rate=Decimal(1) / rates[currency]),
-            currency,
-        )
+        return money(amount, currency)
 
     @strawberry.field(
         description="Every change of the points balance, newest first, including those of "

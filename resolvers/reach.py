@@ -20,7 +20,6 @@ from gateway import analytics as rules
 from gateway.context import Info
 from gateway.database import analytics as repo
 from gateway.database import channels as channel_repo
-from gateway.money import convert
 from resolvers.analytics import SINCE, UNTIL, window
 from resolvers.channels import Channel, ChannelKind, load_channel
 from resolvers.scalars import Long, Money, money
@@ -98,20 +97,11 @@ async def omnichannel_reach(info: Info, since: datetime, until: datetime) -> Omn
     rows = await repo.reach_rows(context.db, w, scope=context.scope)
     channel_docs = await channel_repo.list_channels(context.db, scope=context.scope)
     base = context.settings.base_currency
-    spend: dict[str | None, int] = {}
-    missing_rate = False
-    for row in rows.spend:
-        amount = int(row["base"])
-        if row["unconverted"]:
-            rates = await context.loaders.fx_rates.load("latest")
-            if row["cur"] in rates:
-                amount += convert(row["unconverted"], from_currency=row["cur"],
-                                  to_currency=base, rate=rates[row["cur"]])
-            else:
-                missing_rate = True
-        spend[row["m"]] = spend.get(row["m"], 0) + amount
+    rates = await context.loaders.fx_rates.load(base) if rules.needs_rates(rows.spend) else None
+    spend = rules.spend_by_member(rows.spend, rates)
+    missing_rate = spend is None
     kind_of = {doc["_id"]: doc["kind"] for doc in channel_docs}
-    table = rules.reach(rows.activity, spend, kind_of)
+    table = rules.reach(rows.activity, spend or {}, kind_of)
     total, multi = table.total_spend, table.multi_kind_spend
     return OmnichannelReach(
         active_members=Long(len(table.channels_of)),

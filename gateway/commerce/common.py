@@ -10,7 +10,6 @@ from bson import ObjectId
 from gateway.database.query import Doc
 from gateway.errors import reject
 from gateway.loaders import Loaders
-from gateway.money import convert
 
 
 def new_id(prefix: str) -> str:
@@ -36,12 +35,11 @@ async def fx_snapshot(
     """Convert ``amount`` with today's rate (half-even to the base minor unit)."""
     if currency == base_currency:
         return FxSnapshot(rate=Decimal(1), base_amount=amount)
-    rates = await loaders.fx_rates.load("all")
-    if currency not in rates:
+    rates = await loaders.fx_rates.load(base_currency)
+    rate, base_amount = rates.rate(currency), rates.to_base(amount, currency)
+    if rate is None or base_amount is None:
         raise reject("INVALID", f"No exchange rate for {currency}.", field=field)
-    rate = rates[currency]
-    return FxSnapshot(rate=rate, base_amount=convert(amount, from_currency=currency,
-                                                     to_currency=base_currency, rate=rate))
+    return FxSnapshot(rate=rate, base_amount=base_amount)
 
 
 async def channel_doc(loaders: Loaders, channel_id: str, *, field: str = "channel") -> Doc:
