@@ -14,7 +14,8 @@ The rules, in Shopify's spirit:
   ``edges``, ``cursor`` and ``pageInfo`` are free;
 - ``_entities`` costs 1 plus the number of representations times the cost of one entity;
   ``_service`` and introspection (``__schema``, ``__type``) cost 1 each;
-- fragments on several types are all counted (an upper bound).
+- fragments on several types are all counted (an upper bound); they are followed by the one
+  document walker (:mod:`gateway.admission.walker`).
 
 ``actualQueryCost`` follows the same rules over the response: a connection counts the nodes it
 returned, a null object only its database access, and a fragment that did not apply nothing.
@@ -42,6 +43,8 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.execution.values import VariableValues, get_argument_values
+
+from gateway.admission.walker import Walker
 
 MAX_FIRST = 100
 DEFAULT_PAGE_SIZE = 20  # a connection's page when neither `first` nor `last` is given
@@ -108,10 +111,9 @@ class CostWalker:
         variables: VariableValues,
     ) -> None:
         self.schema = schema
-        self.fragments = fragments
+        self.walk = Walker(fragments)
         self.variables = variables
         self.analysis = Analysis()
-        self._open: set[str] = set()
         self._memo: dict[str, int] = {}
         # per (field node, parent type): its definition and named type, None for a leaf
         self._fields: dict[tuple[int, str],
@@ -160,16 +162,15 @@ class CostWalker:
         self, name: str, parent: GraphQLNamedType, data: dict[str, Any] | None, path: list[str],
         visited: set[str],
     ) -> int:
-        fragment = self.fragments.get(name)
-        if fragment is None or name in visited or name in self._open:
+        if name in visited or self.walk.fragment(name) is None:
             return 0
         visited.add(name)
         if data is None and name in self._memo:
             return self._memo[name]
-        self._open.add(name)
-        type_ = self.schema.get_type(fragment.type_condition.name.value) or parent
-        cost = self._selection(fragment.selection_set, type_, data, path, visited)
-        self._open.discard(name)
+        with self.walk.inside(name) as fragment:
+            assert fragment is not None
+            type_ = self.schema.get_type(fragment.type_condition.name.value) or parent
+            cost = self._selection(fragment.selection_set, type_, data, path, visited)
         if data is None:
             self._memo[name] = cost
         return cost
@@ -266,26 +267,11 @@ class CostWalker:
         if selection_set is None:
             return True
         if id(selection_set) not in self._leaf_selections:
-            self._leaf_selections[id(selection_set)] = self._scalars_only(selection_set)
+            self._leaf_selections[id(selection_set)] = self.walk.measure(
+                "objects", selection_set,
+                lambda field: 0 if field.selection_set is None else 1,
+                lambda found: max(found, default=0)) == 0
         return self._leaf_selections[id(selection_set)]
-
-    def _scalars_only(self, selection_set: SelectionSetNode) -> bool:
-        for sel in selection_set.selections:
-            if isinstance(sel, FieldNode):
-                if sel.selection_set is not None:
-                    return False
-            elif isinstance(sel, InlineFragmentNode):
-                if not self._leaf_only(sel.selection_set):
-                    return False
-            elif isinstance(sel, FragmentSpreadNode):
-                fragment = self.fragments.get(sel.name.value)
-                if fragment is not None and sel.name.value not in self._open:
-                    self._open.add(sel.name.value)
-                    leaf = self._leaf_only(fragment.selection_set)
-                    self._open.discard(sel.name.value)
-                    if not leaf:
-                        return False
-        return True
 
     def _connection(
         self, node: FieldNode, type_: GraphQLNamedType, value: Any, path: list[str],
@@ -293,8 +279,8 @@ class CostWalker:
     ) -> int:
         """``first`` (or the nodes returned) times the cost of one node."""
         total = 0
-        for edges in self._subfields(node.selection_set, "edges"):
-            for node_field in self._subfields(edges.selection_set, "node"):
+        for edges in self.walk.fields(node.selection_set, "edges"):
+            for node_field in self.walk.fields(edges.selection_set, "node"):
                 node_type = self._node_type(type_)
                 if node_type is None:
                     continue
@@ -317,25 +303,6 @@ class CostWalker:
         edge = get_named_type(edges.type) if edges else None
         node = getattr(edge, "fields", {}).get("node") if edge else None
         return get_named_type(node.type) if node else None
-
-    def _subfields(self, selection_set: SelectionSetNode | None, name: str,
-                   visited: set[str] | None = None) -> list[FieldNode]:
-        """Fields called ``name`` in a selection set, through fragments (each expanded once)."""
-        found: list[FieldNode] = []
-        if selection_set is None:
-            return found
-        visited = set() if visited is None else visited
-        for sel in selection_set.selections:
-            if isinstance(sel, FieldNode) and sel.name.value == name:
-                found.append(sel)
-            elif isinstance(sel, InlineFragmentNode):
-                found += self._subfields(sel.selection_set, name, visited)
-            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in visited:
-                visited.add(sel.name.value)
-                fragment = self.fragments.get(sel.name.value)
-                if fragment is not None:
-                    found += self._subfields(fragment.selection_set, name, visited)
-        return found
 
     def _arguments(self, field_def: GraphQLField, node: FieldNode) -> dict[str, Any]:
         try:

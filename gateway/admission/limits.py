@@ -10,14 +10,15 @@ Document level (checked by :class:`resolvers.schema.guard.Guard` before validati
 the document's length (``max_document_length`` characters, comments included), tokens
 (``max_tokens``, before parsing), depth (``max_depth``), aliases (``max_aliases``) counted
 through fragments, directives (``max_directives``), and string lengths (``max_string_length``).
-Each refusal names the limit (its setting) in its message.
+Each refusal names the limit (its setting) in its message. Fragments are followed by the one
+document walker, :mod:`gateway.admission.walker`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
@@ -27,18 +28,14 @@ from graphql import (
     DirectiveNode,
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
     StringValueNode,
     Visitor,
     visit,
 )
 from graphql.language import Lexer, Source, TokenKind
 
+from gateway.admission.walker import Walker, operations_of
 from gateway.errors import Refused
 from gateway.settings import Settings
 
@@ -135,65 +132,6 @@ def check_tokens(query: str, settings: Settings) -> None:
         # A syntax error: the parser reports it with its own code.
 
 
-def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
-    return {d.name.value: d for d in document.definitions
-            if isinstance(d, FragmentDefinitionNode)}
-
-
-def operations_of(document: DocumentNode) -> list[OperationDefinitionNode]:
-    return [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-
-
-class _Walker:
-    """Depth and alias count of selection sets, through fragments (memoized, cycle-safe)."""
-
-    def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
-        self.fragments = fragments
-        self._depth: dict[str, int] = {}
-        self._aliases: dict[str, int] = {}
-        self._open: set[str] = set()
-
-    def _fragment(self, name: str, memo: dict[str, int],
-                  measure: Callable[[SelectionSetNode], int]) -> int:
-        if name in memo:
-            return memo[name]
-        fragment = self.fragments.get(name)
-        if fragment is None or name in self._open:
-            return 0  # unknown or cyclic: validation reports it
-        self._open.add(name)
-        memo[name] = measure(fragment.selection_set)
-        self._open.discard(name)
-        return memo[name]
-
-    def depth(self, selection_set: SelectionSetNode | None) -> int:
-        if selection_set is None:
-            return 0
-        deepest = 0
-        for sel in selection_set.selections:
-            if isinstance(sel, FieldNode):
-                # Introspection (__schema, __type) is not counted: GraphiQL's query is deep.
-                inner = 0 if sel.name.value.startswith("__") else self.depth(sel.selection_set)
-                deepest = max(deepest, 1 + inner)
-            elif isinstance(sel, InlineFragmentNode):
-                deepest = max(deepest, self.depth(sel.selection_set))
-            elif isinstance(sel, FragmentSpreadNode):
-                deepest = max(deepest, self._fragment(sel.name.value, self._depth, self.depth))
-        return deepest
-
-    def aliases(self, selection_set: SelectionSetNode | None) -> int:
-        if selection_set is None:
-            return 0
-        total = 0
-        for sel in selection_set.selections:
-            if isinstance(sel, FieldNode):
-                total += (sel.alias is not None) + self.aliases(sel.selection_set)
-            elif isinstance(sel, InlineFragmentNode):
-                total += self.aliases(sel.selection_set)
-            elif isinstance(sel, FragmentSpreadNode):
-                total += self._fragment(sel.name.value, self._aliases, self.aliases)
-        return total
-
-
 @dataclass(frozen=True)
 class Profile:
     """What the document-level limits need to know of a document (cached with it, by hash)."""
@@ -208,8 +146,19 @@ class Profile:
 
 def profile(document: DocumentNode) -> Profile:
     """The document's depth, aliases, directives, longest string literal and root fields."""
-    walker = _Walker(fragments_of(document))
+    walker = Walker.of(document)
     operations = operations_of(document)
+
+    def depth(field: FieldNode) -> int:
+        # Introspection (__schema, __type) is not counted: GraphiQL's query is deep.
+        if field.name.value.startswith("__"):
+            return 1
+        return 1 + walker.measure("depth", field.selection_set, depth, _deepest)
+
+    def aliases(field: FieldNode) -> int:
+        return (field.alias is not None) + walker.measure("aliases", field.selection_set,
+                                                          aliases, sum)
+
     longest = 0
     directives = 0
 
@@ -224,13 +173,19 @@ def profile(document: DocumentNode) -> Profile:
 
     visit(document, Literals())
     return Profile(
-        depth=max((walker.depth(op.selection_set) for op in operations), default=0),
-        aliases=max((walker.aliases(op.selection_set) for op in operations), default=0),
+        depth=max((walker.measure("depth", op.selection_set, depth, _deepest)
+                   for op in operations), default=0),
+        aliases=max((walker.measure("aliases", op.selection_set, aliases, sum)
+                     for op in operations), default=0),
         directives=directives,
         longest_literal=longest,
         introspection=uses_introspection(document),
         root_fields=frozenset(root_field_names(document)),
     )
+
+
+def _deepest(depths: Iterable[int]) -> int:
+    return max(depths, default=0)
 
 
 def check_length(query: str, settings: Settings) -> None:
@@ -303,24 +258,9 @@ def check_unicode(query: str) -> None:
 
 def root_field_names(document: DocumentNode) -> set[str]:
     """Names of the fields selected at the root of any operation (through fragments)."""
-    fragments = fragments_of(document)
-    names: set[str] = set()
-    seen: set[str] = set()
-
-    def collect(selection_set: SelectionSetNode) -> None:
-        for sel in selection_set.selections:
-            if isinstance(sel, FieldNode):
-                names.add(sel.name.value)
-            elif isinstance(sel, InlineFragmentNode):
-                collect(sel.selection_set)
-            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
-                seen.add(sel.name.value)
-                if sel.name.value in fragments:
-                    collect(fragments[sel.name.value].selection_set)
-
-    for operation in operations_of(document):
-        collect(operation.selection_set)
-    return names
+    walker = Walker.of(document)
+    return {field.name.value for operation in operations_of(document)
+            for field in walker.fields(operation.selection_set)}
 
 
 def uses_introspection(document: DocumentNode) -> str | None:

@@ -24,14 +24,9 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import strawberry
 from graphql import (
     DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    InlineFragmentNode,
     ListValueNode,
     OperationType,
-    SelectionSetNode,
     ValueNode,
     VariableNode,
 )
@@ -41,6 +36,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.federation.schema import FederationAny
 
 from gateway import ids
+from gateway.admission.walker import Walker
 from gateway.context import Info
 from gateway.errors import BadUserInput, QueryTooComplex
 
@@ -127,18 +123,11 @@ def count_representations(
     operation = get_operation_ast(document, operation_name)
     if operation is None or operation.operation != OperationType.QUERY:
         return 0
-    fragments = {
-        d.name.value: d.selection_set
-        for d in document.definitions
-        if isinstance(d, FragmentDefinitionNode)
-    }
     defaults = {
         d.variable.name.value: d.default_value for d in operation.variable_definitions or ()
     }
     total = 0
-    for field in _root_fields(operation.selection_set, fragments, set()):
-        if field.name.value != "_entities":
-            continue
+    for field in Walker.of(document).fields(operation.selection_set, "_entities"):
         for argument in field.arguments or ():
             if argument.name.value == "representations":
                 total += _list_length(argument.value, variables, defaults)
@@ -160,21 +149,6 @@ def _list_length(
         given = variables[name]
         return len(given) if isinstance(given, list) else int(given is not None)
     return 1
-
-
-def _root_fields(
-    selection_set: SelectionSetNode, fragments: Mapping[str, SelectionSetNode], seen: set[str]
-) -> Iterator[FieldNode]:
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            yield selection
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _root_fields(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name in fragments and name not in seen:
-                seen.add(name)
-                yield from _root_fields(fragments[name], fragments, seen)
 
 
 def too_many(count: int, limit: int) -> QueryTooComplex:

@@ -46,10 +46,10 @@ from gateway.admission.limits import (
     check_strings,
     check_tokens,
     check_unicode,
-    fragments_of,
     profile,
     too_complex,
 )
+from gateway.admission.walker import fragments_of
 from gateway.context import Context
 
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
