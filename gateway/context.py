@@ -10,7 +10,7 @@ from gateway.admission.throttle import Throttle
 from gateway.database import Database
 from gateway.database.monitoring import CommandStats
 from gateway.database.scope import Scope
-from gateway.loaders import Loaders, create_loaders
+from gateway.loaders import Loaders
 from gateway.settings import Settings
 
 
@@ -42,7 +42,7 @@ def make_context(
         db=db,
         settings=settings,
         scope=scope,
-        loaders=create_loaders(db, scope),
+        loaders=Loaders(db, scope),
         request=request,
         response=response,
         principal=principal,

@@ -14,10 +14,10 @@ from gateway import ids
 from gateway.clock import optional_utc, utc
 from gateway.context import Info
 from gateway.database import members as repo
-from gateway.database.activity import TIME_FIELD
-from gateway.database.query import Doc, Keyset, Paging
+from gateway.database.query import Doc, Keyset
 from gateway.errors import BadUserInput
-from gateway.loaders import HistoryQuery, LedgerQuery, cluster_of
+from gateway.loaders.members import LedgerQuery, cluster_of
+from gateway.loaders.timeline import HistoryQuery
 from resolvers.activity import COLLECTION_OF, Activity, ActivityKind
 from resolvers.channels import Channel, load_channel
 from resolvers.loyalty import Merge, PointsEntry
@@ -110,20 +110,6 @@ ACTIVITY_FROM_DOC: dict[str, Callable[[Doc], Activity]] = {
 }
 
 
-def _merge_history(
-    by_collection: dict[str, list[Doc]], page: Paging
-) -> list[tuple[Keyset, Activity]]:
-    """Merge per-collection pages into one timeline ordered by (time, id) desc, in reading
-    order (reversed when paging backward), ``page.limit`` items at most."""
-    rows = [
-        (Keyset(id=doc["_id"], at=utc(doc[TIME_FIELD[collection]])), collection, doc)
-        for collection, docs in by_collection.items()
-        for doc in docs
-    ]
-    rows.sort(key=lambda r: (r[0].at, r[0].id), reverse=not page.backward)
-    return [(key, ACTIVITY_FROM_DOC[c](d)) for key, c, d in rows[:page.limit]]
-
-
 @strawberry.federation.type(
     keys=[ids.key_of("Member")],
     description="A loyalty member, across all channels.",
@@ -182,8 +168,9 @@ class Member(Node):
         tag = list_tag("history", self.id, where, collections)
         page = paging(first=first, after=after, last=last, before=before, tag=tag, timed=True)
         query = HistoryQuery(paging=page, where=where, collections=collections)
-        found = await info.context.loaders.history_by_member.load((self.cluster, query))
-        return edges_connection(_merge_history(found.by_collection, page), page, tag)
+        moments = await info.context.loaders.history_by_member.load((self.cluster, query))
+        return edges_connection(
+            [(m.key, ACTIVITY_FROM_DOC[m.collection](m.doc)) for m in moments], page, tag)
 
     @strawberry.field(description="For each channel the member used (that the caller may see): "
                       "orders, spend and visits.")

@@ -17,7 +17,7 @@ from gateway.context import Info
 from gateway.database.activity import ACTIVITY_COLLECTIONS
 from gateway.errors import Forbidden, NotFound
 from gateway.live import Event, Interest, Poller
-from gateway.loaders import create_loaders
+from gateway.loaders import Loaders
 from gateway.telemetry.metrics import LIVE_SUBSCRIPTIONS
 from resolvers.activity import Activity
 from resolvers.members import ACTIVITY_FROM_DOC, load_member
@@ -31,7 +31,7 @@ async def _events(info: Info, field: str, interests: list[Interest]) -> AsyncGen
         LIVE_SUBSCRIPTIONS.labels(field).inc()
         try:
             while (event := await feed.next()) is not None:
-                context.loaders = create_loaders(context.db, context.scope)
+                context.loaders = Loaders(context.db, context.scope)
                 yield event
         finally:
             LIVE_SUBSCRIPTIONS.labels(field).dec()

@@ -27,7 +27,8 @@ from gateway.database import Database, activity
 from gateway.database.query import Doc
 from gateway.database.scope import ADMIN
 from gateway.database.writes import members as member_writes
-from gateway.loaders import Loaders, cluster_of
+from gateway.loaders import Loaders
+from gateway.loaders.members import cluster_of
 from gateway.settings import Settings
 
 POINTS_PER_BASE_UNIT: Final = {"ONLINE_SHOP": 1, "SUPERMARKET": 1, "RURAL_OUTLET": 2,

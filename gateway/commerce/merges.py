@@ -21,7 +21,8 @@ from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.writes import members as member_writes
 from gateway.errors import reject
-from gateway.loaders import Loaders, cluster_of
+from gateway.loaders import Loaders
+from gateway.loaders.members import cluster_of
 from gateway.settings import Settings
 
 TIERS = ("BRONZE", "SILVER", "GOLD", "PLATINUM")

@@ -48,7 +48,7 @@ from gateway.context import Context, make_context
 from gateway.database import Database
 from gateway.database.scope import Scope
 from gateway.errors import Refused
-from gateway.loaders import create_loaders
+from gateway.loaders import Loaders
 from gateway.settings import Settings
 from gateway.web import graphiql
 from gateway.web.gate import PRINCIPAL, client_address
@@ -220,7 +220,7 @@ class GraphQLApp(SpecView):
                     {"message": refusal.message, "code": refusal.code}
                 ) from refusal
         context.scope = context.principal.scope
-        context.loaders = create_loaders(context.db, context.scope)
+        context.loaders = Loaders(context.db, context.scope)
         unset: UnsetType = UNSET
         return unset
 

@@ -1,0 +1,50 @@
+"""Loaders of the reference lists: channels, locations, and today's exchange rates."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from strawberry.dataloader import DataLoader
+
+from gateway.database import channels
+from gateway.database.query import Doc
+from gateway.loaders.batch import SharedLoader, by_key
+from gateway.money import Rates
+
+if TYPE_CHECKING:
+    from gateway.loaders import Loaders
+
+
+def channels_by_id(loaders: Loaders) -> DataLoader[str, Doc | None]:
+    """Channels are a short reference list: one command per request fetches them all, and
+    every later batch (at any level of the query) awaits that same command."""
+    every: asyncio.Task[list[Doc]] | None = None
+
+    async def fetch(ids: list[str]) -> dict[str, Doc]:
+        nonlocal every
+        if every is None:
+            every = asyncio.ensure_future(channels.list_channels(loaders.db, scope=loaders.scope))
+        return {doc["_id"]: doc for doc in await asyncio.shield(every)}
+
+    return by_key(fetch)
+
+
+def locations_by_id(loaders: Loaders) -> DataLoader[str, Doc | None]:
+    return by_key(lambda ids: channels.locations_by_ids(loaders.db, ids, scope=loaders.scope))
+
+
+def locations_by_channel(loaders: Loaders) -> DataLoader[str, list[Doc]]:
+    return by_key(lambda ids: channels.locations_by_channels(loaders.db, ids,
+                                                             scope=loaders.scope), default=[])
+
+
+def fx_rates(loaders: Loaders) -> DataLoader[str, Rates]:
+    """Today's rates, keyed by the base currency they convert to (one find, whoever asks)."""
+
+    async def batch(bases: Sequence[str]) -> list[Rates]:
+        rates = await channels.fx_rates(loaders.db)
+        return [Rates(base=base, per_unit=rates) for base in bases]
+
+    return SharedLoader(load_fn=batch)
