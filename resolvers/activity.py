@@ -1,14 +1,20 @@
-"""The Activity interface: an order, a payment or a visit, placed in time and in a channel."""
+"""The Activity interface: an order, a payment or a visit, placed in time and in a channel;
+and what every activity list shares: its filter's checks and its cursor position."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from gateway import ids
+from gateway.clock import utc
 from gateway.context import Info
+from gateway.database.activity import ActivityFilter
+from gateway.database.query import Keyset
+from gateway.errors import BadUserInput
 from resolvers.channels import Channel, Location, load_channel, load_location
 from resolvers.node import Node
 
@@ -76,3 +82,38 @@ class Activity(Node):
         from resolvers.members import load_member
 
         return await load_member(info, self.member_id)
+
+
+def time_key(field: str) -> Any:
+    return lambda d: Keyset(id=d["_id"], at=utc(d[field]))
+
+
+def activity_filter(
+    *,
+    channels: list[strawberry.ID] | None = None,
+    member: str | None = None,
+    location: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    statuses: tuple[str, ...] | None = None,
+    kinds: tuple[str, ...] | None = None,
+) -> ActivityFilter:
+    """Validate filter arguments into the repository's typed filter."""
+    if channels is not None and len(channels) > 50:
+        raise BadUserInput("At most 50 channels per filter.", field="channels")
+    if since is not None and until is not None and utc(since) >= utc(until):
+        raise BadUserInput("`since` must be before `until`.", field="since")
+    checked = (
+        ids.check_many([str(c) for c in channels], "ch_", field="channels")
+        if channels is not None
+        else None
+    )
+    return ActivityFilter(
+        channel_ids=tuple(checked) if checked is not None else None,
+        member_id=ids.check(member, "mem_", field="member") if member else None,
+        location_id=ids.check(location, "loc_", field="location") if location else None,
+        statuses=statuses,
+        kinds=kinds,
+        since=utc(since) if since else None,
+        until=utc(until) if until else None,
+    )

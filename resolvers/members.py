@@ -18,11 +18,11 @@ from gateway.database.query import Doc, Keyset
 from gateway.errors import BadUserInput
 from gateway.loaders.members import LedgerQuery, cluster_of
 from gateway.loaders.timeline import HistoryQuery
-from resolvers.activity import COLLECTION_OF, Activity, ActivityKind
+from resolvers.activity import COLLECTION_OF, Activity, ActivityKind, activity_filter
 from resolvers.channels import Channel, load_channel
 from resolvers.loyalty import Merge, PointsEntry
 from resolvers.node import Node
-from resolvers.orders import Order, activity_filter
+from resolvers.orders import Order
 from resolvers.payments import Payment
 from resolvers.relay import (
     AfterArgument,

@@ -11,10 +11,8 @@ from gateway import ids
 from gateway.clock import utc
 from gateway.context import Info
 from gateway.database import activity as repo
-from gateway.database.activity import ActivityFilter
-from gateway.database.query import Keyset
 from gateway.errors import BadUserInput
-from resolvers.activity import ORDER_STATUSES, Activity, ActivityStatus
+from resolvers.activity import ORDER_STATUSES, Activity, ActivityStatus, activity_filter, time_key
 from resolvers.products import Product, load_product
 from resolvers.relay import (
     AfterArgument,
@@ -104,10 +102,6 @@ async def load_order(info: Info, order_id: str | None) -> Order | None:
     return None if doc is None else Order.from_doc(doc)
 
 
-def time_key(field: str) -> Any:
-    return lambda d: Keyset(id=d["_id"], at=utc(d[field]))
-
-
 @strawberry.input(description="Narrows an order list; all fields optional, combined with AND.")
 class OrderFilter:
     channels: list[strawberry.ID] | None = strawberry.field(
@@ -122,37 +116,6 @@ class OrderFilter:
     )
     since: datetime | None = strawberry.field(default=None, description="Placed at or after.")
     until: datetime | None = strawberry.field(default=None, description="Placed before.")
-
-
-def activity_filter(
-    *,
-    channels: list[strawberry.ID] | None = None,
-    member: str | None = None,
-    location: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    statuses: tuple[str, ...] | None = None,
-    kinds: tuple[str, ...] | None = None,
-) -> ActivityFilter:
-    """Validate filter arguments into the repository's typed filter."""
-    if channels is not None and len(channels) > 50:
-        raise BadUserInput("At most 50 channels per filter.", field="channels")
-    if since is not None and until is not None and utc(since) >= utc(until):
-        raise BadUserInput("`since` must be before `until`.", field="since")
-    checked = (
-        ids.check_many([str(c) for c in channels], "ch_", field="channels")
-        if channels is not None
-        else None
-    )
-    return ActivityFilter(
-        channel_ids=tuple(checked) if checked is not None else None,
-        member_id=ids.check(member, "mem_", field="member") if member else None,
-        location_id=ids.check(location, "loc_", field="location") if location else None,
-        statuses=statuses,
-        kinds=kinds,
-        since=utc(since) if since else None,
-        until=utc(until) if until else None,
-    )
 
 
 @strawberry.type

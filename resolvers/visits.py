@@ -12,8 +12,7 @@ from gateway import ids
 from gateway.clock import utc
 from gateway.context import Info
 from gateway.database import activity as repo
-from resolvers.activity import Activity
-from resolvers.orders import activity_filter, time_key
+from resolvers.activity import Activity, activity_filter, time_key
 from resolvers.relay import (
     AfterArgument,
     BeforeArgument,
