@@ -3,7 +3,8 @@
 Every ``omnigw`` command loads its settings through :func:`load_or_exit`: each bad setting is
 one line on stderr naming the variable, the value refused and the values allowed, and the
 command exits with status 2 (no traceback). :func:`fail` does the same for any other
-target (a file, a directory, the database).
+target (a file, a directory, the database), and :func:`load_for_mongodb` for the commands that
+need MongoDB.
 """
 
 from __future__ import annotations
@@ -156,3 +157,12 @@ def load_or_exit() -> Settings:
         for line in explain(exc):
             typer.echo(line, err=True)
         raise typer.Exit(EXIT_BAD_SETTING) from None
+
+
+def load_for_mongodb(why: str) -> Settings:
+    """The settings of a command that works on MongoDB only: one line saying ``why`` and exit
+    status 2 when ``MONGODB_URI`` is not set (the one guard of every such command)."""
+    settings = load_or_exit()
+    if settings.mongodb_uri is None:
+        fail(f"MONGODB_URI is not set: {why}")
+    return settings

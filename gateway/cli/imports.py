@@ -13,17 +13,22 @@ and the other rows are imported all the same.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from graphql import GraphQLError, GraphQLInputObjectType, GraphQLInputType
 from graphql.utilities import validate_input_value
+from pymongo.errors import PyMongoError
+from rich.progress import Progress
 
+from gateway.cli.failures import database_problem, fail, load_for_mongodb
 from gateway.context import make_context
 from gateway.database import connect
 from gateway.database.scope import ADMIN
@@ -177,3 +182,42 @@ async def import_file(
     finally:
         await db.close()
     return summary
+
+
+import_app = typer.Typer(help="Send data from files.", no_args_is_help=True)
+
+
+@import_app.command("orders")
+def import_orders(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines file.")],
+    channel: Annotated[str, typer.Option(help="The channel sold in (ch_ id).")],
+    location: Annotated[str | None, typer.Option(help="The store or outlet (loc_ id).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=500, help="Rows per call.")] = 500,
+) -> None:
+    """Import offline orders (one JSON object per line) into MONGODB_URI; safe to re-run.
+
+    Every malformed row is reported with its line number and reason, and the other rows are
+    imported. Exit status: 0 when every row was imported (or had been before), 1 when a row
+    was refused, 2 when the import could not run (settings, database, channel, location).
+    """
+    settings = load_for_mongodb("importing into the embedded store would be lost.")
+    try:
+        rows, _ = read_rows(file)
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {file}: {exc}")
+    with Progress() as progress:
+        task = progress.add_task(f"importing {file.name}", total=len(rows))
+        try:
+            summary = asyncio.run(import_file(
+                settings, file, channel=channel, location=location, batch_size=batch_size,
+                advance=lambda n: progress.advance(task, n)))
+        except ImportStopped as exc:
+            fail(f"import stopped: {exc}")
+        except PyMongoError as exc:
+            fail(database_problem(settings, exc))
+    for problem in summary.problems:
+        typer.echo(problem, err=True)
+    typer.echo(" ".join(f"{status.lower()}={summary.counts[status]}"
+                        for status in ("CREATED", "DUPLICATE", "REJECTED")))
+    if summary.counts["REJECTED"]:
+        raise typer.Exit(1)

@@ -15,7 +15,7 @@ import typer
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from gateway.admission import keys
-from gateway.cli.failures import database_problem, fail, load_or_exit
+from gateway.cli.failures import database_problem, fail, load_for_mongodb
 from gateway.database import Database, connect
 from gateway.database.indexes import ensure_indexes
 from gateway.errors import BadUserInput
@@ -27,10 +27,8 @@ T = TypeVar("T")
 
 
 def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
-    settings = load_or_exit()
-    if settings.mongodb_uri is None:
-        fail("MONGODB_URI is not set: keys live in MongoDB (the embedded store makes its own "
-             "demo keys at start).")
+    settings = load_for_mongodb("keys live in MongoDB (the embedded store makes its own demo "
+                                "keys at start).")
 
     async def main() -> T:
         db = connect(settings)

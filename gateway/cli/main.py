@@ -17,7 +17,8 @@ import typer
 from pymongo.errors import PyMongoError
 from rich.progress import Progress
 
-from gateway.cli.failures import database_problem, fail, load_or_exit
+from gateway.cli.failures import database_problem, fail, load_for_mongodb, load_or_exit
+from gateway.cli.imports import import_app
 from gateway.cli.keys import keys_app
 from gateway.database import connect, seeding
 from gateway.demo import generator
@@ -27,6 +28,7 @@ from gateway.telemetry.logs import configure_logging
 app = typer.Typer(help="Omnichannel Gateway: one GraphQL API over every sales channel.",
                   no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(import_app, name="import")
 DISTRIBUTION = "omnichannel-gateway"
 
 
@@ -99,11 +101,7 @@ def seed(
     scale: Annotated[int, typer.Option(min=1, max=1000, help="Multiply members and activity.")] = 1,
 ) -> None:
     """Load the demo data into MONGODB_URI (idempotent) and ensure the indexes."""
-    settings = load_or_exit()
-    if settings.mongodb_uri is None:
-        typer.echo("MONGODB_URI is not set: nothing to seed (the embedded store seeds itself).",
-                   err=True)
-        raise typer.Exit(2)
+    settings = load_for_mongodb("nothing to seed (the embedded store seeds itself).")
     data = (seeding.read_seed_files(settings.seeds_dir) if scale == 1
             else generator.generate(scale))
     try:
@@ -125,50 +123,6 @@ async def load_with_progress(settings: Settings, data: dict[str, list[dict[str, 
     finally:
         await db.close()
     typer.echo(" ".join(f"{name}={n}" for name, n in counts.items()))
-
-
-import_app = typer.Typer(help="Send data from files.", no_args_is_help=True)
-app.add_typer(import_app, name="import")
-
-
-@import_app.command("orders")
-def import_orders(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines file.")],
-    channel: Annotated[str, typer.Option(help="The channel sold in (ch_ id).")],
-    location: Annotated[str | None, typer.Option(help="The store or outlet (loc_ id).")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, max=500, help="Rows per call.")] = 500,
-) -> None:
-    """Import offline orders (one JSON object per line) into MONGODB_URI; safe to re-run.
-
-    Every malformed row is reported with its line number and reason, and the other rows are
-    imported. Exit status: 0 when every row was imported (or had been before), 1 when a row
-    was refused, 2 when the import could not run (settings, database, channel, location).
-    """
-    from gateway.cli.imports import ImportStopped, import_file, read_rows
-
-    settings = load_or_exit()
-    if settings.mongodb_uri is None:
-        fail("MONGODB_URI is not set: importing into the embedded store would be lost.")
-    try:
-        rows, _ = read_rows(file)
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {file}: {exc}")
-    with Progress() as progress:
-        task = progress.add_task(f"importing {file.name}", total=len(rows))
-        try:
-            summary = asyncio.run(import_file(
-                settings, file, channel=channel, location=location, batch_size=batch_size,
-                advance=lambda n: progress.advance(task, n)))
-        except ImportStopped as exc:
-            fail(f"import stopped: {exc}")
-        except PyMongoError as exc:
-            fail(database_problem(settings, exc))
-    for problem in summary.problems:
-        typer.echo(problem, err=True)
-    typer.echo(" ".join(f"{status.lower()}={summary.counts[status]}"
-                        for status in ("CREATED", "DUPLICATE", "REJECTED")))
-    if summary.counts["REJECTED"]:
-        raise typer.Exit(1)
 
 
 @app.command("export-schema")
