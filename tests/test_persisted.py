@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from gateway.errors import Refused
-from gateway.web.persisted import Manifest, PersistedQueries, sha256
+from gateway.manifest import Manifest
+from gateway.web.persisted import PersistedQueries, sha256
 from tests.conftest import _client, wire_settings
 
 CHANNEL = 'query FlagshipChannel { channel(id: "ch_flagship") { id kind } }'

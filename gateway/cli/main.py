@@ -50,7 +50,7 @@ def main(
 def check_serving(settings: Settings) -> None:
     """What ``serve`` can check before it starts: the files and directories it will read or
     write (each problem is one line and exit status 2)."""
-    from gateway.web.persisted import Manifest
+    from gateway.manifest import Manifest
 
     if settings.embedded and not settings.seeds_dir.is_dir():
         fail(f"OMNIGW_SEEDS_DIR={str(settings.seeds_dir)!r} is not a directory (the embedded "

@@ -4,7 +4,7 @@ It implements the part of ``AsyncMongoClient`` that the repository layer uses: `
 cursor with ``to_list``), ``aggregate`` (awaitable, returns a cursor), and the awaitable write
 and index methods. Calls run synchronously on the event loop, so each one is atomic, and each
 counts as one command, as a MongoDB command would, and is traced as one (a span as long as
-the call, see :func:`gateway.telemetry.tracing.command_span`). It is meant for demos and first
+the call, see :data:`gateway.database.monitoring.command_span`). It is meant for demos and first
 steps;
 known gaps of mongomock 4.3: ``$dateToString`` with ``timezone`` is not implemented (the
 adapter computes it, see :mod:`gateway.database.embedded_dates`), and unique indexes on array
@@ -18,9 +18,8 @@ from typing import Any
 
 import mongomock
 
-from gateway.database import embedded_dates
+from gateway.database import embedded_dates, monitoring
 from gateway.database.monitoring import record
-from gateway.telemetry import tracing
 
 # PyMongo method -> the MongoDB command it sends.
 _COMMANDS = {
@@ -58,7 +57,7 @@ class EmbeddedCursor:
     async def to_list(self, length: int | None = None) -> list[dict[str, Any]]:
         collection = self._collection
         record(self._command, collection.name)
-        with tracing.command_span(collection.database, self._command, collection.name):
+        with monitoring.command_span(collection.database, self._command, collection.name):
             docs = self._run()
         return docs if length is None else docs[:length]
 
@@ -93,7 +92,7 @@ class EmbeddedCollection:
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             record(command, self.name)
-            with tracing.command_span(self.database, command, self.name):
+            with monitoring.command_span(self.database, command, self.name):
                 return method(*args, **kwargs)
 
         return call
@@ -119,7 +118,7 @@ class EmbeddedDatabase:
 
     async def command(self, name: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
         record(name, None)
-        with tracing.command_span(self.name, name, None):
+        with monitoring.command_span(self.name, name, None):
             if name == "ping":
                 return {"ok": 1.0}
             result: dict[str, Any] = self._database.command(name, *args, **kwargs)

@@ -8,8 +8,8 @@ from the request's context, so their commands are counted too.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -48,7 +48,17 @@ class CommandObserver(Protocol):
 
 
 observers: list[CommandObserver] = []
-"""Process-wide observers, installed once by the application (see ``gateway.telemetry.tracing``)."""
+"""Process-wide observers, installed once by the application (see ``gateway.telemetry``)."""
+
+
+def _no_span(database: str, command: str, collection: str | None) -> AbstractContextManager[None]:
+    return nullcontext()
+
+
+command_span: Callable[[str, str, str | None], AbstractContextManager[None]] = _no_span
+"""The span of one command of the embedded store, lasting as long as the command runs (a real
+MongoDB's commands get theirs from PyMongo's instrumentation); tracing installs its own, see
+:func:`gateway.telemetry.tracing.install`."""
 
 
 current_stats: ContextVar[CommandStats | None] = ContextVar("omnigw_command_stats", default=None)

@@ -56,6 +56,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 from gateway.database import monitoring
+from gateway.manifest import Manifest
 from gateway.settings import Settings
 
 HTTP_REQUESTS = Counter(
@@ -111,8 +112,6 @@ def operation_names(bodies: Iterable[str]) -> set[str]:
 @lru_cache(maxsize=16)
 def known_operations(listed: tuple[str, ...], manifest: Path | None) -> frozenset[str]:
     """The operation names kept as labels: ``listed`` and those of the ``manifest``."""
-    from gateway.web.persisted import Manifest
-
     bodies = Manifest.read(manifest).bodies if manifest is not None else frozenset()
     return frozenset(listed) | operation_names(bodies)
 

@@ -31,6 +31,8 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import Attributes
 from starlette.types import ASGIApp
 
+from gateway.database import monitoring
+
 log = logging.getLogger("gateway.tracing")
 
 _NAME = "omnigw"
@@ -109,7 +111,9 @@ def configure() -> Any:
 
 
 def install() -> None:
-    """Trace the commands of every PyMongo client created from now on (idempotent)."""
+    """Trace the commands of every PyMongo client created from now on, and those of the
+    embedded store (idempotent)."""
+    monitoring.command_span = command_span
     from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
     instrumentor = PymongoInstrumentor()

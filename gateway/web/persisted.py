@@ -10,55 +10,25 @@ cached queries, so they can be cached by CDNs. Each worker has its own store: a 
 another worker costs one retry.
 
 Safelist (``OMNIGW_PERSISTED_QUERIES_MANIFEST`` names a manifest in Apollo's
-persisted-query manifest format): only the manifest's operations run, by id or by exact
-text; anything else answers ``PERSISTED_QUERY_NOT_IN_LIST`` (HTTP 400) and nothing is learned.
+persisted-query manifest format, read by :mod:`gateway.manifest`): only the manifest's
+operations run, by id or by exact text; anything else answers ``PERSISTED_QUERY_NOT_IN_LIST``
+(HTTP 400) and nothing is learned.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from strawberry.http import GraphQLRequestData
 
 from gateway.errors import Refused
+from gateway.manifest import Manifest
 
-MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """The operations of a safelist: body by id, and the set of bodies."""
-
-    by_id: dict[str, str]
-    bodies: frozenset[str]
-
-    @classmethod
-    def read(cls, path: Path) -> Manifest:
-        """Load and check a manifest; a bad file fails with its path and the reason."""
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"cannot read persisted-query manifest {path}: {exc}") from exc
-        if not isinstance(raw, dict) or raw.get("format") != MANIFEST_FORMAT or raw.get(
-            "version"
-        ) != 1 or not isinstance(raw.get("operations"), list):
-            raise ValueError(
-                f"{path} is not an {MANIFEST_FORMAT} version 1 (format, version, operations)"
-            )
-        by_id: dict[str, str] = {}
-        for op in raw["operations"]:
-            if not (isinstance(op, dict) and isinstance(op.get("id"), str)
-                    and isinstance(op.get("body"), str)):
-                raise ValueError(f"{path}: every operation needs a string id and body: {op!r}")
-            by_id[op["id"]] = op["body"]
-        return cls(by_id=by_id, bodies=frozenset(by_id.values()))
 
 
 def sha256(query: str) -> str:

@@ -49,6 +49,7 @@ from gateway.database import Database
 from gateway.database.scope import Scope
 from gateway.errors import Refused
 from gateway.loaders import Loaders
+from gateway.manifest import Manifest
 from gateway.settings import Settings
 from gateway.web import graphiql
 from gateway.web.gate import PRINCIPAL, client_address
@@ -60,7 +61,7 @@ from gateway.web.media import (
     negotiate,
     refusal_response,
 )
-from gateway.web.persisted import Manifest, PersistedQueries
+from gateway.web.persisted import PersistedQueries
 from gateway.web.sockets import Sockets, handler_for
 
 __all__ = ["GRAPHQL_RESPONSE_JSON", "JSON", "GraphQLApp", "SpecView", "error_body", "negotiate"]
