@@ -15,7 +15,7 @@ import argparse
 import asyncio
 import sys
 
-from tests.faults import RECOVERY_LIMIT, Drill, restart_cycle
+from tests.support.faults import RECOVERY_LIMIT, Drill, restart_cycle
 
 
 async def main(cycles: int, down: float) -> int:

@@ -21,8 +21,8 @@ from gateway.app import create_app
 from gateway.database.monitoring import counting
 from gateway.errors import Unauthenticated
 from gateway.web import connections
-from tests.conftest import Gateway, _gateway, embedded_settings, wire_settings
-from tests.uvicorn_server import serving
+from tests.support import Gateway, embedded_settings, running_gateway, wire_settings
+from tests.support.servers import serving
 
 LIMITS: dict[str, Any] = {
     "body_timeout_seconds": 0.5, "header_timeout_seconds": 0.5,
@@ -216,7 +216,7 @@ async def test_a_revoked_key_closes_its_open_sockets(served: Served) -> None:
 
 
 async def test_failed_authentications_are_limited_per_address_without_lookups() -> None:
-    async for gateway in _gateway(embedded_settings(auth_failures_per_minute=3)):
+    async for gateway in running_gateway(embedded_settings(auth_failures_per_minute=3)):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway.app),
                                      base_url="http://gateway") as client:
             for n in range(3):
@@ -250,7 +250,7 @@ async def test_unknown_keys_never_evict_known_ones(
 
 
 async def test_a_key_that_cannot_pay_for_its_body_is_refused_before_it_is_read() -> None:
-    async for gateway in _gateway(embedded_settings(throttle_bucket_size=100,
+    async for gateway in running_gateway(embedded_settings(throttle_bucket_size=100,
                                                     throttle_restore_rate=1)):
         async with gateway.client(await gateway.key("big-bodies", "partner",
                                                     ("ch_us_market",))) as client:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.conftest import ROOT, SEEDS, gql
+from tests.support import ROOT, SEEDS, gql
 
 KINDS = ("STORE_VISIT", "APP_SESSION", "PAGE_VIEW", "LIVESTREAM_VIEW")
 SINCE, UNTIL = "2026-01-01T00:00:00Z", "2026-11-01T00:00:00Z"

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import gql
+from tests.support import gql
 from tests.test_analytics import CONVERSION, FOOTFALL, REACH, SALES, SINCE, TOP, UNTIL
 
 WINDOW = {"since": SINCE, "until": UNTIL}

@@ -18,7 +18,7 @@ import pytest
 
 from gateway.database import connect, seeding
 from gateway.settings import Settings
-from tests.conftest import _client, gql
+from tests.support import admin_client, gql
 from tests.test_analytics import expected_footfall
 
 TZ_DATABASE = "omnigw_analytics_tz"
@@ -116,7 +116,7 @@ async def tz_client(mongo_uri: str) -> AsyncIterator[httpx.AsyncClient]:
     try:
         await db.client.drop_database(TZ_DATABASE)
         await seeding.load(db, DATA)
-        async for client in _client(settings):
+        async for client in admin_client(settings):
             yield client
     finally:
         await db.client.drop_database(TZ_DATABASE)
@@ -129,7 +129,8 @@ async def tz_embedded(tmp_path_factory: pytest.TempPathFactory
     """The gateway on the embedded store over the same DATA."""
     seeds: Path = tmp_path_factory.mktemp("tz_seeds")
     seeding.write_seed_files(seeds, DATA)
-    async for client in _client(Settings(mongodb_uri=None, debug_db_stats=True, seeds_dir=seeds)):
+    settings = Settings(mongodb_uri=None, debug_db_stats=True, seeds_dir=seeds)
+    async for client in admin_client(settings):
         yield client
 
 

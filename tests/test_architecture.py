@@ -8,7 +8,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 # The rooms, bottom up. A module may import its own room and the rooms listed for it.
 PRIMITIVES = ("settings", "errors", "clock", "ids", "money", "deadline", "manifest")

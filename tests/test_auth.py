@@ -19,7 +19,7 @@ from gateway.cli.main import app as cli
 from gateway.database.monitoring import counting
 from gateway.errors import Unauthenticated
 from gateway.settings import Settings
-from tests.conftest import SEEDS, Gateway, _gateway, data, embedded_settings
+from tests.support import SEEDS, Gateway, data, embedded_settings, running_gateway
 
 CHANNELS = {"query": "{ channels { id } }"}
 
@@ -197,7 +197,7 @@ async def test_demo_keys_are_created_printed_and_fixed_by_settings(
     settings = embedded_settings(demo_admin_key="demo-admin-key-fixed",
                                  demo_partner_key="demo-partner-key-fixed")
     with caplog.at_level(logging.WARNING, logger="gateway"):
-        async for gateway in _gateway(settings):
+        async for gateway in running_gateway(settings):
             async with gateway.client("demo-admin-key-fixed") as admin, \
                     gateway.client("demo-partner-key-fixed") as partner:
                 assert len((await data(admin, "{ channels { id } }"))["channels"]) == 7
@@ -263,7 +263,7 @@ async def test_graphiql_is_prefilled_with_the_demo_key_under_the_embedded_store(
 
 async def test_no_page_holds_a_key_in_production_mode() -> None:
     settings = embedded_settings(production=True, demo_admin_key="demo-admin-key-fixed")
-    async for gateway in _gateway(settings):
+    async for gateway in running_gateway(settings):
         async with gateway.client(None) as browser:
             page = await browser.get("/graphql", headers={"Accept": "text/html"})
         assert page.status_code == 200 and "graphiql" in page.text.lower()

@@ -18,8 +18,8 @@ from playwright.async_api import Route, async_playwright
 
 from gateway.admission import keys
 from gateway.app import create_app
-from tests.conftest import ROOT, SEEDS, fresh_database, wire_settings
-from tests.uvicorn_server import serving
+from tests.support import ROOT, SEEDS, fresh_database, wire_settings
+from tests.support.servers import serving
 
 SCREENSHOT = ROOT / "docs" / "graphiql.png"
 DEMO_KEY = "demo-admin-key-for-the-browser-test"

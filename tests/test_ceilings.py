@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from gateway.commerce.loyalty import points_for
 from gateway.settings import Settings
-from tests.conftest import WritingGateway, data, fresh_gateway, gql
+from tests.support import WritingGateway, data, fresh_gateway, gql
 
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { total { minorUnits currencyCode } } userErrors { field code message } } }"""

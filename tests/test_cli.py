@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from gateway.cli.main import app, schema_sdl
 from gateway.database.indexes import INDEXES
-from tests.conftest import SEEDS
+from tests.support import SEEDS
 
 DATABASE = "omnigw_cli_seed"
 

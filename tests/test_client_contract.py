@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ROOT, SEEDS, data, gql
+from tests.support import ROOT, SEEDS, data, gql
 
 INTROSPECTION = """{ __schema {
   queryType { name } mutationType { name } subscriptionType { name }

@@ -25,8 +25,8 @@ import pytest
 from gateway.admission import keys
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.conftest import ROOT, fresh_database
-from tests.uvicorn_server import serving
+from tests.support import ROOT, fresh_database
+from tests.support.servers import serving
 
 CLIENTS = ROOT / "tests" / "clients"
 CHECKS = sorted(p for p in (CLIENTS / "checks").iterdir() if p.suffix in (".mjs", ".py"))

@@ -15,7 +15,7 @@ from gateway.admission.cost import FIELD_COSTS, PER_ITEM, CostWalker
 from gateway.admission.throttle import MemoryStore, MongoStore, Store, Throttle
 from gateway.database import monitoring
 from resolvers.schema import build_schema
-from tests.conftest import ROOT, SEEDS, Gateway, _gateway, data, embedded_settings, gql
+from tests.support import ROOT, SEEDS, Gateway, data, embedded_settings, gql, running_gateway
 
 # channels: an object (1) + database (1); locations: the same  -> 4
 CHANNELS = "{ channels { id name locations { id } } }"
@@ -147,7 +147,7 @@ async def test_the_shared_bucket_is_one_conditional_update_per_charge(
 @pytest.fixture(scope="module")
 async def small_bucket() -> AsyncIterator[Gateway]:
     """A gateway whose keys hold 100 points and regain 10 per second."""
-    async for gateway in _gateway(embedded_settings(throttle_bucket_size=100,
+    async for gateway in running_gateway(embedded_settings(throttle_bucket_size=100,
                                                     throttle_restore_rate=10)):
         yield gateway
 

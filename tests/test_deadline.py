@@ -14,7 +14,7 @@ from gateway.context import make_context
 from gateway.database import channels
 from gateway.database.scope import ADMIN
 from resolvers.schema import build_schema
-from tests.conftest import Gateway, data
+from tests.support import Gateway, data
 
 QUERY = "{ channels { id } }"
 

@@ -21,7 +21,7 @@ from gateway.settings import Settings
 from resolvers.schema import build_schema
 from resolvers.schema.build import NODE_LOADERS
 from resolvers.schema.federation import ENTITY_KEYS
-from tests.conftest import ROOT, SEEDS, _client, data, gql, wire_settings
+from tests.support import ROOT, SEEDS, admin_client, data, gql, wire_settings
 
 ENTITIES = """query($representations: [_Any!]!) {
   _entities(representations: $representations) {
@@ -238,7 +238,7 @@ fragment more on Query {
 @pytest.fixture
 async def capped_client(seeded: str) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway with a cap of 3 representations per request."""
-    async for c in _client(wire_settings(seeded, max_representations=3)):
+    async for c in admin_client(wire_settings(seeded, max_representations=3)):
         yield c
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ROOT, _client, data, gql, wire_settings
 from tests.mongo_server.server import WireServer
+from tests.support import ROOT, admin_client, data, gql, wire_settings
 
 
 def codes(body: dict[str, Any]) -> list[tuple[str, list[Any] | None]]:
@@ -81,7 +81,7 @@ async def test_internal_errors_are_masked(
 async def test_database_down_gives_unavailable_by_the_request_deadline() -> None:
     server = WireServer(ROOT).start()
     try:
-        async for client in _client(wire_settings(server.uri, request_timeout_ms=2000)):
+        async for client in admin_client(wire_settings(server.uri, request_timeout_ms=2000)):
             assert (await gql(client, "{ channels { id } }"))["data"] == {"channels": []}
             server.stop()
             started = time.monotonic()

@@ -28,7 +28,7 @@ from gateway.admission import keys
 from gateway.database import connect, seeding
 from gateway.money import to_decimal
 from gateway.settings import Settings
-from tests.conftest import ROOT, SEEDS
+from tests.support import ROOT, SEEDS
 
 FEDERATION = ROOT / "tests" / "federation"
 INSTALLED = FEDERATION / "node_modules" / ".installed"

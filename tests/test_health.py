@@ -9,8 +9,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import ROOT, _client, gql, wire_settings
 from tests.mongo_server.server import WireServer
+from tests.support import ROOT, admin_client, gql, wire_settings
 
 
 async def test_healthz_says_the_process_is_up(client: httpx.AsyncClient) -> None:
@@ -68,7 +68,7 @@ async def test_outage_is_detected_and_recovered_without_a_restart() -> None:
     # given a gateway on its own test server, with a 2 s request deadline
     server = WireServer(ROOT).start()
     try:
-        async for client in _client(wire_settings(server.uri, request_timeout_ms=2000)):
+        async for client in admin_client(wire_settings(server.uri, request_timeout_ms=2000)):
             assert (await client.get("/readyz")).status_code == 200
             # (a first request caches the caller's key, as in steady state)
             assert "errors" not in await gql(client, "{ channels { id } }")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from gateway.web.view import GRAPHQL_RESPONSE_JSON, JSON, negotiate
-from tests.conftest import Gateway
+from tests.support import Gateway
 
 GRJ = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
 SUBSCRIPTION = 'subscription { channelOrders(channel: "ch_flagship") { id } }'

@@ -17,7 +17,7 @@ import pytest
 from gateway.commerce.idempotency import fingerprint
 from gateway.commerce.orders import check_place_order
 from gateway.database.writes import orders as order_writes
-from tests.conftest import WritingGateway, data, fresh_gateway, gql
+from tests.support import WritingGateway, data, fresh_gateway, gql
 
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { id } userErrors { field code message } } }"""

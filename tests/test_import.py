@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli.main import app
-from tests.conftest import WritingGateway, data, fresh_gateway
+from tests.support import WritingGateway, data, fresh_gateway
 
 IMPORT = """mutation($channel: ID!, $location: ID, $orders: [ImportOrderInput!]!) {
   importOrders(channel: $channel, location: $location, orders: $orders) {

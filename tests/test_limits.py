@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from gateway.database.monitoring import counting
-from tests.conftest import SEEDS, _gateway, embedded_settings
+from tests.support import SEEDS, embedded_settings, running_gateway
 
 DEEP = """{ member(id: "mem_00001") { history(first: 1) { edges { node { ... on Order {
   lines { product { offers { channel { locations { channel { id } } } } } } } } } } } }"""
@@ -190,7 +190,7 @@ async def test_directives_are_capped_known_or_not(client: httpx.AsyncClient) -> 
 
 
 async def test_refused_documents_pay_until_the_key_is_throttled_before_any_work() -> None:
-    async for gateway in _gateway(embedded_settings(throttle_bucket_size=100,
+    async for gateway in running_gateway(embedded_settings(throttle_bucket_size=100,
                                                     throttle_restore_rate=1)):
         now = [0.0]
         gateway.app.state.throttle.clock = lambda now=now: now[0]

@@ -1,5 +1,5 @@
 """Liveness on a real ``omnigw serve`` process whose database client gets stuck
-(``tests/stuck_serve.py``): ``/healthz`` fails so that an orchestrator replaces the process,
+(``tests/support/stuck_serve.py``): ``/healthz`` fails so that an orchestrator replaces the process,
 readiness does not hang, and SIGTERM still ends the process within the graceful period."""
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import httpx
 
 from gateway.admission import keys
 from gateway.database import connect
-from tests.conftest import DATABASE, ROOT, wire_settings
-from tests.test_shutdown import free_port, wait_until_up
+from tests.support import DATABASE, ROOT, free_port, wait_until_up, wire_settings
 
 GRACE = 4
 STUCK_SECONDS = 1
@@ -39,7 +38,7 @@ async def test_a_stuck_client_fails_liveness_and_sigterm_still_ends_the_process(
            "OMNIGW_LIVENESS_STUCK_SECONDS": str(STUCK_SECONDS),
            "OMNIGW_GRACEFUL_SHUTDOWN_SECONDS": str(GRACE)}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.stuck_serve", cwd=ROOT, env=env,
+        sys.executable, "-m", "tests.support.stuck_serve", cwd=ROOT, env=env,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -3,7 +3,7 @@ fail the other fields that wait for the same key."""
 
 from __future__ import annotations
 
-from tests.conftest import Callers, gql
+from tests.support import Callers, gql
 
 # Both lists load the same channels. In ``b`` every member fails (a bad cursor in a non-null
 # field), so graphql-core cancels the member's other fields, among them ``homeChannel``,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import WritingGateway, data, fresh_gateway
+from tests.support import WritingGateway, data, fresh_gateway
 
 MEMBER, CHANNEL, SKU = "mem_big", "ch_flagship", "sku_baby_diapers_m_60"
 BULK_ORDERS, UNITS, UNIT_PRICE = 2148, 1_000_000, 4_194_304

@@ -17,7 +17,7 @@ import pytest
 
 from gateway.database import connect, seeding
 from gateway.money import convert, to_decimal
-from tests.conftest import SEEDS, _client, data, wire_settings
+from tests.support import SEEDS, admin_client, data, wire_settings
 
 DATABASE = "omnigw_m360"
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -79,7 +79,7 @@ async def m360(mongo_uri: str) -> AsyncIterator[httpx.AsyncClient]:
             await seeding.load(db, dict(extra))
     finally:
         await db.close()
-    async for client in _client(settings):
+    async for client in admin_client(settings):
         yield client
 
 

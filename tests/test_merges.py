@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SEEDS, WritingGateway, data, fresh_gateway, gql
+from tests.support import SEEDS, WritingGateway, data, fresh_gateway, gql
 
 MEMBER_360 = """query($id: ID!) { member(id: $id) {
   id name phone email tier points joinedAt homeChannel { id }

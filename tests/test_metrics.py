@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
-from tests.conftest import Gateway, _gateway, embedded_settings
+from tests.support import Gateway, embedded_settings, running_gateway
 
 MEMBER = """query MemberWithChannels($id: ID!) {
   member(id: $id) { id identities { channel { id } } } }"""
@@ -31,7 +31,7 @@ async def gateway() -> AsyncIterator[Gateway]:
     settings = embedded_settings(metrics_operations=("MemberWithChannels",),
                                  max_body_bytes=2000, throttle_bucket_size=400,
                                  throttle_restore_rate=1)
-    async for gateway in _gateway(settings):
+    async for gateway in running_gateway(settings):
         yield gateway
 
 

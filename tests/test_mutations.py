@@ -12,7 +12,7 @@ import pytest
 
 from gateway.commerce.idempotency import fingerprint
 from gateway.commerce.orders import check_place_order
-from tests.conftest import SEEDS, WritingGateway, data, fresh_gateway, gql
+from tests.support import SEEDS, WritingGateway, data, fresh_gateway, gql
 
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { id status channel { id } location { id } member { id }

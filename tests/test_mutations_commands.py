@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import WritingGateway, fresh_gateway, gql
+from tests.support import WritingGateway, fresh_gateway, gql
 
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { id total { minorUnits } } userErrors { code } } }"""

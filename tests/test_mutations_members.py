@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.conftest import SEEDS, WritingGateway, data, fresh_gateway
+from tests.support import SEEDS, WritingGateway, data, fresh_gateway
 
 ENROL = """mutation($input: EnrolMemberInput!) { enrolMember(input: $input) {
   member { id name tier points homeChannel { id }

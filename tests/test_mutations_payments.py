@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.settings import Settings
-from tests.conftest import WritingGateway, data, fresh_gateway
+from tests.support import WritingGateway, data, fresh_gateway
 
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { id total { minorUnits } } userErrors { code } } }"""

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, SEEDS
+from tests.support import ROOT, SEEDS
 
 UV = ROOT / ".tools" / "bin" / "uv"
 ADMIN_KEY = "wheel-smoke-admin"

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import data
+from tests.support import data
 from tests.test_member360 import FIELDS_360
 
 QUERIES: list[tuple[str, dict[str, Any]]] = [

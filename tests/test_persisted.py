@@ -13,7 +13,7 @@ import pytest
 from gateway.errors import Refused
 from gateway.manifest import Manifest
 from gateway.web.persisted import PersistedQueries, sha256
-from tests.conftest import _client, wire_settings
+from tests.support import admin_client, wire_settings
 
 CHANNEL = 'query FlagshipChannel { channel(id: "ch_flagship") { id kind } }'
 FLAGSHIP = {"channel": {"id": "ch_flagship", "kind": "ONLINE_SHOP"}}
@@ -96,7 +96,7 @@ def write_manifest(path: Path, *bodies: str) -> Path:
 @pytest.fixture
 async def safelisted(seeded: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     manifest = write_manifest(tmp_path / "manifest.json", CHANNEL)
-    async for c in _client(wire_settings(seeded, persisted_queries_manifest=manifest)):
+    async for c in admin_client(wire_settings(seeded, persisted_queries_manifest=manifest)):
         yield c
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Callers, _gateway, data, embedded_settings, gql
+from tests.support import Callers, data, embedded_settings, gql, running_gateway
 
 
 @dataclass
@@ -22,7 +22,7 @@ class Keys:
 
 @pytest.fixture(scope="module")
 async def production() -> AsyncIterator[Keys]:
-    async for gateway in _gateway(embedded_settings(production=True)):
+    async for gateway in running_gateway(embedded_settings(production=True)):
         async with gateway.client(await gateway.key("p-admin", "admin")) as admin, \
                 gateway.client(await gateway.key("p-partner", "partner",
                                                  ("ch_us_market",))) as partner, \

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from gateway.money import to_decimal
-from tests.conftest import SEEDS, data
+from tests.support import SEEDS, data, newest_first, page_through
 
 CHANNELS = """{ channels { id kind currency } }"""
 
@@ -111,22 +111,6 @@ async def test_product_offer_in_unlisted_channel_is_null(client: httpx.AsyncClie
 PRODUCTS = """query($first: Int!, $after: String, $filter: ProductFilter) {
   products(first: $first, after: $after, filter: $filter) {
     edges { cursor node { sku } } pageInfo { hasNextPage endCursor } } }"""
-
-
-async def page_through(
-    client: httpx.AsyncClient, query: str, field: str, key: str, variables: dict[str, Any],
-    first: int,
-) -> list[Any]:
-    """Follow endCursor to the end; return every node's ``key``."""
-    seen: list[Any] = []
-    after = None
-    while True:
-        result = (await data(client, query, {**variables, "first": first, "after": after}))[field]
-        seen += [edge["node"][key] for edge in result["edges"]]
-        if not result["pageInfo"]["hasNextPage"]:
-            assert len(result["edges"]) <= first
-            return seen
-        after = result["pageInfo"]["endCursor"]
 
 
 async def test_products_page_through_without_gaps_or_repeats(client: httpx.AsyncClient) -> None:
@@ -256,10 +240,6 @@ async def test_order_with_lines_products_and_payments(client: httpx.AsyncClient)
 ORDERS = """query($first: Int!, $after: String, $filter: OrderFilter) {
   orders(first: $first, after: $after, filter: $filter) {
     edges { node { id } } pageInfo { hasNextPage endCursor } } }"""
-
-
-def newest_first(docs: list[dict[str, Any]], field: str) -> list[str]:
-    return [d["_id"] for d in sorted(docs, key=lambda d: (d[field], d["_id"]), reverse=True)]
 
 
 async def test_orders_page_through_whole_list(client: httpx.AsyncClient) -> None:

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from gateway.settings import Settings
-from tests.conftest import ROOT, _gateway
+from tests.support import ROOT, running_gateway
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -31,7 +31,7 @@ async def test_the_readme_first_query_answers_what_the_readme_shows() -> None:
     serve_key, sent_key, query, shown = first_query()
     assert sent_key == serve_key
     settings = Settings(mongodb_uri=None, debug_db_stats=True, demo_admin_key=serve_key)
-    async for gateway in _gateway(settings):
+    async for gateway in running_gateway(settings):
         # When the README's curl is sent (a GET with the query in the URL)
         async with gateway.client(sent_key) as client:
             response = await client.get("/graphql", params={"query": query})

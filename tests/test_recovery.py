@@ -1,4 +1,5 @@
-"""Faults as production meets them, on a real ``omnigw serve`` process (``tests/faults.py``):
+"""Faults as production meets them, on a real ``omnigw serve`` process
+(``tests/support/faults.py``):
 6 readers and 2 writers over HTTP, ``/readyz`` polled every 100 ms, and the MongoDB server
 killed and restarted, or frozen, under them. The gateway has a 2 s request deadline and a
 5 s graceful period. ``python -m tests.fault_cycles --cycles N`` is the long version.
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from tests.faults import RECOVERY_LIMIT, Drill, recovery, restart_cycle
+from tests.support.faults import RECOVERY_LIMIT, Drill, recovery, restart_cycle
 
 DEADLINE = 2.0
 # PyMongo checks its deadline between waits of up to 0.5 s during server selection; the rest

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import SEEDS, WritingGateway, data, fresh_gateway, gql
+from tests.support import SEEDS, WritingGateway, data, fresh_gateway, gql
 
 LEDGER_MEMBER = "mem_00007"
 

@@ -6,7 +6,7 @@ from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceTyp
 
 from gateway.cli.main import schema_sdl
 from resolvers.schema import build_schema
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def test_schema_graphql_is_in_sync_with_the_code() -> None:

@@ -1,8 +1,8 @@
 """A partner reads nothing of other channels on any path: a walk of the whole schema, on the
 wire server and on the embedded store.
 
-Over the world of tests/scope_world.py (merges, ledgers, other channels' activity of shared
-members), the walk (tests/schema_walk.py):
+Over the world of tests/support/scope_world.py (merges, ledgers, other channels' activity of shared
+members), the walk (tests/support/schema_walk.py):
 
 1. introspects the schema and reads, as an admin, every root field, to fill a pool of values:
    ids of every kind, the cursors of each list, time windows, leaf values;
@@ -18,7 +18,7 @@ members), the walk (tests/schema_walk.py):
    admin, activity of the shared members in the partner's channels and others';
 4. fails on any id of another channel's record, any personal datum or other channel's
    identity, any other key's name, in data, errors or extensions of any answer or event, and
-   in any string that decodes as a cursor (tests/scope_oracle.py).
+   in any string that decodes as a cursor (tests/support/scope_oracle.py).
 
 Coverage: every field of every type reachable from Query must be reached in the partner's
 answers (present on an object of that type); so must every field only mutations and
@@ -50,10 +50,10 @@ from graphql import (
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from tests.conftest import data, gql
-from tests.schema_walk import Pool, Walk, field_name
-from tests.scope_oracle import Oracle
-from tests.scope_world import ADMIN_KEY, PARTNER, PARTNER_KEY, World, activity, served_world
+from tests.support import data, gql
+from tests.support.schema_walk import Pool, Walk, field_name
+from tests.support.scope_oracle import Oracle
+from tests.support.scope_world import ADMIN_KEY, PARTNER, PARTNER_KEY, World, activity, served_world
 
 # Fields only mutations or subscriptions reach that a partner's answers cannot, with why.
 ADMIN_ONLY = "mergeMembers and unmergeMembers need an admin key: a partner gets FORBIDDEN and no "\

@@ -1,8 +1,8 @@
 """Row-level scoping: two partners and an admin, on the wire server and on the embedded store.
 
 Partner A holds ch_my_market and ch_us_market, partner B ch_freshmart and ch_th_market
-(tests/conftest.py). For every root field, connection and entity type a partner gets only its
-channels' rows; another channel's record by id is null, exactly like a missing one.
+(tests/support/gateways.py). For every root field, connection and entity type a partner gets
+only its channels' rows; another channel's record by id is null, exactly like a missing one.
 """
 
 from __future__ import annotations
@@ -10,8 +10,16 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from tests.conftest import PARTNER_A, PARTNER_B, SEEDS, Callers, data, gql
-from tests.test_queries import newest_first, page_through
+from tests.support import (
+    PARTNER_A,
+    PARTNER_B,
+    SEEDS,
+    Callers,
+    data,
+    gql,
+    newest_first,
+    page_through,
+)
 
 A, B = set(PARTNER_A), set(PARTNER_B)
 MASK = "***"

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PARTNER_A, SEEDS, data, fresh_gateway, gql
+from tests.support import PARTNER_A, SEEDS, data, fresh_gateway, gql
 
 SURVIVOR = "mem_00013"  # ch_flagship, ch_miniapp, ch_th_market, ch_us_market
 FAR = "mem_00044"  # ch_flagship, ch_miniapp, ch_villagelink (a phone number): none of A's

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.settings import Settings
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def test_defaults_use_the_embedded_store(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from gateway.cli.main import app
 from gateway.cli.settings_docs import BEGIN, END, render, sections, tables
 from gateway.settings import Settings
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 PAGE = ROOT / "docs" / "settings.md"
 

@@ -19,7 +19,7 @@ from gateway.admission import keys
 from gateway.admission.throttle import COLLECTION, MongoStore
 from gateway.database import connect
 from gateway.settings import Settings
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 DATABASE = "omnigw_shared_throttle"
 SIZE, RATE = 40, 10.0  # points, points per second

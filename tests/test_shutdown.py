@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 import time
 
@@ -14,27 +13,9 @@ import httpx
 
 from gateway.admission import keys
 from gateway.database import connect
-from tests.conftest import DATABASE, ROOT, SEEDS, wire_settings
+from tests.support import DATABASE, ROOT, SEEDS, free_port, wait_until_up, wire_settings
 
 IN_FLIGHT = 50
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-async def wait_until_up(client: httpx.AsyncClient, process: asyncio.subprocess.Process) -> None:
-    for _ in range(300):
-        try:
-            if (await client.get("/healthz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            assert process.returncode is None, "the gateway exited at start-up"
-        await asyncio.sleep(0.1)
-    raise AssertionError("the gateway did not start within 30 s")
 
 
 async def test_sigterm_lets_50_slow_requests_finish_and_closes_the_database(
@@ -52,7 +33,7 @@ async def test_sigterm_lets_50_slow_requests_finish_and_closes_the_database(
     env = {**os.environ, "MONGODB_URI": seeded, "OMNIGW_DATABASE": DATABASE,
            "PORT": str(port), "SLOW_SECONDS": "2"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.slow_serve", cwd=ROOT, env=env,
+        sys.executable, "-m", "tests.support.slow_serve", cwd=ROOT, env=env,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import WritingGateway, data, fresh_gateway
+from tests.support import WritingGateway, data, fresh_gateway
 
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { id total { minorUnits } } userErrors { field code } } }"""

@@ -28,9 +28,9 @@ from gateway.database import Database
 from gateway.errors import Unavailable
 from gateway.live import Interest, Poller
 from gateway.settings import Settings
-from tests.conftest import ROOT, SEEDS, TEST_DEFAULTS
 from tests.mongo_server.server import WireServer
-from tests.uvicorn_server import serving
+from tests.support import ROOT, SEEDS, TEST_DEFAULTS
+from tests.support.servers import serving
 
 LIVE_DATABASE = "omnigw_live_test"
 INTERVAL = 0.5  # the default live_poll_interval_ms

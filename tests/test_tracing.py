@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from gateway.telemetry import tracing
-from tests.conftest import DATABASE, Gateway, _gateway, embedded_settings
+from tests.support import DATABASE, Gateway, embedded_settings, running_gateway
 
 MEMBER = """query MemberWithChannels($id: ID!) {
   member(id: $id) { id identities { channel { id } } }
@@ -147,7 +147,7 @@ async def test_a_document_that_does_not_parse_names_no_operation(
 
 @pytest.fixture(scope="module")
 async def quiet_gateway() -> Iterator[Gateway]:  # type: ignore[misc]
-    async for gateway in _gateway(embedded_settings(trace_document=False)):
+    async for gateway in running_gateway(embedded_settings(trace_document=False)):
         yield gateway
 
 

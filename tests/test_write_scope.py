@@ -6,7 +6,7 @@ test checks that too).
 
 from __future__ import annotations
 
-from tests.conftest import PARTNER_A, SEEDS, Callers, gql
+from tests.support import PARTNER_A, SEEDS, Callers, gql
 
 UNLINK = """mutation($ch: ID!, $ext: String!) { unlinkIdentity(channel: $ch, externalId: $ext) {
   identity { externalId } userErrors { field code message } } }"""

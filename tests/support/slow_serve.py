@@ -1,6 +1,6 @@
 """``omnigw serve`` with a slow channel list: the shutdown test's in-flight requests.
 
-Run as ``python -m tests.slow_serve [serve options]``. It wraps the repository function
+Run as ``python -m tests.support.slow_serve [serve options]``. It wraps the repository function
 behind ``{ channels }`` so that each call prints ``SLOW-START`` and then takes
 ``SLOW_SECONDS``; everything else is the real command, the real uvicorn and the real app.
 """

@@ -35,7 +35,7 @@ from gateway.database import connect, seeding
 from gateway.settings import Settings
 from tests.mongo_server.server import WireServer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "omnigw_drill"
 READS = (
     "{ channels { id name } }",

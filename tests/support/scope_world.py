@@ -24,8 +24,8 @@ from gateway.admission.keys import create_key
 from gateway.app import create_app
 from gateway.database import Database, connect, seeding
 from gateway.settings import Settings
-from tests.conftest import ROOT, TEST_DEFAULTS, data
-from tests.uvicorn_server import serving
+from tests.support import ROOT, TEST_DEFAULTS, data
+from tests.support.servers import serving
 
 PARTNER = ("ch_freshmart", "ch_us_market")
 PARTNER_KEY, ADMIN_KEY = "walk-partner", "walk-admin"

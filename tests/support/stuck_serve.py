@@ -1,9 +1,9 @@
 """``omnigw serve`` whose database client gets stuck: the liveness and shutdown test.
 
-Run as ``python -m tests.stuck_serve [serve options]``. ``STUCK_AFTER`` seconds after start-up
-it takes the PyMongo topology's lock and never gives it back (the state the wedge described in
-``gateway.database.cancellation`` left clients in), then prints ``STUCK``. Everything else is
-the real command, the real uvicorn and the real app.
+Run as ``python -m tests.support.stuck_serve [serve options]``. ``STUCK_AFTER`` seconds after
+start-up it takes the PyMongo topology's lock and never gives it back (the state the wedge
+described in ``gateway.database.cancellation`` left clients in), then prints ``STUCK``.
+Everything else is the real command, the real uvicorn and the real app.
 """
 
 from __future__ import annotations

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 
@@ -34,3 +36,21 @@ async def serving(app: Starlette, **options: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 15)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def wait_until_up(client: httpx.AsyncClient, process: asyncio.subprocess.Process) -> None:
+    for _ in range(300):
+        try:
+            if (await client.get("/healthz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            assert process.returncode is None, "the gateway exited at start-up"
+        await asyncio.sleep(0.1)
+    raise AssertionError("the gateway did not start within 30 s")
