@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from gateway import ids
+from gateway.admission.cost import cost_note
 from gateway.context import Info
 from gateway.database import channels as repo
 from resolvers.node import Node
@@ -67,7 +68,7 @@ class Channel(Node):
                       kind=self.kind.name)
 
     @strawberry.field(description="Orders, units and revenue per bucket in the channel's time "
-                      "zone; cancelled orders excluded. Cost 10.")
+                      "zone; cancelled orders excluded. " + cost_note("Channel.sales"))
     async def sales(
         self, info: Info, since: Annotated[datetime, _SINCE],
         until: Annotated[datetime, _UNTIL], bucket: Annotated[TimeBucket, _BUCKET],
@@ -76,7 +77,8 @@ class Channel(Node):
 
         return await analytics.sales(info, self._parent(), since, until, bucket)
 
-    @strawberry.field(description="Best sellers in a window, by units and by revenue. Cost 10.")
+    @strawberry.field(description="Best sellers in a window, by units and by revenue. "
+                      + cost_note("Channel.topProducts"))
     async def top_products(
         self, info: Info, since: Annotated[datetime, _SINCE],
         until: Annotated[datetime, _UNTIL], first: Annotated[int, _FIRST] = 10,
@@ -86,7 +88,8 @@ class Channel(Node):
         return await analytics.top_products(info, self._parent(), since, until, first)
 
     @strawberry.field(description="Visitors, buyers and conversion rate in a window; per "
-                      "location too for supermarkets and rural outlets. Cost 15.")
+                      "location too for supermarkets and rural outlets. "
+                      + cost_note("Channel.conversion"))
     async def conversion(
         self, info: Info, since: Annotated[datetime, _SINCE], until: Annotated[datetime, _UNTIL]
     ) -> Annotated[Conversion, strawberry.lazy("resolvers.analytics")]:
@@ -128,7 +131,8 @@ class Location(Node):
         return await load_channel(info, self.channel_id)
 
     @strawberry.field(description="Visits per bucket in the location's time zone, by kind, "
-                      "with distinct members and anonymous visits. Cost 10.")
+                      "with distinct members and anonymous visits. "
+                      + cost_note("Location.footfall"))
     async def footfall(
         self, info: Info, since: Annotated[datetime, _SINCE],
         until: Annotated[datetime, _UNTIL], bucket: Annotated[TimeBucket, _BUCKET],

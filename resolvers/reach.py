@@ -17,6 +17,7 @@ from typing import Annotated
 import strawberry
 
 from gateway import analytics as rules
+from gateway.admission.cost import cost_note
 from gateway.context import Info
 from gateway.database import analytics as repo
 from gateway.database import channels as channel_repo
@@ -124,7 +125,7 @@ class ReachQuery:
     @strawberry.field(description=(
         "Members active (an identified visit or an order not cancelled) in 1, 2, 3 and 4 "
         "channel kinds, overlaps between channels and kinds, and the share of spend from "
-        "members active in more than one kind. Cost 25."
+        "members active in more than one kind. " + cost_note("Query.omnichannelReach")
     ))
     async def omnichannel_reach(
         self,

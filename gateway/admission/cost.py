@@ -74,6 +74,13 @@ FIELD_COSTS: Final[Mapping[str, int]] = {
     "Subscription.memberActivity": 10,
     "Subscription.channelOrders": 10,
 }
+
+
+def cost_note(key: str) -> str:
+    """``Cost N.``: how a field's description states its cost, read from :data:`FIELD_COSTS`."""
+    return f"Cost {FIELD_COSTS[key]}."
+
+
 # Fields sized by a list argument: (argument, points per item), added to FIELD_COSTS.
 PER_ITEM: Final[Mapping[str, tuple[str, int]]] = {
     "Mutation.importOrders": ("orders", 1),
