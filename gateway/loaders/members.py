@@ -14,7 +14,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from gateway.loaders import Loaders
 
 Cluster = tuple[str, ...]
+Q = TypeVar("Q")
 
 
 def cluster_of(member: Doc) -> list[str]:
@@ -41,6 +42,15 @@ def owners(clusters: Sequence[Cluster]) -> tuple[list[str], dict[str, list[Clust
         for member_id in cluster:
             found[member_id].append(cluster)
     return list(found), found
+
+
+def by_page(keys: Sequence[tuple[Cluster, Q]]) -> dict[Q, list[str]]:
+    """The member ids of a tick's clusters, by the page their keys ask for: one query per
+    page shape, for every member of every cluster that asks for it."""
+    clusters: dict[Q, list[Cluster]] = defaultdict(list)
+    for cluster, query in keys:
+        clusters[query].append(cluster)
+    return {query: owners(found)[0] for query, found in clusters.items()}
 
 
 @dataclass(frozen=True)
@@ -92,18 +102,11 @@ def ledger_by_member(loaders: Loaders) -> DataLoader[tuple[Cluster, LedgerQuery]
     """A page of each cluster's points ledger, newest first."""
 
     async def batch(keys: list[tuple[Cluster, LedgerQuery]]) -> list[list[Doc]]:
-        by_query: dict[LedgerQuery, list[Cluster]] = defaultdict(list)
-        for cluster, query in keys:
-            by_query[query].append(cluster)
-        pages: dict[tuple[Cluster, LedgerQuery], list[Doc]] = {}
-        for query, clusters in by_query.items():
-            member_ids, _ = owners(clusters)
-            found = await member_records.ledger_by_members(
-                loaders.db, member_ids, scope=loaders.scope, paging=query.paging)
-            for cluster in clusters:
-                pages[(cluster, query)] = nearest(
-                    [d for m in cluster for d in found.get(m, [])], "at", query.paging)
-        return [pages[key] for key in keys]
+        found = {query: await member_records.ledger_by_members(
+                     loaders.db, member_ids, scope=loaders.scope, paging=query.paging)
+                 for query, member_ids in by_page(keys).items()}
+        return [nearest([d for m in cluster for d in found[query].get(m, [])], "at",
+                        query.paging) for cluster, query in keys]
 
     return SharedLoader(load_fn=batch)
 

@@ -11,7 +11,6 @@ of every collection and every member, are then put in one list, sorted once by `
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,7 @@ from gateway.database import activity
 from gateway.database.activity import ACTIVITY_COLLECTIONS, TIME_FIELD, ActivityFilter
 from gateway.database.query import Doc, Keyset, Paging
 from gateway.loaders.batch import SharedLoader
-from gateway.loaders.members import Cluster, owners
+from gateway.loaders.members import Cluster, by_page
 
 if TYPE_CHECKING:
     from gateway.loaders import Loaders
@@ -63,12 +62,8 @@ def merged(found: dict[str, dict[str, list[Doc]]], cluster: Cluster, paging: Pag
 def history_by_member(loaders: Loaders) -> DataLoader[tuple[Cluster, HistoryQuery],
                                                       list[Moment]]:
     async def batch(keys: list[tuple[Cluster, HistoryQuery]]) -> list[list[Moment]]:
-        by_query: dict[HistoryQuery, list[Cluster]] = defaultdict(list)
-        for cluster, query in keys:
-            by_query[query].append(cluster)
-        pages: dict[tuple[Cluster, HistoryQuery], list[Moment]] = {}
-        for query, clusters in by_query.items():
-            member_ids, _ = owners(clusters)
+        found: dict[HistoryQuery, dict[str, dict[str, list[Doc]]]] = {}
+        for query, member_ids in by_page(keys).items():
             # One aggregate per collection for every member of every cluster, sent concurrently.
             results = await asyncio.gather(*(
                 activity.latest_by_member(
@@ -77,9 +72,7 @@ def history_by_member(loaders: Loaders) -> DataLoader[tuple[Cluster, HistoryQuer
                 )
                 for collection in query.collections
             ))
-            found = dict(zip(query.collections, results, strict=True))
-            for cluster in clusters:
-                pages[(cluster, query)] = merged(found, cluster, query.paging)
-        return [pages[key] for key in keys]
+            found[query] = dict(zip(query.collections, results, strict=True))
+        return [merged(found[query], cluster, query.paging) for cluster, query in keys]
 
     return SharedLoader(load_fn=batch)
