@@ -100,8 +100,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for line in lines:
                 log.warning("%s", line)
         else:
-            await ensure_indexes_once(app)
-            log.info("connected to MongoDB, database %r", settings.database)
+            if await ensure_indexes_once(app):
+                log.info("connected to MongoDB, database %r", settings.database)
+            else:
+                log.warning("MongoDB is not reachable yet: not ready (/readyz 503) until it "
+                            "answers; database %r", settings.database)
         app.state.sweeper.start()
         try:
             yield

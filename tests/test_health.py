@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 import time
 import uuid
 
@@ -100,3 +102,23 @@ async def test_outage_is_detected_and_recovered_without_a_restart() -> None:
                   f"{not_ready:.2f} s; recovery: requests succeed {recovered:.2f} s after restart")
     finally:
         server.stop()
+
+
+async def test_a_start_without_mongodb_says_not_ready_rather_than_connected(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # given a MongoDB URI where nothing listens
+    from gateway.app import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(wire_settings(f"mongodb://127.0.0.1:{port}/?directConnection=true",
+                                   server_selection_timeout_ms=200))
+    # when the gateway starts, then it says it is not ready, never that it connected
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        async with app.router.lifespan_context(app):
+            pass
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(m.startswith("MongoDB is not reachable yet: not ready") for m in messages)
+    assert not any(m.startswith("connected to MongoDB") for m in messages)
