@@ -147,9 +147,9 @@ class Settings(BaseSettings):
         "`OMNIGW_METRICS_KEY`; and `OMNIGW_KEY_PEPPER` is required with `MONGODB_URI`.",
     )
     key_pepper: SecretStr | None = Field(
-        default=None, description="Server secret of the HMAC-SHA256 that API keys are stored "
-        "as; unset, a built-in development pepper (refused in production mode with "
-        "`MONGODB_URI`). Changing it invalidates every key.",
+        default=None, min_length=16, description="Server secret of the HMAC-SHA256 that API "
+        "keys are stored as, at least 16 characters; unset, a built-in development pepper "
+        "(refused in production mode with `MONGODB_URI`). Changing it invalidates every key.",
     )
     key_cache_ttl_seconds: float = Field(
         default=10.0, ge=0, le=3600, description="How long a key lookup is cached per process "
@@ -167,7 +167,8 @@ class Settings(BaseSettings):
 
     # Telemetry (gateway/telemetry/metrics.py, gateway/telemetry/tracing.py).
     metrics_key: SecretStr | None = Field(
-        default=None, description="When set, `/metrics` needs `Authorization: Bearer <key>`; "
+        default=None, min_length=16, description="When set (at least 16 characters), "
+        "`/metrics` needs `Authorization: Bearer <key>`; "
         "in production mode `/metrics` is off without it.",
     )
     metrics_operations: Annotated[tuple[str, ...], NoDecode] = Field(

@@ -178,10 +178,10 @@ async def get_metrics(production: bool, key: str | None, sent: str | None) -> ht
     [(False, None, None, 200),  # development: open
      (True, None, None, 404),  # production without a metrics key: not served
      (True, None, "anything", 404),
-     (True, "scrape-secret", None, 401),
-     (True, "scrape-secret", "wrong-secret", 401),
-     (True, "scrape-secret", "scrape-secret", 200),
-     (False, "scrape-secret", None, 401)],  # a key set is a key required, in any mode
+     (True, "scrape-secret-16ch", None, 401),
+     (True, "scrape-secret-16ch", "wrong-secret-16chars", 401),
+     (True, "scrape-secret-16ch", "scrape-secret-16ch", 200),
+     (False, "scrape-secret-16ch", None, 401)],  # a key set is a key required, in any mode
 )
 async def test_metrics_are_behind_a_key_in_production_mode(
     production: bool, key: str | None, sent: str | None, status: int

@@ -20,7 +20,7 @@ from gateway.settings import Settings
 
 # Free-form settings: any value is taken, and what it names is checked where it is used (the
 # paths by `serve`, see tests/test_cli.py), or it is a secret of the operator's choosing.
-FREE_FORM = {"host", "seeds_dir", "persisted_queries_manifest", "key_pepper", "metrics_key"}
+FREE_FORM = {"host", "seeds_dir", "persisted_queries_manifest"}
 SPECIAL = {
     "mongodb_uri": "postgres://db.example/omnigw",
     "base_currency": "yuan",
@@ -52,7 +52,7 @@ def bad_value(name: str, info: FieldInfo) -> str:
         if above is not None:
             return str(above)
         return str(upper + 1) if upper is not None else str(lower - 1)  # type: ignore[operator]
-    if kind is str and any(getattr(r, "min_length", 0) for r in info.metadata):
+    if kind in (str, SecretStr) and any(getattr(r, "min_length", 0) for r in info.metadata):
         return ""
     raise AssertionError(f"say how to spoil the setting {name!r} ({kind})")
 

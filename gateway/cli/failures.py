@@ -85,8 +85,10 @@ def allowed(name: str) -> str:
         bounds = _bounds(info)
         return f"{noun} {bounds}" if bounds else noun
     if kind is SecretStr:
-        return "8 to 200 of A-Z a-z 0-9 . _ ~ + / = -" if name.startswith("demo_") else (
-            "any secret string")
+        if name.startswith("demo_"):
+            return "8 to 200 of A-Z a-z 0-9 . _ ~ + / = -"
+        shortest = next((r.min_length for r in info.metadata if isinstance(r, MinLen)), None)
+        return f"a secret of at least {shortest} characters" if shortest else "any secret string"
     if kind is str:
         shortest = next((r.min_length for r in info.metadata if isinstance(r, MinLen)), None)
         longest = next((r.max_length for r in info.metadata if isinstance(r, MaxLen)), None)
