@@ -149,10 +149,15 @@ async def test_post_needs_a_json_body(
     assert error["message"].startswith("Send the request as application/json")
 
 
-async def test_json_with_parameters_is_json(client: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8",
+                                          "Application/JSON", "APPLICATION/JSON; Charset=UTF-8"])
+async def test_json_in_any_case_and_with_parameters_is_json(
+    client: httpx.AsyncClient, content_type: str
+) -> None:
+    # media types and parameter names are case-insensitive (RFC 9110, section 8.3.1)
     response = await client.post(
         "/graphql", content='{"query": "{ __typename }"}',
-        headers={"Content-Type": "application/json; charset=utf-8"})
+        headers={"Content-Type": content_type})
     assert (response.status_code, response.json()["data"]) == (200, {"__typename": "Query"})
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException, parse_content_type
@@ -149,7 +149,7 @@ class SpecView(GraphQL[Any, None]):
                     415, f"Send the request as {JSON} (GraphQL over HTTP), not "
                     f"{media[:60] or 'a body without Content-Type'}."
                 )
-        data = await super().parse_http_body(request)
+        data = await super().parse_http_body(cast(AsyncHTTPRequestAdapter, _MediaTypeSaid(request)))
         if isinstance(data, GraphQLRequestData):
             return self.persisted.resolve(data)
         return data
@@ -164,6 +164,24 @@ class SpecView(GraphQL[Any, None]):
             body.pop("data", None)
             request.state.graphql_request_error = True
         return body
+
+
+class _MediaTypeSaid:
+    """The request with its ``Content-Type`` as checked above: strawberry compares the media
+    type case-sensitively, and ``Application/JSON`` is ``application/json`` (RFC 9110)."""
+
+    def __init__(self, request: AsyncHTTPRequestAdapter) -> None:
+        self._request = request
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
+
+    @property
+    def content_type(self) -> str | None:
+        if self._request.method != "POST":
+            return self._request.content_type
+        _, params = parse_content_type(self._request.content_type or "")
+        return "; ".join([JSON, *(f"{name}={value}" for name, value in params.items())])
 
 
 class GraphQLApp(SpecView):
