@@ -44,6 +44,7 @@ from gateway.database.monitoring import CommandStats, counting
 from gateway.database.query import Doc, Keyset
 from gateway.database.scope import ADMIN, Scope
 from gateway.errors import Unavailable
+from gateway.telemetry import tracing
 
 log = logging.getLogger("gateway.live")
 
@@ -156,7 +157,8 @@ class Poller:
     async def tick(self) -> CommandStats:
         """One poll: one ``find`` per watched collection; returns its command stats."""
         async with self._ticking:  # one tick at a time moves the keysets
-            return await self._tick()
+            with tracing.background("live poll"):
+                return await self._tick()
 
     async def _tick(self) -> CommandStats:
         by_collection: dict[str, dict[str, set[str]]] = defaultdict(

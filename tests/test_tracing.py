@@ -5,6 +5,7 @@ real durations on both stores."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -14,7 +15,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from gateway.commerce.reservations import Sweeper
 from gateway.telemetry import tracing
+from gateway.telemetry.watchdog import Watchdog
 from tests.support import DATABASE, Gateway, embedded_settings, running_gateway
 
 MEMBER = """query MemberWithChannels($id: ID!) {
@@ -57,6 +60,17 @@ def spans() -> Iterator[InMemorySpanExporter]:
         provider.shutdown()
 
 
+def of_requests(finished: list[ReadableSpan], trace_id: str) -> list[ReadableSpan]:
+    """The spans that are not background work: the reservation sweeper and the live poller
+    trace each round under a root of its own (``omnigw <job>``), and a round may end while a
+    test runs. A request's span that started a trace of its own would still be kept."""
+    def background(span: ReadableSpan) -> bool:
+        if format(span.context.trace_id, "032x") == trace_id:
+            return False
+        return span.parent is not None or span.name.startswith("omnigw ")
+    return [s for s in finished if not background(s)]
+
+
 def parent_of(span: ReadableSpan, finished: list[ReadableSpan]) -> ReadableSpan | None:
     assert span.parent is not None
     return next((s for s in finished if s.context.span_id == span.parent.span_id), None)
@@ -75,7 +89,7 @@ async def test_one_tree_request_operation_batches_commands(
         "/graphql", headers={"traceparent": f"00-{TRACE_ID}-b7ad6b7169203331-01"},
         json={"query": MEMBER, "variables": {"id": "mem_00001"}})
     assert "errors" not in response.json()
-    finished = list(spans.get_finished_spans())
+    finished = of_requests(list(spans.get_finished_spans()), TRACE_ID)
     # then every span is in the caller's trace
     assert {format(s.context.trace_id, "032x") for s in finished} == {TRACE_ID}
     # the request's span comes from the ASGI instrumentation, with our request id
@@ -181,3 +195,33 @@ def test_otlp_export_turns_on_with_its_endpoint(monkeypatch: pytest.MonkeyPatch)
     finally:
         tracing.use_provider(None)
         provider.shutdown()
+
+
+@pytest.mark.parametrize("store", ["wire", "embedded"])
+async def test_background_rounds_are_traces_of_their_own_and_pings_are_not_traced(
+    store: str, wire_gateway: Gateway, embedded_gateway: Gateway,
+    spans: InMemorySpanExporter,
+) -> None:
+    db = (wire_gateway if store == "wire" else embedded_gateway).app.state.db
+    # when a reservation sweeper makes a pass and a liveness watchdog pings
+    sweeper = Sweeper(db, interval=60, timeout=5)
+    watchdog = Watchdog(db, stuck_after=10, interval=60)
+    sweeper.start()
+    watchdog.start()
+    try:
+        for _ in range(500):  # 5 s at most
+            if sweeper.passes and watchdog.pings:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await sweeper.stop()
+        await watchdog.stop(seconds=1)
+    assert sweeper.passes and watchdog.pings
+    finished = list(spans.get_finished_spans())
+    # then the pass is one trace: a root `omnigw reservation sweep`, its commands beneath
+    [root] = [s for s in finished if s.name == "omnigw reservation sweep"]
+    assert root.parent is None and root.kind is SpanKind.INTERNAL
+    commands = [s for s in finished if s.kind is SpanKind.CLIENT]
+    assert commands and all(parent_of(c, finished) is root for c in commands)
+    # and the ping left no span
+    assert not [s for s in finished if s.name.endswith(".ping")]

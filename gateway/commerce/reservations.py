@@ -41,6 +41,7 @@ from gateway import deadline
 from gateway.clock import now, utc
 from gateway.database import Database
 from gateway.database.writes import stock as stock_writes
+from gateway.telemetry import tracing
 
 log = logging.getLogger("gateway.reservations")
 
@@ -101,7 +102,7 @@ class Sweeper:
     async def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                with deadline.within(self.timeout):
+                with deadline.within(self.timeout), tracing.background("reservation sweep"):
                     await sweep(self.db)
                 if self._failing:
                     log.info("reservation sweeps work again")

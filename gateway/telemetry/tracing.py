@@ -7,6 +7,9 @@ One request gives one tree of spans:
 - ``query`` / ``mutation`` / ``subscription`` (the GraphQL operation, with
   ``graphql.operation.*`` and ``graphql.document``): :mod:`gateway.telemetry.graphql_tracing`;
 - ``dataloader <name>``: one per DataLoader batch (:mod:`gateway.loaders`);
+- ``omnigw <job>`` (INTERNAL): the root of each round of a background job (the reservation
+  sweeper, the live poller), so that its commands are in a trace of their own; the liveness
+  watchdog's pings are not traced;
 - ``<database>.<command>`` (CLIENT): one per MongoDB command, made by the maintained PyMongo
   instrumentation (``opentelemetry-instrumentation-pymongo``) on a real MongoDB, and by
   :func:`command_span`, with the same name and attributes, on the embedded store.
@@ -26,7 +29,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import Attributes
 from starlette.types import ASGIApp
@@ -82,6 +87,16 @@ _tracer = PROVIDER.get_tracer(_NAME)
 def tracer() -> Tracer:
     """The gateway's own tracer (follows the provider in use)."""
     return _tracer
+
+
+@contextmanager
+def background(job: str) -> Iterator[None]:
+    """A root span, ``omnigw <job>``, for one round of a background job (the reservation
+    sweeper, the live poller): its commands are traced beneath it, in a trace of its own and
+    never in a request's."""
+    with _tracer.start_as_current_span(f"omnigw {job}", context=otel_context.Context(),
+                                       kind=SpanKind.INTERNAL):
+        yield
 
 
 def use_provider(provider: Any) -> None:
@@ -150,7 +165,11 @@ _embedded = PROVIDER.get_tracer("omnigw.embedded")
 @contextmanager
 def command_span(database: str, command: str, collection: str | None) -> Iterator[None]:
     """A span for one command of the embedded store, named and attributed as the PyMongo
-    instrumentation names a real MongoDB's, lasting as long as the command runs."""
+    instrumentation names a real MongoDB's, lasting as long as the command runs; none where
+    instrumentation is suppressed, as with the PyMongo instrumentation."""
+    if not is_instrumentation_enabled():
+        yield
+        return
     span = _embedded.start_span(f"{database}.{command}", kind=SpanKind.CLIENT)
     if span.is_recording():
         span.set_attributes({"db.system": "mongodb", "db.name": database, "db.statement": command})

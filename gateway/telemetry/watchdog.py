@@ -22,6 +22,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+
 from gateway.database import Database
 
 log = logging.getLogger("gateway.watchdog")
@@ -80,7 +82,8 @@ class Watchdog:
     async def _run(self) -> None:
         while not self._stopping.is_set():
             self._since = self.clock()
-            self._ping = asyncio.ensure_future(self.db.ping(seconds=PING_SECONDS))
+            with suppress_instrumentation():  # a ping a second is not worth a trace
+                self._ping = asyncio.ensure_future(self.db.ping(seconds=PING_SECONDS))
             reported = False
             while not self._ping.done():
                 await asyncio.wait({self._ping}, timeout=self.interval)
