@@ -3,6 +3,7 @@ roles, and private copies of the demo data for tests that write."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,9 +67,10 @@ async def running_gateway(settings: Settings) -> AsyncIterator[Gateway]:
 
 
 async def admin_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A client with an admin key, created through gateway.admission.auth."""
+    """A client with an admin key of its own, created through gateway.admission.auth (a
+    shared name would replace, and so revoke, the session clients' key in the same database)."""
     async for gateway in running_gateway(settings):
-        key = await gateway.key("test-admin", "admin")
+        key = await gateway.key(f"test-admin-{secrets.token_hex(4)}", "admin")
         async with gateway.client(key) as client:
             yield client
 
