@@ -81,7 +81,7 @@ schema: install  ## rewrite schema.graphql from the code
 
 docs: install chromium  ## rewrite the settings tables of docs/settings.md and the GraphiQL screenshot
 	$(VENV)/bin/omnigw export-settings
-	OMNIGW_SCREENSHOT_DOCS=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/test_browser.py -k member_360
+	UPDATE_DOCS_SCREENSHOT=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/test_browser.py -k member_360
 
 clean:
 	rm -rf .venv .tools tests/mongo_server/target $(FEDERATION)/node_modules $(CLIENTS)/node_modules

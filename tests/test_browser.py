@@ -82,7 +82,7 @@ async def test_graphiql_runs_the_member_360_example_offline(seeded: str, tmp_pat
             text = await result.inner_text()
             assert '"id": "mem_00001"' in text
             assert f'"tier": "{member["tier"]}"' in text
-            screenshot = (DOCS_SCREENSHOT if os.environ.get("OMNIGW_SCREENSHOT_DOCS")
+            screenshot = (DOCS_SCREENSHOT if os.environ.get("UPDATE_DOCS_SCREENSHOT")
                           else tmp_path / "graphiql.png")
             await page.screenshot(path=str(screenshot))
             assert screenshot.read_bytes().startswith(b"\x89PNG")
