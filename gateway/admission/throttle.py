@@ -52,6 +52,7 @@ from gateway.database import Database
 from gateway.database.monitoring import current_stats
 
 MAX_KEYS = 100_000  # keys remembered per process (least recently used forgotten first)
+STALE_CLOCK = 0.05  # seconds: a refusal that took longer than this is asked again
 COLLECTION = "rate_limits"
 
 
@@ -192,6 +193,12 @@ class Throttle:
         now = self.clock()
         ok, tat = await self.store.take(key, points / self.rate, now=now,
                                         ceiling=now + self.window, hint=self._seen.get(key))
+        if not ok and self.clock() - now > STALE_CLOCK:
+            # The store answered late (a loaded server): the refusal measured the bucket
+            # against a moment long gone, while other charges moved it on. Ask again, now.
+            now = self.clock()
+            ok, tat = await self.store.take(key, points / self.rate, now=now,
+                                            ceiling=now + self.window, hint=tat)
         self._remember(key, tat)
         if ok:
             return None
