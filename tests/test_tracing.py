@@ -222,6 +222,9 @@ async def test_background_rounds_are_traces_of_their_own_and_pings_are_not_trace
     [root] = [s for s in finished if s.name == "omnigw reservation sweep"]
     assert root.parent is None and root.kind is SpanKind.INTERNAL
     commands = [s for s in finished if s.kind is SpanKind.CLIENT]
-    assert commands and all(parent_of(c, finished) is root for c in commands)
+    mine = [c for c in commands if c.context.trace_id == root.context.trace_id]
+    assert mine and all(parent_of(c, finished) is root for c in mine)
+    # (the session gateways' own background rounds may end meanwhile: under roots of their own)
+    assert all(c.parent is not None for c in commands)
     # and the ping left no span
     assert not [s for s in finished if s.name.endswith(".ping")]
