@@ -95,8 +95,10 @@ class ChannelSummary:
         description="The same in the base currency, with each order's FX snapshot."
     )
     visit_count: Long = strawberry.field(description="Visits (store visits, sessions, views).")
-    first_activity_at: datetime | None = strawberry.field(description="First order or visit.")
-    last_activity_at: datetime | None = strawberry.field(description="Last order or visit.")
+    first_activity_at: datetime | None = strawberry.field(
+        description="First order placed (cancelled ones included) or visit.")
+    last_activity_at: datetime | None = strawberry.field(
+        description="Last order placed (cancelled ones included) or visit.")
     channel_id: strawberry.Private[str]
 
     @strawberry.field(description="The channel.")
@@ -252,14 +254,16 @@ async def _summaries(info: Info, rows: list[Doc]) -> list[ChannelSummary]:
     base = info.context.settings.base_currency
     merged: dict[str, dict[str, Any]] = {}
     for row in rows:
-        entry = merged.setdefault(row["_id"]["channel"], {"orders": 0, "spend": 0,
+        entry = merged.setdefault(row["channel_id"], {"orders": 0, "spend": 0,
                                   "spend_base": 0, "visits": 0, "times": []})
         for field in ("orders", "spend", "spend_base", "visits"):
             entry[field] += row.get(field, 0)
-        entry["times"] += [row["first"], row["last"]]
+        entry["times"] += [row.get("first_at"), row.get("last_at")]
     summaries = []
     for channel_id in sorted(merged):
         entry = merged[channel_id]
+        if not entry["orders"] and not entry["visits"]:
+            continue  # only cancelled orders there
         channel = await info.context.loaders.channels_by_id.load(channel_id)
         currency = channel["currency"] if channel else base
         times = [utc(t) for t in entry["times"] if t is not None]

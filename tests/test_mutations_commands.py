@@ -44,17 +44,20 @@ async def test_place_order_commands_for_1_and_10_lines(gw: WritingGateway) -> No
     #   4 find          channels, locations, products (all SKUs in one $in), members
     #                   (looked up together; no fx_rates read for a base-currency channel)
     #   n update        inventory     one conditional reservation per line
-    #   1 insert        orders        the order (the payload is served from the loader cache)
+    #   1 insert        orders        the order, with its rollup's due entry (the payload is
+    #                                 served from the loader cache)
+    #   1 update        member_rollups  fold the order into the member's rollup
+    #   1 update        orders        remove the due entry (folded)
     #   1 update        idempotency   mark the key DONE with the order id
-    # = 7 + n commands: 8 for 1 line, 17 for 10 lines.
+    # = 9 + n commands: 10 for 1 line, 19 for 10 lines.
     one = await commands(gw, PLACE, order("cmd-1", SKUS[:1]))
     ten = await commands(gw, PLACE, order("cmd-10", SKUS))
-    assert one == {"commands": 8, "byCollection": {
-        "channels": 1, "idempotency": 2, "inventory": 1, "locations": 1, "members": 1,
-        "orders": 1, "products": 1}}
-    assert ten == {"commands": 17, "byCollection": {
-        "channels": 1, "idempotency": 2, "inventory": 10, "locations": 1, "members": 1,
-        "orders": 1, "products": 1}}
+    assert one == {"commands": 10, "byCollection": {
+        "channels": 1, "idempotency": 2, "inventory": 1, "locations": 1, "member_rollups": 1,
+        "members": 1, "orders": 2, "products": 1}}
+    assert ten == {"commands": 19, "byCollection": {
+        "channels": 1, "idempotency": 2, "inventory": 10, "locations": 1,
+        "member_rollups": 1, "members": 1, "orders": 2, "products": 1}}
     # a replay: the claim insert fails, the claim is read, the order is read for the payload
     replay = await commands(gw, PLACE, order("cmd-10", SKUS))
     assert replay == {"commands": 3, "byCollection": {"idempotency": 2, "orders": 1}}
@@ -86,23 +89,27 @@ async def test_other_mutations_commands(gw: WritingGateway) -> None:
     # recordPayment, part: claim, findAndModify(paid), insert payment, key DONE
     part = await commands(gw, PAY, {"input": {**pay, "amount": "100", "idempotencyKey": "p1"}})
     # recordPayment, the rest: the same, + findAndModify(PAID) + find channels (the points
-    # rule) + find member + aggregate (lifetime spend for the tier) + findAndModify(points,
-    # tier) + insert ledger entry
+    # rule) + find member + find member_rollups (lifetime spend for the tier) +
+    # findAndModify(points, tier) + insert ledger entry
     rest = await commands(gw, PAY, {"input": {**pay, "amount": str(total - 100),
                                               "idempotencyKey": "p2"}})
-    # cancelOrder of a paid order: findAndModify(status), release each of 2 lines, then the
-    # points go back (find channels, find member, aggregate, findAndModify, insert ledger)
+    # cancelOrder of a paid order: find the order, findAndModify(status, with the rollup's
+    # due entry), fold into the rollup, remove the due entry, release each of 2 lines, then
+    # the points go back (find channels, find member, find member_rollups, findAndModify,
+    # insert ledger)
     cancel = await commands(gw, CANCEL, {"id": order_id})
     level = await gw.db["inventory"].find_one({"_id": f"sku_dried_mango_200g@{STORE}"})
     # adjustStock: find product and location, findAndModify, insert movement
     adjust = await commands(gw, ADJUST % (STORE, level["on_hand"]), {})
-    # recordVisit: claim, find channel, find member, insert visit, key DONE
+    # recordVisit: claim, find channel, find member, insert visit (with its rollup's due
+    # entry), fold into the rollup, remove the due entry, key DONE
     visit = await commands(gw, VISIT, {})
     # enrolMember: claim, find channel, insert identity, insert member, insert ledger, DONE
     enrol = await commands(gw, ENROL, {})
     # linkIdentity: find channel, find member, insert identity
     link = await commands(gw, LINK, {})
-    # mergeMembers: find both members, find identities, aggregate (tier), insert record,
+    # mergeMembers: find both members, find identities, find member_rollups (tier), insert
+    # record,
     # update merged, update survivor, update identities, findAndModify record; then the
     # payload reads both members again (one find)
     merge = await commands(gw, MERGE, {})
@@ -114,7 +121,7 @@ async def test_other_mutations_commands(gw: WritingGateway) -> None:
         ("part", part), ("rest", rest), ("cancel", cancel), ("adjust", adjust),
         ("visit", visit), ("enrol", enrol), ("link", link), ("merge", merge),
         ("unmerge", unmerge)]}
-    assert counts == {"part": 4, "rest": 10, "cancel": 8, "adjust": 4, "visit": 5, "enrol": 6,
+    assert counts == {"part": 4, "rest": 10, "cancel": 11, "adjust": 4, "visit": 7, "enrol": 6,
                       "link": 3, "merge": 9, "unmerge": 6}
 
 
@@ -125,13 +132,14 @@ IMPORT = """mutation($orders: [ImportOrderInput!]!) { importOrders(channel: "ch_
 async def test_import_orders_commands(gw: WritingGateway) -> None:
     # importOrders sends, per batch: find channels, locations, products (every SKU of the
     # batch), members (every member of the batch); per CREATED row: claim the key, one
-    # conditional update per line (on_hand), insert order, insert payment, then the points
-    # (aggregate lifetime spend, findAndModify member, insert ledger entry), key DONE:
-    # 4 + rows x (7 + lines). A DUPLICATE row costs 2 (the failed claim and its read).
+    # conditional update per line (on_hand), insert order (with its rollup's due entry),
+    # insert payment, fold into the rollup, remove the due entry, then the points (find
+    # member_rollups for the lifetime spend, findAndModify member, insert ledger entry), key
+    # DONE: 4 + rows x (9 + lines). A DUPLICATE row costs 2 (the failed claim and its read).
     rows = [{"externalId": f"cmd-imp-{i}", "currency": "CNY", "member": "mem_00012",
              "placedAt": "2026-10-30T03:00:00Z",
              "lines": [{"sku": SKUS[i], "quantity": 1, "unitPrice": "1000"}]}
             for i in range(2)]
     created = await commands(gw, IMPORT, {"orders": rows})
     again = await commands(gw, IMPORT, {"orders": rows})
-    assert (created["commands"], again["commands"]) == (4 + 2 * 8, 4 + 2 * 2)
+    assert (created["commands"], again["commands"]) == (4 + 2 * 10, 4 + 2 * 2)

@@ -1,5 +1,5 @@
-"""``omnigw``: serve the gateway, load demo data, import orders, export the schema and the
-table of settings.
+"""``omnigw``: serve the gateway, load demo data, import orders, rebuild the member rollups,
+export the schema and the table of settings.
 
 A bad setting, an unreachable MongoDB or a path that cannot be read or written ends a command
 with one line on stderr and exit status 2 (:mod:`gateway.cli.failures`).
@@ -20,6 +20,7 @@ from rich.progress import Progress
 from gateway.cli.failures import database_problem, fail, load_for_mongodb, load_or_exit
 from gateway.cli.imports import import_app
 from gateway.cli.keys import keys_app
+from gateway.cli.rollups import rollups_app
 from gateway.database import connect, seeding
 from gateway.demo import generator
 from gateway.settings import Settings
@@ -29,6 +30,7 @@ app = typer.Typer(help="Omnichannel Gateway: one GraphQL API over every sales ch
                   no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
+app.add_typer(rollups_app, name="rollups")
 DISTRIBUTION = "omnichannel-gateway"
 
 

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pymongo.errors import DuplicateKeyError
 
 from gateway.clock import now
-from gateway.commerce import loyalty, validation
+from gateway.commerce import loyalty, rollups, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, new_id
 from gateway.commerce.idempotency import check_not_done, run_once
 from gateway.database import Database
@@ -113,6 +113,9 @@ async def _import_row(
         order = await _order_doc(loaders=loaders, settings=settings, caller=caller,
                                  channel=channel, location_id=location_id, row=row,
                                  order_id=order_id, prefix=prefix)
+        change = rollups.order_placed(order)
+        if change is not None:
+            order["rollup_due"] = [rollups.due(change)]
         taken: list[ImportLine] = []
         inserted = False
         try:
@@ -135,6 +138,8 @@ async def _import_row(
             if isinstance(exc, DuplicateKeyError) and not inserted:
                 raise AlreadyDone(order_id) from None  # the attempt taken over wrote it
             raise
+        if change is not None:
+            await rollups.apply(db, collection="orders", doc_id=order_id, change=change)
         await loyalty.earn(db, loaders=loaders, settings=settings, order=order)
         loaders.orders_by_id.prime(order_id, order, force=True)
 

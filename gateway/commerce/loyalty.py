@@ -23,7 +23,7 @@ from typing import Final
 from pymongo.errors import DuplicateKeyError
 
 from gateway.clock import now
-from gateway.database import Database, activity
+from gateway.database import Database, rollups
 from gateway.database.query import Doc
 from gateway.database.scope import ADMIN
 from gateway.database.writes import members as member_writes
@@ -54,7 +54,7 @@ def tier_for(lifetime_base: int, settings: Settings) -> str:
 
 async def lifetime_spend(db: Database, *, cluster: list[str]) -> int:
     """Lifetime spend in the base currency of a member and the members merged into it."""
-    rows = await activity.order_totals_by_member(db, cluster, scope=ADMIN)
+    rows = await rollups.rollups_by_members(db, cluster, scope=ADMIN)
     return sum(int(row.get("spend_base", 0)) for row in rows)
 
 

@@ -24,7 +24,7 @@ from pymongo.errors import DuplicateKeyError
 
 from gateway import ids
 from gateway.clock import now
-from gateway.commerce import loyalty, validation
+from gateway.commerce import loyalty, rollups, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, member_id_of, new_id
 from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.database import Database
@@ -122,6 +122,9 @@ async def place_order(
         hold = Hold(order_id=order_id, token=uuid.uuid4().hex,
                     until=now() + timedelta(seconds=settings.reservation_timeout_seconds))
         location_id = doc["location_id"] if doc["stock"] == "RESERVED" else None
+        change = rollups.order_placed(doc)
+        if change is not None:
+            doc["rollup_due"] = [rollups.due(change)]
         if location_id is not None:
             await _reserve_all(db, location_id=location_id, lines=order.lines, hold=hold,
                                resumed=resumed)
@@ -133,6 +136,8 @@ async def place_order(
         except BaseException:
             await _unhold_all(db, location_id=location_id, lines=order.lines, hold=hold)
             raise
+        if change is not None:
+            await rollups.apply(db, collection="orders", doc_id=order_id, change=change)
         loaders.orders_by_id.prime(order_id, doc)
 
     return await run_once(db, caller=caller, mutation="placeOrder", key=order.idempotency_key,
@@ -254,19 +259,28 @@ async def cancel_order(
     caller: str,
 ) -> Doc:
     """Cancel an order that has not shipped and give its reserved stock back. Cancelling a
-    cancelled order changes nothing and returns it (retries are safe)."""
+    cancelled order changes nothing and returns it (retries are safe). The order is read
+    first: the cancel's rollup change (its member, channel and amounts, which never change)
+    goes into the conditional update that cancels it."""
+    current = await loaders.orders_by_id.load(order_id)
+    change = rollups.order_cancelled(current) if current is not None else None
     before = await order_writes.set_status(
         db, scope=scope, order_id=order_id, from_statuses=CANCELLABLE, to="CANCELLED",
         extra={"cancelled_at": now(), "cancelled_by": caller},
+        due=rollups.due(change) if change is not None else None,
     )
     if before is None:
-        current = await loaders.orders_by_id.load(order_id)
+        if current is not None:  # read again: it may have changed since
+            loaders.orders_by_id.clear(order_id)
+            current = await loaders.orders_by_id.load(order_id)
         if current is None:
             raise reject("NOT_FOUND", f"Unknown order {order_id}.", field="order")
         if current["status"] != "CANCELLED":
             raise reject("CONFLICT", f"Order {order_id} is {current['status']} and can no "
                          "longer be cancelled.", field="order")
         return current
+    if change is not None:
+        await rollups.apply(db, collection="orders", doc_id=order_id, change=change)
     if before.get("stock") == "RESERVED":
         lines = tuple(Line(sku=x["sku"], quantity=x["quantity"]) for x in before["lines"])
         await _release_all(db, location_id=before["location_id"], order_id=order_id,

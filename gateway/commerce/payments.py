@@ -9,7 +9,7 @@ from typing import NoReturn
 from pymongo.errors import DuplicateKeyError
 
 from gateway.clock import now
-from gateway.commerce import loyalty, validation
+from gateway.commerce import loyalty, rollups, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, member_id_of, new_id
 from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.database import Database
@@ -120,13 +120,18 @@ async def record_visit(
                    if location_id is not None else None)
         if problem is not None:
             raise reject(*problem, field="location")
-        doc = {"_id": visit_id, "member_id": member, "channel_id": channel_id,
+        doc: Doc = {"_id": visit_id, "member_id": member, "channel_id": channel_id,
                "location_id": location_id, "kind": kind, "source": source, "at": when,
                "recorded_by": caller}
+        change = rollups.visited(doc)
+        if change is not None:
+            doc["rollup_due"] = [rollups.due(change)]
         try:
             await order_writes.insert(db, "visits", doc)
         except DuplicateKeyError:  # the attempt taken over wrote it after all
             raise AlreadyDone(visit_id) from None
+        if change is not None:
+            await rollups.apply(db, collection="visits", doc_id=visit_id, change=change)
         loaders.visits_by_id.prime(visit_id, doc)
 
     return await run_once(

@@ -39,6 +39,7 @@ from pymongo.errors import PyMongoError
 
 from gateway import deadline
 from gateway.clock import now, utc
+from gateway.commerce import rollups
 from gateway.database import Database
 from gateway.database.writes import stock as stock_writes
 from gateway.telemetry import tracing
@@ -84,7 +85,8 @@ async def sweep(db: Database) -> Swept:
 
 
 class Sweeper:
-    """Runs :func:`sweep` every ``interval`` seconds, each pass within ``timeout`` seconds."""
+    """Runs :func:`sweep`, then the rollup sweep (:func:`gateway.commerce.rollups.sweep`),
+    every ``interval`` seconds, each pass within ``timeout`` seconds."""
 
     def __init__(self, db: Database, *, interval: float, timeout: float) -> None:
         self.db = db
@@ -104,6 +106,7 @@ class Sweeper:
             try:
                 with deadline.within(self.timeout), tracing.background("reservation sweep"):
                     await sweep(self.db)
+                    await rollups.sweep(self.db)
                 if self._failing:
                     log.info("reservation sweeps work again")
                 self._failing = False

@@ -15,7 +15,6 @@ from gateway.database import Database
 from gateway.database.query import (
     Doc,
     Paging,
-    aggregate,
     by_ids,
     combine,
     grouped_by,
@@ -105,53 +104,4 @@ async def latest_by_member(
         query=scope.restrict(where.query(collection)),
         time_field=TIME_FIELD[collection],
         paging=paging,
-    )
-
-
-async def order_totals_by_member(
-    db: Database, member_ids: Sequence[str], *, scope: Scope
-) -> list[Doc]:
-    """Per (member, channel): order count, spend, spend in base currency, first and last order.
-
-    Cancelled orders do not count. One aggregate for all members.
-    """
-    match = scope.restrict(
-        {"member_id": {"$in": list(dict.fromkeys(member_ids))}, "status": {"$ne": "CANCELLED"}}
-    )
-    return await aggregate(
-        db["orders"],
-        [
-            {"$match": match},
-            {
-                "$group": {
-                    "_id": {"member": "$member_id", "channel": "$channel_id"},
-                    "orders": {"$sum": 1},
-                    "spend": {"$sum": "$total"},
-                    "spend_base": {"$sum": "$total_base"},
-                    "first": {"$min": "$placed_at"},
-                    "last": {"$max": "$placed_at"},
-                }
-            },
-        ],
-    )
-
-
-async def visit_totals_by_member(
-    db: Database, member_ids: Sequence[str], *, scope: Scope
-) -> list[Doc]:
-    """Per (member, channel): visit count, first and last visit. One aggregate."""
-    match = scope.restrict({"member_id": {"$in": list(dict.fromkeys(member_ids))}})
-    return await aggregate(
-        db["visits"],
-        [
-            {"$match": match},
-            {
-                "$group": {
-                    "_id": {"member": "$member_id", "channel": "$channel_id"},
-                    "visits": {"$sum": 1},
-                    "first": {"$min": "$at"},
-                    "last": {"$max": "$at"},
-                }
-            },
-        ],
     )

@@ -30,6 +30,7 @@ INDEXES: Final[dict[str, list[IndexModel]]] = {
         IndexModel([("member_id", ASC), ("placed_at", DESC), ("_id", DESC)]),
         IndexModel([("channel_id", ASC), ("placed_at", DESC), ("_id", DESC)]),
         IndexModel([("placed_at", DESC), ("_id", DESC)]),
+        IndexModel([("rollup_due.until", ASC)], sparse=True),  # the rollup sweeper
     ],
     "payments": [
         IndexModel([("order_id", ASC)]),
@@ -40,7 +41,9 @@ INDEXES: Final[dict[str, list[IndexModel]]] = {
         IndexModel([("channel_id", ASC), ("at", DESC), ("_id", DESC)]),
         IndexModel([("location_id", ASC), ("at", DESC)]),
         IndexModel([("at", DESC), ("_id", DESC)]),
+        IndexModel([("rollup_due.until", ASC)], sparse=True),  # the rollup sweeper
     ],
+    "member_rollups": [IndexModel([("member_id", ASC)])],
     "idempotency": [IndexModel([("created_at", ASC)], expireAfterSeconds=IDEMPOTENCY_TTL_SECONDS)],
     "stock_movements": [IndexModel([("sku", ASC), ("location_id", ASC), ("at", DESC)])],
     "points_ledger": [IndexModel([("member_id", ASC), ("at", DESC), ("_id", DESC)])],

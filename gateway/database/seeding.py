@@ -17,7 +17,7 @@ from typing import Any
 from bson import json_util
 from bson.json_util import JSONMode, JSONOptions
 
-from gateway.database import Database
+from gateway.database import Database, rollups
 from gateway.database.indexes import ensure_indexes
 from gateway.database.query import Doc
 
@@ -39,7 +39,8 @@ async def load(
     *,
     progress: Callable[[str, int], Any] | None = None,
 ) -> dict[str, int]:
-    """Upsert every document of ``data`` (collection -> documents) and ensure the indexes.
+    """Upsert every document of ``data`` (collection -> documents), ensure the indexes, and
+    rebuild the member rollups when orders or visits were loaded.
 
     ``progress(collection, n)`` is called after each batch of ``n`` documents. Returns the
     number of documents per collection.
@@ -54,6 +55,8 @@ async def load(
             await db[collection].insert_many(batch, ordered=False)
             if progress is not None:
                 progress(collection, len(batch))
+    if "orders" in data or "visits" in data:
+        await rollups.rebuild(db)  # the loaded activity, rolled up per member and channel
     return {collection: len(docs) for collection, docs in data.items()}
 
 
