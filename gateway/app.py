@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                     timeout=settings.request_timeout_ms / 1000)
         if db.kind == "embedded":
             counts = await seeding.load(db, seeding.read_seed_files(settings.seeds_dir))
+            await db.features()
             app.state.indexes_ready = True
             log.warning(
                 "embedded store: data is in memory, loaded from %s (%d documents) and lost on "

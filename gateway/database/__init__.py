@@ -9,14 +9,14 @@ the work done outside requests (start-up, seeding, the command line).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from gateway import deadline
-from gateway.database import cancellation
+from gateway.database import cancellation, engine
 from gateway.database.embedded import EmbeddedClient
 from gateway.database.monitoring import CommandCounter
 from gateway.settings import Settings
@@ -31,6 +31,13 @@ class Database:
     client: Any
     db: Any
     kind: Literal["mongodb", "embedded"]
+    _features: engine.Features | None = field(default=None, repr=False)
+
+    async def features(self) -> engine.Features:
+        """What this engine runs (asked once: the application's start-up asks first)."""
+        if self._features is None:
+            self._features = await engine.probe(self.db)
+        return self._features
 
     def __getitem__(self, collection: str) -> Any:
         return self.db[collection]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.database import Database
-from gateway.database.query import Doc, Paging, find, latest_per_key
+from gateway.database.latest import latest_per_key
+from gateway.database.query import Doc, Paging, find
 from gateway.database.scope import Scope
 
 # What a partner never reads of a ledger entry or a merge record: values that count every
@@ -45,8 +46,8 @@ async def ledger_by_members(
 ) -> dict[str, list[Doc]]:
     """A page of each member's ledger entries (newest first): one aggregate."""
     found = await latest_per_key(
-        db["points_ledger"], key_field="member_id", keys=member_ids, query=scope.restrict({}),
-        time_field="at", paging=paging,
+        db["points_ledger"], union=(await db.features()).union_with, key_field="member_id",
+        keys=member_ids, query=scope.restrict({}), time_field="at", paging=paging,
     )
     return {member: [_entry_seen_by(d, scope) for d in docs] for member, docs in found.items()}
 

@@ -93,10 +93,12 @@ class Paging:
 
 
 def after_by_time(time_field: str, after: Keyset | None) -> Doc:
-    """Filter for the items strictly after ``after`` in ``(time, _id)`` descending order."""
+    """Filter for the items strictly after ``after`` in ``(time, _id)`` descending order (the
+    range on the time alone first, so that an index on the time bounds its walk by it)."""
     if after is None or after.at is None:
         return {}
     return {
+        time_field: {"$lte": after.at},
         "$or": [
             {time_field: {"$lt": after.at}},
             {time_field: after.at, "_id": {"$lt": after.id}},
@@ -105,10 +107,12 @@ def after_by_time(time_field: str, after: Keyset | None) -> Doc:
 
 
 def before_by_time(time_field: str, before: Keyset | None) -> Doc:
-    """Filter for the items strictly before ``before`` in ``(time, _id)`` descending order."""
+    """Filter for the items strictly before ``before`` in ``(time, _id)`` descending order
+    (with the range on the time alone, as :func:`after_by_time`)."""
     if before is None or before.at is None:
         return {}
     return {
+        time_field: {"$gte": before.at},
         "$or": [
             {time_field: {"$gt": before.at}},
             {time_field: before.at, "_id": {"$gt": before.id}},
@@ -150,31 +154,6 @@ async def page_by_id(collection: Any, query: Doc, *, paging: Paging) -> list[Doc
     direction = -1 if paging.backward else 1
     return await find(collection, combine(query, {"_id": keyset} if keyset else {}),
                       sort=[("_id", direction)], limit=paging.limit)
-
-
-async def latest_per_key(
-    collection: Any,
-    *,
-    key_field: str,
-    keys: Sequence[Any],
-    query: Doc,
-    time_field: str,
-    paging: Paging,
-) -> dict[Any, list[Doc]]:
-    """For each key, a page (``paging.limit`` documents at most, in reading order) of its
-    newest-first list: ONE aggregate for all keys.
-
-    The server sorts and groups; only ``paging.limit`` documents per key come back.
-    """
-    bounds, sort = time_window(time_field, paging)
-    match = combine({key_field: {"$in": list(dict.fromkeys(keys))}}, query, bounds)
-    pipeline: list[Doc] = [
-        {"$match": match},
-        {"$sort": dict(sort)},
-        {"$group": {"_id": f"${key_field}", "docs": {"$push": "$$ROOT"}}},
-        {"$project": {"docs": {"$slice": ["$docs", paging.limit]}}},
-    ]
-    return {row["_id"]: row["docs"] for row in await aggregate(collection, pipeline)}
 
 
 def nearest(docs: list[Doc], time_field: str, paging: Paging) -> list[Doc]:

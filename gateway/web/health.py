@@ -23,10 +23,12 @@ READY_GRACE_SECONDS = 0.5
 
 
 async def ensure_indexes_once(app: Starlette) -> bool:
-    """Create indexes once; False (and a log line) when the database cannot be reached."""
+    """Create indexes and ask the engine what it runs, once; False (and a log line) when the
+    database cannot be reached."""
     if not app.state.indexes_ready:
         try:
             await ensure_indexes(app.state.db.db)
+            await app.state.db.features()
             app.state.indexes_ready = True
         except PyMongoError as exc:
             log.error("cannot ensure indexes: MongoDB unreachable (%s)", type(exc).__name__)
