@@ -38,26 +38,12 @@ async def latest(db: Any, collection: str, ids: list[str], limit: int) -> list[D
     ]))
 
 
-async def totals(db: Any, collection: str, ids: list[str]) -> list[Doc]:
-    field = TIME[collection]
-    match: Doc = {"member_id": {"$in": ids}}
-    group: Doc = {"_id": {"member": "$member_id", "channel": "$channel_id"},
-                  "first": {"$min": f"${field}"}, "last": {"$max": f"${field}"}}
-    if collection == "orders":
-        match["status"] = {"$ne": "CANCELLED"}
-        group.update(orders={"$sum": 1}, spend={"$sum": "$total"},
-                     spend_base={"$sum": "$total_base"})
-    else:
-        group["visits"] = {"$sum": 1}
-    return await listed(await db[collection].aggregate([{"$match": match}, {"$group": group}]))
-
-
 async def member360_floor(db: Any, *, first: int, base: str) -> bytes:
     members = await listed(db.members.find({}, sort=[("_id", 1)], limit=first + 1))
     members = members[:first]
     ids = [m["_id"] for m in members]
     history_limit = 21
-    identities, channels, orders, payments, visits, order_totals, visit_totals = (
+    identities, channels, orders, payments, visits, rollups = (
         await asyncio.gather(
             listed(db.identities.find({"member_id": {"$in": ids}},
                                       sort=[("channel_id", 1), ("_id", 1)])),
@@ -65,8 +51,7 @@ async def member360_floor(db: Any, *, first: int, base: str) -> bytes:
             latest(db, "orders", ids, history_limit),
             latest(db, "payments", ids, history_limit),
             latest(db, "visits", ids, history_limit),
-            totals(db, "orders", ids),
-            totals(db, "visits", ids),
+            listed(db.member_rollups.find({"member_id": {"$in": ids}})),
         )
     )
     channel = {c["_id"]: c for c in channels}
@@ -102,13 +87,10 @@ async def member360_floor(db: Any, *, first: int, base: str) -> bytes:
             {"externalId": i["external_id"],
              "channel": {"id": i["channel_id"], "name": channel[i["channel_id"]]["name"]}})
     summaries: dict[str, dict[str, Doc]] = {m: {} for m in ids}
-    for row in order_totals + visit_totals:
-        entry = summaries[row["_id"]["member"]].setdefault(
-            row["_id"]["channel"], {"orders": 0, "spend": 0, "spend_base": 0, "visits": 0,
-                                    "times": []})
-        for key in ("orders", "spend", "spend_base", "visits"):
-            entry[key] += row.get(key, 0)
-        entry["times"] += [row["first"], row["last"]]
+    for row in rollups:  # one per member and channel (gateway/commerce/rollups.py)
+        if row["orders"] or row["visits"]:
+            summaries[row["member_id"]][row["channel_id"]] = {
+                **row, "times": [row["first_at"], row["last_at"]]}
 
     def node(collection: str, d: Doc) -> Doc:
         loc = location.get(d.get("location_id") or "")
