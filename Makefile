@@ -90,6 +90,7 @@ soak: install  ## two workers under mixed load for a fixed time (see docs/perfor
 	$(VENV)/bin/python -m tests.benchmarks.soak $(SOAK_ARGS)
 
 bench: install  ## member-360 benchmark (see docs/performance.md); BENCH_ARGS="--scale 20"
+	JAVA_TOOL_OPTIONS="$${JAVA_TOOL_OPTIONS:--Xmx8g}" $(VENV)/bin/python -m tests.benchmarks.history_depth
 	JAVA_TOOL_OPTIONS="$${JAVA_TOOL_OPTIONS:--Xmx8g}" $(VENV)/bin/python -m tests.benchmarks.member360 $(BENCH_ARGS)
 
 abuse: install  ## hostile traffic against omnigw serve: resident memory and another key's latency (docs/security.md)
