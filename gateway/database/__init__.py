@@ -8,6 +8,7 @@ the work done outside requests (start-up, seeding, the command line).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,13 +32,15 @@ class Database:
     client: Any
     db: Any
     kind: Literal["mongodb", "embedded"]
-    _features: engine.Features | None = field(default=None, repr=False)
+    _features: asyncio.Future[engine.Features] | None = field(default=None, repr=False)
 
     async def features(self) -> engine.Features:
-        """What this engine runs (asked once: the application's start-up asks first)."""
-        if self._features is None:
-            self._features = await engine.probe(self.db)
-        return self._features
+        """What this engine runs (asked once, by the first caller; the application's start-up
+        asks first; a failed question is asked again next time)."""
+        if self._features is None or (self._features.done()
+                                      and self._features.exception() is not None):
+            self._features = asyncio.ensure_future(engine.probe(self.db))
+        return await asyncio.shield(self._features)
 
     def __getitem__(self, collection: str) -> Any:
         return self.db[collection]
