@@ -302,6 +302,11 @@ class Settings(BaseSettings):
         description="How long a stock reservation waits for its order to be written; then "
         "the sweeper gives the units back if no order was written.",
     )
+    pickup_hold_hours: float = Field(
+        default=72.0, gt=0, le=24 * 90,
+        description="How long an order made ready for pick-up waits in the store "
+        "(`preparePickup`); past it, `expirePickup` cancels it and gives the money back.",
+    )
     reservation_sweep_seconds: float = Field(
         default=5.0, ge=0.05, le=3600,
         description="How often the sweeper looks for expired reservations.",

@@ -5,7 +5,9 @@ its member earns ``floor(total_base / 100) x multiplier`` points, i.e. 1 point p
 of the base currency (per yuan by default), doubled at rural outlets. An imported order
 (``source: import``, gateway/commerce/imports.py) carries the prices a partner reports rather
 than our offers' prices, so it earns at most ``Settings.max_import_points`` (default 10,000;
-0 means imported orders earn none). Cancelling a paid order takes back what it earned. New
+0 means imported orders earn none). Points follow the order's value net of its refunds: a
+refund takes back what the refunded value earned (``take_back``), cancelling a paid order
+what is left. New
 members get ``SIGNUP_BONUS`` points. Each change is one entry in
 ``points_ledger`` (``_id`` ``"<reason>:<order or member id>"``, unique, so it is written once),
 booked in a channel (``channel_id``: the order's, or the home channel for the signup bonus) so
@@ -34,6 +36,8 @@ from gateway.settings import Settings
 POINTS_PER_BASE_UNIT: Final = {"ONLINE_SHOP": 1, "SUPERMARKET": 1, "RURAL_OUTLET": 2,
                                "OVERSEAS": 1}
 SIGNUP_BONUS: Final = 100
+# Order statuses in which an order has earned its points (it was paid).
+EARNED: Final = frozenset({"PAID", "SHIPPED", "COMPLETED"})
 LEDGER = "points_ledger"
 
 
@@ -59,7 +63,8 @@ async def lifetime_spend(db: Database, *, cluster: list[str]) -> int:
 
 
 async def _apply(db: Database, *, loaders: Loaders, settings: Settings, member_id: str,
-                 channel_id: str, order_id: str | None, delta: int, reason: str) -> None:
+                 channel_id: str, order_id: str | None, delta: int, reason: str,
+                 entry: str | None = None) -> None:
     member = await loaders.members_for_rules.load(member_id)
     if member is None:
         return
@@ -69,7 +74,7 @@ async def _apply(db: Database, *, loaders: Loaders, settings: Settings, member_i
         return
     try:
         await member_writes.insert(db, LEDGER, {
-            "_id": f"{reason}:{order_id or member_id}", "member_id": member_id,
+            "_id": f"{reason}:{entry or order_id or member_id}", "member_id": member_id,
             "channel_id": channel_id, "order_id": order_id, "delta": delta, "reason": reason,
             "balance": after["points"], "at": now(),
         })
@@ -86,9 +91,35 @@ async def earn(db: Database, *, loaders: Loaders, settings: Settings, order: Doc
 
 
 async def reverse(db: Database, *, loaders: Loaders, settings: Settings, order: Doc) -> None:
-    """Take back the points of a paid order that was cancelled."""
+    """Take back the points of a paid order that was cancelled (``order`` as it was just
+    before: what its refunds took back already stays taken)."""
     await _order_points(db, loaders=loaders, settings=settings, order=order, sign=-1,
                         reason="REVERSE")
+
+
+async def take_back(db: Database, *, loaders: Loaders, settings: Settings, order: Doc,
+                    refund_id: str, base_before: int, base_after: int) -> None:
+    """A refund of an order that earned its points (PAID, SHIPPED or COMPLETED) takes back
+    what the refunded value earned: the points of the net value before the refund less
+    those of the net value after (so the refunds of an order, however split, take back
+    exactly what it earned). The tier follows the lifetime spend, which refunds lower."""
+    if order.get("member_id") is None or order["status"] not in EARNED:
+        return
+    before = await _net_points(loaders, settings, order, base_before)
+    after = await _net_points(loaders, settings, order, base_after)
+    await _apply(db, loaders=loaders, settings=settings, member_id=order["member_id"],
+                 channel_id=order["channel_id"], order_id=order["_id"], delta=after - before,
+                 reason="REFUND", entry=refund_id)
+
+
+async def _net_points(loaders: Loaders, settings: Settings, order: Doc,
+                      refunded_base: int) -> int:
+    """The points an order earns for its value net of ``refunded_base``."""
+    channel = await loaders.channels_by_id.load(order["channel_id"])
+    return points_for(total_base=max(0, order["total_base"] - refunded_base),
+                      channel_kind=channel["kind"] if channel else "",
+                      cap=settings.max_import_points if order.get("source") == "import"
+                      else None)
 
 
 async def _order_points(
@@ -96,11 +127,7 @@ async def _order_points(
 ) -> None:
     if order.get("member_id") is None:
         return
-    channel = await loaders.channels_by_id.load(order["channel_id"])
-    delta = points_for(total_base=order["total_base"],
-                       channel_kind=channel["kind"] if channel else "",
-                       cap=settings.max_import_points if order.get("source") == "import"
-                       else None)
+    delta = await _net_points(loaders, settings, order, order.get("refunded_base", 0))
     await _apply(db, loaders=loaders, settings=settings, member_id=order["member_id"],
                  channel_id=order["channel_id"], order_id=order["_id"], delta=sign * delta,
                  reason=reason)

@@ -27,6 +27,7 @@ from gateway.clock import now
 from gateway.commerce import loyalty, rollups, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, member_id_of, new_id
 from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.commerce.settlement import settle_cancelled
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.scope import Scope
@@ -258,10 +259,12 @@ async def cancel_order(
     *, db: Database, loaders: Loaders, settings: Settings, scope: Scope, order_id: str,
     caller: str,
 ) -> Doc:
-    """Cancel an order that has not shipped and give its reserved stock back. Cancelling a
-    cancelled order changes nothing and returns it (retries are safe). The order is read
-    first: the cancel's rollup change (its member, channel and amounts, which never change)
-    goes into the conditional update that cancels it."""
+    """Cancel an order that has not shipped: its reserved stock goes back, its authorised
+    payments are voided and its captured ones refunded (``gateway.commerce.settlement``).
+    Cancelling a cancelled order completes what a request that died half-way left undone
+    and returns it (retries are safe). The order is read first: the cancel's rollup change
+    (its member, channel and amounts, which never change) goes into the conditional update
+    that cancels it."""
     current = await loaders.orders_by_id.load(order_id)
     change = rollups.order_cancelled(current) if current is not None else None
     before = await order_writes.set_status(
@@ -278,15 +281,23 @@ async def cancel_order(
         if current["status"] != "CANCELLED":
             raise reject("CONFLICT", f"Order {order_id} is {current['status']} and can no "
                          "longer be cancelled.", field="order")
+        await settle_cancelled(db, loaders=loaders, settings=settings, order=current,
+                               by=caller)
         return current
     if change is not None:
         await rollups.apply(db, collection="orders", doc_id=order_id, change=change)
-    if before.get("stock") == "RESERVED":
-        lines = tuple(Line(sku=x["sku"], quantity=x["quantity"]) for x in before["lines"])
-        await _release_all(db, location_id=before["location_id"], order_id=order_id,
-                           lines=lines)
+    await release_cancelled(db, order=before)
     if before["status"] == "PAID":
         await loyalty.reverse(db, loaders=loaders, settings=settings, order=before)
     after = {**before, "status": "CANCELLED"}
+    await settle_cancelled(db, loaders=loaders, settings=settings, order=after, by=caller)
     loaders.orders_by_id.prime(order_id, after, force=True)
     return after
+
+
+async def release_cancelled(db: Database, *, order: Doc) -> None:
+    """Give a cancelled order's reservation back (``order`` as it was before)."""
+    if order.get("stock") == "RESERVED":
+        lines = tuple(Line(sku=x["sku"], quantity=x["quantity"]) for x in order["lines"])
+        await _release_all(db, location_id=order["location_id"], order_id=order["_id"],
+                           lines=lines)

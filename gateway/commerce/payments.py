@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import NoReturn
 
 from pymongo.errors import DuplicateKeyError
 
@@ -12,9 +11,11 @@ from gateway.clock import now
 from gateway.commerce import loyalty, rollups, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, member_id_of, new_id
 from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.commerce.settlement import unpayable
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.scope import Scope
+from gateway.database.writes import lifecycle
 from gateway.database.writes import orders as order_writes
 from gateway.errors import AlreadyDone, reject
 from gateway.ids import identity_key
@@ -31,7 +32,9 @@ async def record_payment(
 ) -> Once:
     """Record a captured payment once per key. The order's ``paid`` counter grows by one
     conditional ``$inc`` that matches only while the order is open, in ``currency``, and
-    ``paid + amount <= total``, so payments never exceed the total, whatever the concurrency.
+    ``paid + authorized + amount <= total``, so payments never exceed the total, whatever the
+    concurrency; the payment's id is recorded with the increment, so a retry of a request
+    that died before inserting the payment does not count it again.
     One payment may be worth at most ``Settings.max_order_total_base`` in the base currency
     (LIMIT_EXCEEDED, checked before anything is written). The payment that completes the
     total moves the order to PAID and earns its points."""
@@ -47,10 +50,15 @@ async def record_payment(
         validation.worth(fx.base_amount, ceiling=settings.max_order_total_base,
                          base_currency=settings.base_currency, what="A payment",
                          field="amount")
-        after = await order_writes.add_paid(db, scope=scope, order_id=order_id, amount=amount,
+        after = await order_writes.add_paid(db, scope=scope, order_id=order_id,
+                                            payment_id=payment_id, amount=amount,
                                             currency=currency)
         if after is None:
-            await _why_not_paid(loaders, order_id=order_id, amount=amount, currency=currency)
+            current = await lifecycle.get(db, "orders", order_id, scope=scope)
+            if not lifecycle.applied(current, payment_id):  # else counted by the attempt
+                unpayable(current, order_id=order_id, amount=amount, currency=currency)
+            assert current is not None
+            after = current
         doc = {
             "_id": payment_id, "order_id": order_id, "member_id": after.get("member_id"),
             "channel_id": after["channel_id"], "location_id": after.get("location_id"),
@@ -61,7 +69,8 @@ async def record_payment(
         try:
             await order_writes.insert(db, "payments", doc)
         except BaseException as exc:
-            await order_writes.remove_paid(db, order_id=order_id, amount=amount)
+            await order_writes.remove_paid(db, order_id=order_id, payment_id=payment_id,
+                                           amount=amount)
             if isinstance(exc, DuplicateKeyError):  # the attempt taken over wrote it
                 raise AlreadyDone(payment_id) from None
             raise
@@ -77,22 +86,6 @@ async def record_payment(
                           request=[order_id, amount, currency, method],
                           new_id=new_id("pay_"), work=work,
                           lease_seconds=settings.idempotency_lease_seconds)
-
-
-async def _why_not_paid(
-    loaders: Loaders, *, order_id: str, amount: int, currency: str
-) -> NoReturn:
-    order = await loaders.orders_by_id.load(order_id)
-    if order is None:
-        raise reject("NOT_FOUND", f"Unknown order {order_id}.", field="order")
-    if order["currency"] != currency:
-        raise reject("CURRENCY_MISMATCH", f"Order {order_id} is in {order['currency']}.",
-                     field="currency")
-    if order["status"] not in ("PLACED", "PAID"):
-        raise reject("CONFLICT", f"Order {order_id} is {order['status']}.", field="order")
-    left = order["total"] - order.get("paid", 0)
-    raise reject("OVERPAYMENT", f"Only {left} minor units of order {order_id} are unpaid.",
-                 field="amount")
 
 
 async def record_visit(

@@ -8,6 +8,9 @@ from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.scope import Scope
 
+# Operation ids an order keeps (see gateway.database.writes.lifecycle).
+OPS_KEPT = 1000
+
 
 async def insert(db: Database, collection: str, doc: Doc) -> None:
     """Insert one order, payment or visit (its ``_id`` is chosen by the caller)."""
@@ -29,26 +32,32 @@ async def set_status(db: Database, *, scope: Scope, order_id: str, from_statuses
 
 
 async def add_paid(
-    db: Database, *, scope: Scope, order_id: str, amount: int, currency: str
+    db: Database, *, scope: Scope, order_id: str, payment_id: str, amount: int, currency: str
 ) -> Doc | None:
-    """``paid += amount`` while the order is open, in ``currency``, and ``paid + amount`` does
-    not exceed its total; the document after, or ``None``."""
+    """``paid += amount`` for ``payment_id``, once: while the order is open, in ``currency``,
+    ``paid + authorized + amount`` does not exceed its total, and the payment's id is not
+    among the order's ``ops`` (it is added in the same update, so a retry of a request that
+    died before inserting the payment cannot count it twice). The document after, or
+    ``None``."""
     found: Doc | None = await db["orders"].find_one_and_update(
         scope.restrict({
             "_id": order_id,
             "currency": currency,
             "status": {"$in": ["PLACED", "PAID"]},
-            "$expr": {"$lte": [{"$add": [{"$ifNull": ["$paid", 0]}, amount]}, "$total"]},
+            "ops": {"$ne": payment_id},
+            "$expr": {"$lte": [{"$add": [{"$ifNull": ["$paid", 0]},
+                                         {"$ifNull": ["$authorized", 0]}, amount]}, "$total"]},
         }),
-        {"$inc": {"paid": amount}},
+        {"$inc": {"paid": amount}, "$push": {"ops": {"$each": [payment_id], "$slice": -OPS_KEPT}}},
         return_document=ReturnDocument.AFTER,
     )
     return found
 
 
-async def remove_paid(db: Database, *, order_id: str, amount: int) -> None:
-    """Undo :func:`add_paid` (the payment document could not be written)."""
-    await db["orders"].update_one({"_id": order_id}, {"$inc": {"paid": -amount}})
+async def remove_paid(db: Database, *, order_id: str, payment_id: str, amount: int) -> None:
+    """Undo :func:`add_paid` (the payment document could not be written), once."""
+    await db["orders"].update_one({"_id": order_id, "ops": payment_id},
+                                  {"$inc": {"paid": -amount}, "$pull": {"ops": payment_id}})
 
 
 async def delete(db: Database, collection: str, doc_id: str) -> None:
