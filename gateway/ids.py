@@ -48,12 +48,16 @@ ENTITIES: Final = (
     Entity("Visit", "vis_", (("id", "vis_"),)),
     Entity("Identity", "idn_", (("channelId", "ch_"), ("externalId", None))),
     Entity("StockLevel", "stk_"),
+    Entity("OrderEvent", "oev_"),
+    Entity("Refund", "rfd_"),
+    Entity("Return", "ret_"),
 )
 BY_TYPE: Final = {entity.type: entity for entity in ENTITIES}
 PREFIXES: Final = {entity.prefix: entity.type for entity in ENTITIES}
 # Ids made of other ids (identities, stock levels) have their own shapes below; a merge's id
-# (mrg_) is well formed like any other but names no node.
-_SIMPLE = [e.prefix for e in ENTITIES if e.prefix not in ("idn_", "stk_")] + ["mrg_"]
+# (mrg_) and a shipment's (shp_, found on its order) are well formed like any other but name
+# no node.
+_SIMPLE = [e.prefix for e in ENTITIES if e.prefix not in ("idn_", "stk_")] + ["mrg_", "shp_"]
 _ID = re.compile("^(" + "|".join(p.removesuffix("_") for p in _SIMPLE)
                  + r")_[A-Za-z0-9_.-]{1,64}$")
 MAX_EXTERNAL_ID = 128

@@ -22,11 +22,14 @@ if TYPE_CHECKING:
     from resolvers.members import Member
 
 
-@strawberry.enum(description="The three kinds of activity in a member's history.")
+@strawberry.enum(description="The four kinds of activity in a member's history.")
 class ActivityKind(Enum):
     ORDER = strawberry.enum_value("ORDER", description="An order placed.")
     PAYMENT = strawberry.enum_value("PAYMENT", description="A payment made.")
     VISIT = strawberry.enum_value("VISIT", description="A store visit, app session or view.")
+    ORDER_EVENT = strawberry.enum_value(
+        "ORDER_EVENT", description="A step of an order after it was placed: shipped, "
+        "collected, completed, cancelled, captured, voided, refunded, returned.")
 
 
 @strawberry.enum(
@@ -34,7 +37,7 @@ class ActivityKind(Enum):
     "can ask `... on Order { status } ... on Payment { status }` without aliases (GraphQL "
     "merges two fields of one response name only when their types are the same). An order "
     "is PLACED, PAID, SHIPPED, COMPLETED or CANCELLED; a payment AUTHORIZED, CAPTURED, "
-    "REFUNDED or FAILED."
+    "VOIDED, PARTIALLY_REFUNDED, REFUNDED or FAILED."
 )
 class ActivityStatus(Enum):
     PLACED = strawberry.enum_value("PLACED", description="Order: placed, not yet paid.")
@@ -45,22 +48,30 @@ class ActivityStatus(Enum):
     AUTHORIZED = strawberry.enum_value("AUTHORIZED", description="Payment: authorized, not "
                                        "captured.")
     CAPTURED = strawberry.enum_value("CAPTURED", description="Payment: money received.")
-    REFUNDED = strawberry.enum_value("REFUNDED", description="Payment: returned to the payer.")
+    VOIDED = strawberry.enum_value("VOIDED", description="Payment: authorised, then voided "
+                                   "(never captured).")
+    PARTIALLY_REFUNDED = strawberry.enum_value(
+        "PARTIALLY_REFUNDED", description="Payment: captured, part of it refunded.")
+    REFUNDED = strawberry.enum_value("REFUNDED", description="Payment: returned to the payer "
+                                     "in full.")
     FAILED = strawberry.enum_value("FAILED", description="Payment: did not go through.")
 
 
 ORDER_STATUSES = (ActivityStatus.PLACED, ActivityStatus.PAID, ActivityStatus.SHIPPED,
                   ActivityStatus.COMPLETED, ActivityStatus.CANCELLED)
+PAYMENT_STATUSES = tuple(s for s in ActivityStatus if s not in ORDER_STATUSES)
 
 
 COLLECTION_OF = {
     ActivityKind.ORDER: "orders",
     ActivityKind.PAYMENT: "payments",
     ActivityKind.VISIT: "visits",
+    ActivityKind.ORDER_EVENT: "order_events",
 }
 
 
-@strawberry.interface(description="Something that happened in a channel at a moment.")
+@strawberry.interface(description="Something that happened in a channel at a moment: an "
+                      "order, a payment, a visit or an order event.")
 class Activity(Node):
     at: datetime = strawberry.field(description="When it happened (ISO 8601, UTC).")
     channel_id: strawberry.Private[str]

@@ -24,7 +24,11 @@ class PointsReason(Enum):
         "channel's multiplier (ONLINE_SHOP 1, SUPERMARKET 1, RURAL_OUTLET 2, OVERSEAS 1); an "
         "imported order (importOrders) earns at most OMNIGW_MAX_IMPORT_POINTS (default "
         "10,000; 0: none).")
-    REVERSE = strawberry.enum_value("REVERSE", description="A paid order was cancelled.")
+    REVERSE = strawberry.enum_value(
+        "REVERSE", description="A paid order was cancelled: what it still held is taken back.")
+    REFUND = strawberry.enum_value(
+        "REFUND", description="A refund of a paid order (refundPayment, returnOrder): the "
+        "points its net value earned before less those it earns after.")
 
 
 @strawberry.type(
@@ -33,7 +37,8 @@ class PointsReason(Enum):
     "setting, by default SILVER from 1,500.00, GOLD from 5,000.00, PLATINUM from 10,000.00)."
 )
 class PointsEntry:
-    id: strawberry.ID = strawberry.field(description="Entry id: reason and order or member id.")
+    id: strawberry.ID = strawberry.field(
+        description="Entry id: reason and order, refund or member id.")
     delta: Long = strawberry.field(description="Points added (positive) or taken (negative).")
     reason: PointsReason = strawberry.field(description="Why.")
     balance: Long | None = strawberry.field(

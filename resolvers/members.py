@@ -22,6 +22,7 @@ from resolvers.activity import COLLECTION_OF, Activity, ActivityKind, activity_f
 from resolvers.channels import Channel, load_channel
 from resolvers.loyalty import Merge, PointsEntry
 from resolvers.node import Node
+from resolvers.order_events import OrderEvent
 from resolvers.orders import Order
 from resolvers.payments import Payment
 from resolvers.relay import (
@@ -109,6 +110,7 @@ class ChannelSummary:
 # The GraphQL type of a document of each activity collection.
 ACTIVITY_FROM_DOC: dict[str, Callable[[Doc], Activity]] = {
     "orders": Order.from_doc, "payments": Payment.from_doc, "visits": Visit.from_doc,
+    "order_events": OrderEvent.from_doc,
 }
 
 
@@ -141,7 +143,8 @@ class Member(Node):
         return [Identity.from_doc(d) for d in docs]
 
     @strawberry.field(
-        description="One timeline of the member's orders, payments and visits in every channel "
+        description="One timeline of the member's orders, payments, visits and order events "
+        "(shipped, collected, refunded, returned...) in every channel "
         "the caller may see, newest first (ties by id). Cursors are positions, so they stay "
         "valid as new activity arrives. A page reads at most `first + 1` documents per "
         "collection."

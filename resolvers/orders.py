@@ -9,6 +9,7 @@ import strawberry
 
 from gateway import ids
 from gateway.clock import utc
+from gateway.commerce.operations import captured, delivered
 from gateway.context import Info
 from gateway.database import activity as repo
 from gateway.errors import BadUserInput
@@ -27,6 +28,7 @@ from resolvers.relay import (
 from resolvers.scalars import Money, money
 
 if TYPE_CHECKING:
+    from resolvers.order_events import OrderEvent, Pickup, Shipment
     from resolvers.payments import Payment
 
 
@@ -38,6 +40,10 @@ class OrderLine:
         "1,000,000) when the order was written.")
     unit_price: Money = strawberry.field(description="Price of one unit, as charged.")
     line_total: Money = strawberry.field(description="quantity x unitPrice.")
+    shipped: int = strawberry.field(
+        description="Units that reached the buyer: shipped or collected (all of them for a "
+        "sale imported from a till).")
+    returned: int = strawberry.field(description="Units returned (returnOrder).")
 
     @strawberry.field(description="The product; null if it left the catalogue.")
     async def product(self, info: Info) -> Product | None:
@@ -53,9 +59,19 @@ class Order(Activity):
     lines: list[OrderLine] = strawberry.field(description="The order's lines.")
     total: Money = strawberry.field(description="Total in the channel's currency.")
     status: ActivityStatus = strawberry.field(
-        description="Current status: PLACED, PAID, SHIPPED, COMPLETED or CANCELLED."
+        description="Current status: PLACED, PAID, SHIPPED, COMPLETED or CANCELLED (see "
+        "docs/writing.md for the transitions)."
     )
     placed_at: datetime = strawberry.field(description="When it was placed (UTC).")
+    paid: Money = strawberry.field(description="Captured so far (gross of refunds).")
+    authorized: Money = strawberry.field(
+        description="Authorised and not yet captured or voided.")
+    refunded: Money = strawberry.field(
+        description="Refunded so far; revenue and lifetime value count total less refunded.")
+    shipments: list[Annotated[Shipment, strawberry.lazy("resolvers.order_events")]] = (
+        strawberry.field(description="Shipments, oldest first (at most 20)."))
+    pickup: Annotated[Pickup, strawberry.lazy("resolvers.order_events")] | None = (
+        strawberry.field(description="The pick-up in store, once made ready; else null."))
 
     @strawberry.field(description="Payments made for this order, oldest first.")
     async def payments(
@@ -66,8 +82,23 @@ class Order(Activity):
         docs = await info.context.loaders.payments_by_order.load(self.id)
         return [Payment.from_doc(d) for d in docs]
 
+    @strawberry.field(description="What happened to the order after it was placed (shipped, "
+                      "collected, refunded, returned...), newest first.")
+    async def events(
+        self, info: Info, first: FirstArgument = None, after: AfterArgument = None,
+        last: LastArgument = None, before: BeforeArgument = None,
+    ) -> Connection[Annotated[OrderEvent, strawberry.lazy("resolvers.order_events")]]:
+        from resolvers.order_events import OrderEvent
+
+        tag = list_tag("events", self.id)
+        page = paging(first=first, after=after, last=last, before=before, tag=tag, timed=True)
+        docs = await info.context.loaders.events_by_order.load((self.id, page))
+        return connection(docs, page, OrderEvent.from_doc, time_key("at"), tag)
+
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Order:
+        from resolvers.order_events import Pickup, Shipment
+
         currency = doc["currency"]
         placed_at = utc(doc["placed_at"])
         return cls(
@@ -83,11 +114,18 @@ class Order(Activity):
                     quantity=line["quantity"],
                     unit_price=money(line["unit_price"], currency),
                     line_total=money(line["unit_price"] * line["quantity"], currency),
+                    shipped=delivered(line, doc),
+                    returned=line.get("returned", 0),
                 )
                 for line in doc["lines"]
             ],
             total=money(doc["total"], currency),
             status=ActivityStatus(doc["status"]),
+            paid=money(captured(doc), currency),
+            authorized=money(doc.get("authorized", 0), currency),
+            refunded=money(doc.get("refunded", 0), currency),
+            shipments=[Shipment.from_doc(x) for x in doc.get("shipments", [])],
+            pickup=Pickup.from_doc(doc["pickup"]) if doc.get("pickup") else None,
         )
 
     @classmethod

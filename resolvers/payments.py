@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from gateway import ids
-from gateway.clock import utc
+from gateway.clock import optional_utc, utc
+from gateway.commerce.refunds import refundable, refunded
 from gateway.context import Info
-from resolvers.activity import Activity, ActivityStatus
+from gateway.database import activity as repo
+from gateway.errors import BadUserInput
+from resolvers.activity import (
+    PAYMENT_STATUSES,
+    Activity,
+    ActivityStatus,
+    activity_filter,
+    time_key,
+)
 from resolvers.orders import Order, load_order
+from resolvers.relay import (
+    AfterArgument,
+    BeforeArgument,
+    Connection,
+    FirstArgument,
+    LastArgument,
+    connection,
+    list_tag,
+    paging,
+)
 from resolvers.scalars import Money, money
+
+if TYPE_CHECKING:
+    from resolvers.order_events import Refund
 
 
 @strawberry.enum(description="How a payment was made.")
@@ -34,10 +57,26 @@ class Payment(Activity):
     method: PaymentMethod = strawberry.field(description="How it was paid.")
     amount: Money = strawberry.field(description="Amount in the channel's currency.")
     status: ActivityStatus = strawberry.field(
-        description="Current status: AUTHORIZED, CAPTURED, REFUNDED or FAILED."
+        description="Current status: AUTHORIZED, CAPTURED, VOIDED, PARTIALLY_REFUNDED, "
+        "REFUNDED or FAILED (see docs/writing.md for the transitions)."
     )
-    paid_at: datetime = strawberry.field(description="When it was paid (UTC).")
+    paid_at: datetime = strawberry.field(
+        description="When it was recorded: paid, or authorised (UTC).")
+    captured_at: datetime | None = strawberry.field(
+        description="When an authorised payment was captured; null otherwise.")
+    refunded: Money = strawberry.field(description="Refunded so far, never above `amount`.")
+    refundable: Money = strawberry.field(
+        description="What can still be refunded: amount less refunded once captured, else 0.")
     order_id: strawberry.Private[str]
+
+    @strawberry.field(description="Its refunds, oldest first (at most 100).")
+    async def refunds(
+        self, info: Info
+    ) -> list[Annotated[Refund, strawberry.lazy("resolvers.order_events")]]:
+        from resolvers.order_events import Refund
+
+        docs = await info.context.loaders.refunds_by_payment.load(str(self.id))
+        return [Refund.from_doc(d, info.context.settings.base_currency) for d in docs]
 
     @strawberry.field(description="The order paid for.")
     async def order(self, info: Info) -> Order | None:
@@ -57,6 +96,9 @@ class Payment(Activity):
             method=PaymentMethod(doc["method"]),
             amount=money(doc["amount"], doc["currency"]),
             status=ActivityStatus(doc["status"]),
+            captured_at=optional_utc(doc.get("captured_at")),
+            refunded=money(refunded(doc), doc["currency"]),
+            refundable=money(refundable(doc), doc["currency"]),
         )
 
     @classmethod
@@ -69,3 +111,52 @@ async def load_payment(info: Info, payment_id: str | None) -> Payment | None:
         return None
     doc = await info.context.loaders.payments_by_id.load(payment_id)
     return None if doc is None else Payment.from_doc(doc)
+
+
+@strawberry.input(description="Narrows a payment list (a till's or an outlet's cash-up); all "
+                  "fields optional, combined with AND.")
+class PaymentFilter:
+    channels: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Only these channels (ch_ ids), at most 50.")
+    location: strawberry.ID | None = strawberry.field(
+        default=None, description="One store, outlet or warehouse (loc_ id): its till.")
+    methods: list[PaymentMethod] | None = strawberry.field(
+        default=None, description="Only these methods (e.g. CASH for a cash-up).")
+    statuses: list[ActivityStatus] | None = strawberry.field(
+        default=None, description="Payment statuses (an order status is BAD_USER_INPUT).")
+    member: strawberry.ID | None = strawberry.field(default=None, description="One member.")
+    since: datetime | None = strawberry.field(
+        default=None, description="Recorded (paid or authorised) at or after.")
+    until: datetime | None = strawberry.field(default=None, description="Recorded before.")
+
+
+@strawberry.type
+class PaymentQuery:
+    @strawberry.field(description="Payments, newest first, a page at a time: a till's, an "
+                      "outlet's or a channel's payments of a day, for its cash-up (each with "
+                      "what was refunded of it). A partner sees its channels' payments only.")
+    async def payments(
+        self,
+        info: Info,
+        filter: Annotated[PaymentFilter | None, strawberry.argument(description="Filter.")] = None,
+        first: FirstArgument = None,
+        after: AfterArgument = None,
+        last: LastArgument = None,
+        before: BeforeArgument = None,
+    ) -> Connection[Payment]:
+        f = filter or PaymentFilter()
+        wrong = [s.name for s in f.statuses or () if s not in PAYMENT_STATUSES]
+        if wrong:
+            raise BadUserInput(f"{wrong[0]} is an order status; a payment is "
+                               f"{', '.join(s.name for s in PAYMENT_STATUSES)}.",
+                               field="statuses")
+        where = replace(activity_filter(
+            channels=f.channels, member=f.member, location=f.location, since=f.since,
+            until=f.until,
+            statuses=tuple(s.name for s in f.statuses) if f.statuses is not None else None,
+        ), methods=tuple(m.name for m in f.methods) if f.methods is not None else None)
+        tag = list_tag("payments", where)
+        page = paging(first=first, after=after, last=last, before=before, tag=tag, timed=True)
+        docs = await repo.page(info.context.db, "payments", scope=info.context.scope,
+                               where=where, paging=page)
+        return connection(docs, page, Payment.from_doc, time_key("paid_at"), tag)

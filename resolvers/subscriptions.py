@@ -21,7 +21,7 @@ from gateway.loaders import Loaders
 from gateway.telemetry.metrics import LIVE_SUBSCRIPTIONS
 from resolvers.activity import Activity
 from resolvers.members import ACTIVITY_FROM_DOC, load_member
-from resolvers.orders import Order
+from resolvers.orders import Order, load_order
 
 
 async def _events(info: Info, field: str, interests: list[Interest]) -> AsyncGenerator[Event, None]:
@@ -40,7 +40,8 @@ async def _events(info: Info, field: str, interests: list[Interest]) -> AsyncGen
 @strawberry.type(description="Live updates, over WebSocket (graphql-transport-ws).")
 class Subscription:
     @strawberry.subscription(
-        description="A member's orders, payments and visits as they happen, in any channel "
+        description="A member's orders, payments, visits and order events (shipped, collected, "
+        "refunded, returned...) as they happen, in any channel "
         "the caller may see (the Activity of Member.history). Within about one polling "
         "interval of the write, whoever wrote it."
     )
@@ -57,7 +58,9 @@ class Subscription:
             yield ACTIVITY_FROM_DOC[collection](doc)
 
     @strawberry.subscription(
-        description="Orders placed in one channel as they happen, whoever wrote them."
+        description="Orders of one channel as they are placed and as their life goes on "
+        "(shipped, ready for pick-up, collected, completed, cancelled, payments captured or "
+        "voided, refunded, returned: the order as it is then), whoever wrote them."
     )
     async def channel_orders(
         self,
@@ -67,6 +70,9 @@ class Subscription:
         channel_id = ids.check(channel, "ch_", field="channel")
         if not info.context.scope.allows(channel_id):
             raise Forbidden(f"The caller may not see channel {channel_id}.", field="channel")
-        async for _, doc in _events(info, "channelOrders",
-                                    [Interest("orders", "channel_id", channel_id)]):
-            yield Order.from_doc(doc)
+        interests = [Interest(c, "channel_id", channel_id) for c in ("orders", "order_events")]
+        async for collection, doc in _events(info, "channelOrders", interests):
+            if collection == "orders":
+                yield Order.from_doc(doc)
+            elif (order := await load_order(info, doc["order_id"])) is not None:
+                yield order

@@ -36,7 +36,7 @@ from typing import Any, Final
 from gateway.clock import now, utc
 from gateway.commerce import loyalty, order_stock, validation
 from gateway.commerce.idempotency import Once, run_once
-from gateway.commerce.operations import order_of, record_event, stable_id
+from gateway.commerce.operations import delivered, order_of, record_event, stable_id
 from gateway.commerce.order_stock import Units
 from gateway.commerce.settlement import settle_cancelled
 from gateway.database import Database
@@ -78,7 +78,6 @@ async def ship_order(
                                       op_id=shipment_id)
         await record_event(db, order=order, kind="SHIPPED", op_id=shipment_id, by=caller,
                            location_id=shipment["location_id"], shipment=shipment)
-        loaders.orders_by_id.clear(order_id)
 
     validation.idempotency_key(idempotency_key)
     return await run_once(db, caller=caller, mutation="shipOrder", key=idempotency_key,
@@ -99,7 +98,7 @@ async def _new_shipment(
         raise reject("CONFLICT", f"Order {order['_id']} waits for pick-up.", field="order")
     if await loaders.locations_by_id.load(location_id) is None:
         raise reject("NOT_FOUND", f"Unknown location {location_id}.", field="location")
-    units = _units(order, lines, bound=lambda line: line["quantity"] - line.get("shipped", 0),
+    units = _units(order, lines, bound=lambda line: line["quantity"] - delivered(line, order),
                    what="shipped")
     reserved = order.get("stock") == "RESERVED" and order["location_id"] == location_id
     await order_stock.take(db, location_id=location_id, units=units, reserved=reserved,
@@ -342,7 +341,7 @@ async def complete_order(
             if order["status"] != "SHIPPED":
                 raise reject("CONFLICT", f"Order {order_id} is {order['status']}: only a "
                              "shipped order is completed.", field="order")
-            left = sum(line["quantity"] - line.get("shipped", 0) for line in order["lines"])
+            left = sum(line["quantity"] - delivered(line, order) for line in order["lines"])
             if left:
                 raise reject("CONFLICT", f"{left} units of order {order_id} are not shipped "
                              "yet.", field="order")

@@ -67,8 +67,18 @@ async def record_event(db: Database, *, order: Doc, kind: str, op_id: str, by: s
 
 
 def delivered(line: Doc, order: Doc) -> int:
-    """Units of a line that reached the buyer: shipped or collected (an imported order,
-    sold at the till, delivered them all)."""
+    """Units of a line that reached the buyer: shipped or collected. An order that is SHIPPED
+    or COMPLETED without any shipment recorded (sold at a till and imported, or written
+    before shipments were) delivered them all."""
     if "shipped" in line:
         return int(line["shipped"])
-    return int(line["quantity"]) if order["status"] == "COMPLETED" else 0
+    legacy = order["status"] in ("SHIPPED", "COMPLETED") and not order.get("shipments")
+    return int(line["quantity"]) if legacy else 0
+
+
+def captured(order: Doc) -> int:
+    """Minor units captured for an order (``paid``; an order written without the counter
+    and already paid was paid in full)."""
+    if "paid" in order:
+        return int(order["paid"])
+    return int(order["total"]) if order["status"] in ("PAID", "SHIPPED", "COMPLETED") else 0

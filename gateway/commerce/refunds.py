@@ -46,11 +46,19 @@ def base_of(refunded: int, order: Doc) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
+def refunded(payment: Doc) -> int:
+    """What was refunded of a payment (all of it for one written REFUNDED without the
+    counter)."""
+    if "refunded" in payment:
+        return int(payment["refunded"])
+    return int(payment["amount"]) if payment["status"] == "REFUNDED" else 0
+
+
 def refundable(payment: Doc) -> int:
     """What can still be refunded of a payment (0 unless captured)."""
     if payment["status"] not in REFUNDABLE:
         return 0
-    return int(payment["amount"]) - int(payment.get("refunded", 0))
+    return int(payment["amount"]) - refunded(payment)
 
 
 async def refund(

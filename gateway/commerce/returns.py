@@ -91,7 +91,6 @@ async def return_order(
         await lifecycle.insert_once(db, "returns", doc)
         await record_event(db, order=order, kind="RETURNED", op_id=return_id, by=caller,
                            location_id=record["location_id"], return_id=return_id)
-        loaders.orders_by_id.clear(order_id)
 
     return await run_once(
         db, caller=caller, mutation="returnOrder", key=idempotency_key,

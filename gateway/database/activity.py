@@ -1,4 +1,5 @@
-"""Repository functions for the three activity collections: orders, payments and visits.
+"""Repository functions for the activity collections: orders, payments, visits and order
+events (shipments, pick-ups, refunds, returns... see ``gateway.commerce.operations``).
 
 They share one shape: a channel, a member (visits may be anonymous), a time field, and
 lists ordered newest first with a ``(time, _id)`` keyset.
@@ -23,7 +24,8 @@ from gateway.database.query import (
 )
 from gateway.database.scope import Scope
 
-TIME_FIELD: Final = {"orders": "placed_at", "payments": "paid_at", "visits": "at"}
+TIME_FIELD: Final = {"orders": "placed_at", "payments": "paid_at", "visits": "at",
+                     "order_events": "at"}
 ACTIVITY_COLLECTIONS: Final = tuple(TIME_FIELD)
 
 
@@ -36,6 +38,7 @@ class ActivityFilter:
     location_id: str | None = None
     statuses: tuple[str, ...] | None = None
     kinds: tuple[str, ...] | None = None
+    methods: tuple[str, ...] | None = None
     since: datetime | None = None
     until: datetime | None = None
 
@@ -52,6 +55,7 @@ class ActivityFilter:
             {"location_id": self.location_id} if self.location_id is not None else {},
             {"status": {"$in": list(self.statuses)}} if self.statuses is not None else {},
             {"kind": {"$in": list(self.kinds)}} if self.kinds is not None else {},
+            {"method": {"$in": list(self.methods)}} if self.methods is not None else {},
             {time_field: time_range} if time_range else {},
         )
 

@@ -35,7 +35,18 @@ INDEXES: Final[dict[str, list[IndexModel]]] = {
     "payments": [
         IndexModel([("order_id", ASC)]),
         IndexModel([("member_id", ASC), ("paid_at", DESC), ("_id", DESC)]),
+        IndexModel([("channel_id", ASC), ("paid_at", DESC), ("_id", DESC)]),  # cash-ups
+        IndexModel([("location_id", ASC), ("paid_at", DESC), ("_id", DESC)]),
+        IndexModel([("paid_at", DESC), ("_id", DESC)]),
     ],
+    "order_events": [
+        IndexModel([("order_id", ASC), ("at", DESC), ("_id", DESC)]),
+        IndexModel([("member_id", ASC), ("at", DESC), ("_id", DESC)]),
+        IndexModel([("channel_id", ASC), ("at", DESC), ("_id", DESC)]),
+        IndexModel([("at", DESC), ("_id", DESC)]),
+    ],
+    "refunds": [IndexModel([("payment_id", ASC), ("at", ASC)]), IndexModel([("order_id", ASC)])],
+    "returns": [IndexModel([("order_id", ASC)])],
     "visits": [
         IndexModel([("member_id", ASC), ("at", DESC), ("_id", DESC)]),
         IndexModel([("channel_id", ASC), ("at", DESC), ("_id", DESC)]),

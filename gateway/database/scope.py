@@ -7,6 +7,8 @@ so no resolver, loader or cursor can reach another channel's rows:
 - ``channels``: its channels (by ``_id``);
 - ``locations``, ``orders``, ``payments``, ``visits``, ``identities``: rows of its channels
   (``channel_id``);
+- ``order_events``, ``refunds``, ``returns``: rows of the orders of its channels
+  (``channel_id``, the order's channel, wherever the step took place);
 - ``inventory``: stock at the locations of its channels (through the scoped ``locations``);
 - ``products``: products offered in its channels, with only those offers;
 - ``points_ledger``: entries booked in its channels (``channel_id``: the order's channel, or

@@ -6,6 +6,8 @@ time a field asks for it, and defined in its domain's module:
 - :mod:`~gateway.loaders.members`: members, identities, merges, the points ledger, the
   per-channel summaries, and the member *cluster* their activity is keyed by;
 - :mod:`~gateway.loaders.activity`: orders, payments and visits by id, payments by order;
+- :mod:`~gateway.loaders.lifecycle`: order events, refunds and returns, a payment's refunds,
+  an order's events;
 - :mod:`~gateway.loaders.timeline`: a member's history, merged into one timeline;
 - :mod:`~gateway.loaders.analytics`: the series and tables of the analytics fields.
 
@@ -23,7 +25,7 @@ from strawberry.dataloader import DataLoader
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.scope import ADMIN, Scope
-from gateway.loaders import activity, analytics, channels, members, products, timeline
+from gateway.loaders import activity, analytics, channels, lifecycle, members, products, timeline
 from gateway.telemetry import metrics, tracing
 
 K = TypeVar("K")
@@ -75,6 +77,11 @@ class Loaders:
     payments_by_id = Lazy(activity.payments_by_id)
     visits_by_id = Lazy(activity.visits_by_id)
     payments_by_order = Lazy(activity.payments_by_order)
+    events_by_id = Lazy(lifecycle.events_by_id)
+    refunds_by_id = Lazy(lifecycle.refunds_by_id)
+    returns_by_id = Lazy(lifecycle.returns_by_id)
+    refunds_by_payment = Lazy(lifecycle.refunds_by_payment)
+    events_by_order = Lazy(lifecycle.events_by_order)
     history_by_member = Lazy(timeline.history_by_member)
     footfall_by_location = Lazy(analytics.footfall_by_location)
     sales_by_channel = Lazy(analytics.sales_by_channel)

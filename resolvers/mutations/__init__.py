@@ -9,14 +9,17 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.mutations.activity import ActivityMutation
+from resolvers.mutations.fulfilment import FulfilmentMutation
 from resolvers.mutations.imports import ImportMutation
 from resolvers.mutations.members import MemberMutation
 from resolvers.mutations.merges import MergeMutation
 from resolvers.mutations.orders import OrderMutation
+from resolvers.mutations.settlement import SettlementMutation
 from resolvers.mutations.stock import StockMutation
 
 
-@strawberry.type(description="Write orders, payments, visits, stock, members and identities.")
-class Mutation(OrderMutation, StockMutation, ActivityMutation, MemberMutation,
-               MergeMutation, ImportMutation):
+@strawberry.type(description="Write orders, payments, visits, stock, members and identities; "
+                 "fulfil, refund and return orders.")
+class Mutation(OrderMutation, StockMutation, ActivityMutation, SettlementMutation,
+               FulfilmentMutation, MemberMutation, MergeMutation, ImportMutation):
     pass

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from enum import Enum
+from typing import Any
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from gateway.errors import Rejected
 
@@ -28,6 +31,8 @@ class UserErrorCode(Enum):
         "CURRENCY_MISMATCH", description="The currency differs from the channel's or order's.")
     OVERPAYMENT = strawberry.enum_value(
         "OVERPAYMENT", description="Payments would exceed the order total.")
+    OVERREFUND = strawberry.enum_value(
+        "OVERREFUND", description="Refunds would exceed what the payment captured.")
     STOCK_CHANGED = strawberry.enum_value(
         "STOCK_CHANGED", description="On-hand stock is not the expected value (compare-and-set).")
     CONFLICT = strawberry.enum_value(
@@ -44,6 +49,13 @@ class UserError:
         description="The input field at fault as a dotted path (e.g. `lines.2.sku`), if any.")
     code: UserErrorCode = strawberry.field(description="Stable machine-readable code.")
     message: str = strawberry.field(description="What went wrong, for people.")
+
+
+def forget(loader: DataLoader[Any, Any], key: Any) -> None:
+    """Drop ``key`` from a request's loader, if cached: a write changed it, the payload
+    reads it again."""
+    with contextlib.suppress(KeyError):
+        loader.clear(key)
 
 
 def user_errors(exc: Rejected) -> list[UserError]:

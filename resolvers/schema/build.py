@@ -20,8 +20,16 @@ from resolvers.channels import Channel, ChannelQuery, Location, load_channel, lo
 from resolvers.members import Identity, Member, MemberQuery, load_identity, load_member
 from resolvers.mutations import Mutation
 from resolvers.node import Node
+from resolvers.order_events import (
+    OrderEvent,
+    Refund,
+    Return,
+    load_event,
+    load_refund,
+    load_return,
+)
 from resolvers.orders import Order, OrderQuery, load_order
-from resolvers.payments import Payment, load_payment
+from resolvers.payments import Payment, PaymentQuery, load_payment
 from resolvers.products import Product, ProductQuery, StockLevel, load_product, load_stock
 from resolvers.reach import ReachQuery
 from resolvers.scalars import SCALAR_MAP, SCALAR_OVERRIDES
@@ -36,7 +44,8 @@ from resolvers.visits import Visit, VisitQuery, load_visit
 
 
 @strawberry.type(description="Read the brand's channels, goods, members, orders and visits.")
-class Query(ChannelQuery, ProductQuery, MemberQuery, OrderQuery, VisitQuery, ReachQuery):
+class Query(ChannelQuery, ProductQuery, MemberQuery, OrderQuery, PaymentQuery, VisitQuery,
+            ReachQuery):
     @strawberry.field(description="Any object by its global id (the prefix names the type).")
     async def node(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id.")]
@@ -64,6 +73,9 @@ NODE_LOADERS: dict[str, Callable[[Info, str], Awaitable[Node | None]]] = {
     "Visit": load_visit,
     "Identity": _identity,
     "StockLevel": _stock,
+    "OrderEvent": load_event,
+    "Refund": load_refund,
+    "Return": load_return,
 }
 
 
@@ -84,7 +96,7 @@ def build_schema(**kwargs: Any) -> Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[Activity, Channel, Location, Product, StockLevel, Member, Identity, Order, Payment,
-               Visit],
+               Visit, OrderEvent, Refund, Return],
         extensions=[
             OperationSpan,  # first: its span encloses the work of the others
             DatabaseStats,
