@@ -290,8 +290,8 @@ async def cancel_order(
     if before["status"] == "PAID":
         await loyalty.reverse(db, loaders=loaders, settings=settings, order=before)
     after = {**before, "status": "CANCELLED"}
+    loaders.orders_by_id.prime(order_id, after, force=True)  # each refund primes its own after
     await settle_cancelled(db, loaders=loaders, settings=settings, order=after, by=caller)
-    loaders.orders_by_id.prime(order_id, after, force=True)
     return after
 
 
