@@ -96,6 +96,17 @@ class SalesBucket:
     average_order_value: Money = strawberry.field(
         description="revenue / orders, rounded half to even to the currency's minor unit."
     )
+    refunded: Money = strawberry.field(
+        description="What was refunded of these orders (refunds and returns, whenever they "
+        "happened), channel currency.")
+    net_revenue: Money = strawberry.field(description="revenue less refunded: the net sales.")
+    net_revenue_base: Money | None = strawberry.field(
+        description="revenueBase less the refunds at each order's FX snapshot; null when "
+        "revenueBase is.")
+    returned_units: Long = strawberry.field(description="Units of these orders returned.")
+    fulfilled_orders: Long = strawberry.field(
+        description="These orders whose goods left: SHIPPED or COMPLETED (collected, "
+        "delivered, or sold at a till).")
 
 
 @strawberry.type(description="A channel's sales over a window, bucketed in its time zone.")
@@ -229,6 +240,12 @@ async def sales(
             revenue_base=None if base is None else money(base, base_currency),
             average_order_value=money(rules.average(row["revenue"], row["orders"]),
                                       parent.currency),
+            refunded=money(row.get("refunded", 0), parent.currency),
+            net_revenue=money(row["revenue"] - row.get("refunded", 0), parent.currency),
+            net_revenue_base=None if base is None
+            else money(base - row.get("refunded_base", 0), base_currency),
+            returned_units=Long(row.get("returned", 0)),
+            fulfilled_orders=Long(row.get("fulfilled", 0)),
         ))
     buckets.sort(key=lambda b: b.start)
     return SalesSeries(time_zone=parent.time_zone, bucket=bucket, buckets=buckets)

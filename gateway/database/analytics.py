@@ -123,10 +123,17 @@ _UNCONVERTED: Final[Doc] = {
 }
 
 
+# Orders whose goods reached the buyer or left for them.
+FULFILLED: Final = ["SHIPPED", "COMPLETED"]
+
+
 async def sales_batch(db: Database, keys: Sequence[SeriesKey], *, scope: Scope) -> list[list[Doc]]:
     """Per (channel, zone, window): rows ``{_id: {ch, b}, orders, units, revenue,
-    revenue_base, unconverted}`` (amounts in minor units; ``revenue_base`` sums the orders'
-    snapshots, ``unconverted`` the channel-currency totals of orders without one)."""
+    revenue_base, unconverted, refunded, refunded_base, returned, fulfilled}`` (amounts in
+    minor units; ``revenue_base`` sums the orders' snapshots, ``unconverted`` the
+    channel-currency totals of orders without one; ``refunded`` what was refunded of the
+    bucket's orders, whenever; ``returned`` their units returned; ``fulfilled`` the orders
+    shipped or completed)."""
 
     async def answer(window: Window, zones: dict[str, str]) -> dict[str, list[Doc]]:
         pipeline: list[Doc] = [
@@ -139,6 +146,10 @@ async def sales_batch(db: Database, keys: Sequence[SeriesKey], *, scope: Scope) 
                 "revenue": {"$sum": "$total"},
                 "revenue_base": {"$sum": "$total_base"},
                 "unconverted": _UNCONVERTED,
+                "refunded": {"$sum": {"$ifNull": ["$refunded", 0]}},
+                "refunded_base": {"$sum": {"$ifNull": ["$refunded_base", 0]}},
+                "returned": {"$sum": {"$sum": "$lines.returned"}},
+                "fulfilled": {"$sum": {"$cond": [{"$in": ["$status", FULFILLED]}, 1, 0]}},
             }},
         ]
         return _grouped(await aggregate(db["orders"], pipeline), "ch")
