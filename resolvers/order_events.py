@@ -42,7 +42,8 @@ class OrderEventKind(Enum):
 @strawberry.type(description="Units of one order line in a shipment or a return.")
 class UnitsLine:
     sku: strawberry.ID = strawberry.field(description="The product's SKU.")
-    quantity: int = strawberry.field(description="Units, 1 to the line's quantity.")
+    quantity: int = strawberry.field(
+        description="Units, 1 to the line's quantity (at most OMNIGW_MAX_LINE_QUANTITY).")
 
     @strawberry.field(description="The product; null if it left the catalogue.")
     async def product(self, info: Info) -> Product | None:
@@ -149,7 +150,8 @@ class Refund(Node):
 @strawberry.type(description="Units of one line taken back.")
 class ReturnLine:
     sku: strawberry.ID = strawberry.field(description="The product's SKU.")
-    quantity: int = strawberry.field(description="Units returned.")
+    quantity: int = strawberry.field(
+        description="Units returned (at most the line's quantity, itself at most OMNIGW_MAX_LINE_QUANTITY).")
     unit_price: Money = strawberry.field(description="Price of one unit, as charged.")
     restocked: bool = strawberry.field(
         description="True: back on the shelf of the return location; false: written off.")

@@ -60,6 +60,14 @@ BOUNDED: dict[str, Bound] = {
     "ImportOrdersPayload.rejected": ROWS,
     "OrderLine.quantity": LINE_QUANTITY,  # refused above the ceiling when written
     "OrderLineInput.quantity": LINE_QUANTITY,
+    # units of one order line: shipped, returned or refunded, never more than it holds
+    "OrderLine.shipped": LINE_QUANTITY,
+    "OrderLine.returned": LINE_QUANTITY,
+    "UnitsLine.quantity": LINE_QUANTITY,
+    "ReturnLine.quantity": LINE_QUANTITY,
+    "ShipLineInput.quantity": LINE_QUANTITY,
+    "ReturnLineInput.quantity": LINE_QUANTITY,
+    "RefundLineInput.quantity": LINE_QUANTITY,
     "ImportLineInput.quantity": LINE_QUANTITY,
     "StockLevel.onHand": STOCK_LEVEL,  # adjustStock is the only way up, and it is capped
     "StockLevel.reserved": Bound(STOCK_LEVEL.maximum, "onHand"),  # never above on-hand

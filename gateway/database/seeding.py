@@ -24,7 +24,8 @@ from gateway.database.query import Doc
 BATCH = 2_000
 COLLECTIONS: tuple[str, ...] = (
     "channels", "locations", "fx_rates", "products", "inventory",
-    "members", "identities", "orders", "payments", "visits",
+    "members", "identities", "orders", "payments", "visits", "order_events", "refunds",
+    "returns",
 )
 
 

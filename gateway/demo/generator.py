@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.database.seeding import COLLECTIONS, write_seed_files
+from gateway.demo.lifecycle import add_lifecycle
 from gateway.demo.tables import (
     _ABROAD,
     _ANONYMOUS_CHANNELS,
@@ -342,6 +343,7 @@ def _generate(scale: int, seed: int) -> dict[str, list[Doc]]:
         visit["_id"] = f"vis_{i:07d}"
     data.update(members=members, identities=identities, orders=orders, payments=payments,
                 visits=visits)
+    add_lifecycle(data, seed)
     for docs in data.values():
         docs.sort(key=lambda doc: doc["_id"])
     return {name: data[name] for name in COLLECTIONS}

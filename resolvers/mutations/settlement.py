@@ -57,7 +57,8 @@ class VoidPaymentPayload:
 @strawberry.input(description="Units of one order line, to refund at the order's price.")
 class RefundLineInput:
     sku: strawberry.ID = strawberry.field(description="The product (sku_ id) of a line.")
-    quantity: int = strawberry.field(description="Units, 1 to the line's quantity.")
+    quantity: int = strawberry.field(
+        description="Units, 1 to the line's quantity (at most OMNIGW_MAX_LINE_QUANTITY).")
 
 
 @strawberry.input(description="Money back to a captured payment: an amount, the value of some "
