@@ -60,6 +60,9 @@ async def test_every_cached_object_has_an_id_or_a_documented_reason(
     assert without_id == documented_values()
 
 
+# The demo order shipped in parts and returned twice (gateway/demo/lifecycle.py).
+LIFE = """{ order(id: "ord_9000004") { events(first: 10) { edges { node { id
+  return { id } refund { id } } } } } }"""
 # A query that yields one id of each Node type, on the demo data.
 NODE_SAMPLES: dict[str, tuple[str, Any]] = {
     "Channel": ("{ channels { id } }", lambda d: d["channels"][0]["id"]),
@@ -81,6 +84,11 @@ NODE_SAMPLES: dict[str, tuple[str, Any]] = {
                 lambda d: d["member"]["history"]["edges"][0]["node"]["id"]),
     "Visit": ("{ visits(first: 1) { edges { node { id } } } }",
               lambda d: d["visits"]["edges"][0]["node"]["id"]),
+    "OrderEvent": (LIFE, lambda d: d["order"]["events"]["edges"][0]["node"]["id"]),
+    "Return": (LIFE, lambda d: next(e["node"]["return"]["id"] for e in d["order"]["events"][
+        "edges"] if e["node"]["return"])),
+    "Refund": (LIFE, lambda d: next(e["node"]["refund"]["id"] for e in d["order"]["events"][
+        "edges"] if e["node"]["refund"])),
 }
 NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
 

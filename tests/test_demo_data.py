@@ -230,4 +230,4 @@ def test_catalogue_is_the_same_at_every_scale(data: Data) -> None:
         return sum(1 for o in d["orders"] if o.get("source") != "api")
 
     assert sampled(bigger) == 2 * sampled(data)
-    assert len(bigger["orders"]) - sampled(bigger) == len(data["orders"]) - sampled(data) == 12
+    assert len(bigger["orders"]) - sampled(bigger) == len(data["orders"]) - sampled(data) == 13

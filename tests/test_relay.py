@@ -19,6 +19,7 @@ import pytest
 from tests.support import SEEDS, WritingGateway, data, fresh_gateway, gql
 
 LEDGER_MEMBER = "mem_00007"
+LONG_LIFE = "ord_9000004"  # the demo order shipped in parts and returned twice: 9 events
 
 # How to reach each connection field, with a filter that keeps its list a few pages long:
 # PAGE stands for the paging arguments, the closing parenthesis and the connection's selection.
@@ -29,6 +30,8 @@ ROUTES: dict[str, str] = {
     "Query.visits": 'visits(filter: {member: "mem_00002"}, PAGE',
     "Member.history": 'member(id: "mem_00003") { history(kinds: [ORDER, PAYMENT], PAGE }',
     "Member.pointsLedger": f'member(id: "{LEDGER_MEMBER}") {{ pointsLedger(PAGE }}',
+    "Query.payments": 'payments(filter: {member: "mem_00002"}, PAGE',
+    "Order.events": f'order(id: "{LONG_LIFE}") {{ events(PAGE }}',
 }
 ARGUMENTS = "first: $first, after: $after, last: $last, before: $before"
 SELECTION = """{ edges { cursor node { id } }

@@ -46,12 +46,13 @@ class _Life:
         self.refunds: list[Doc] = []
         self.returns: list[Doc] = []
 
-    def order(self, member: str, channel: str, location: str, at: datetime) -> Doc:
+    def order(self, member: str, channel: str, location: str, at: datetime,
+              lines: int = 2) -> Doc:
         self.serial += 1
         skus = sorted({sku for sku, ch in self.prices if ch == channel})
         lines = [{"sku": sku, "quantity": self.rng.choice((1, 2, 3)),
                   "unit_price": self.prices[(sku, channel)]}
-                 for sku in self.rng.sample(skus, 2)]
+                 for sku in self.rng.sample(skus, lines)]
         total = sum(x["quantity"] * x["unit_price"] for x in lines)
         doc = {"_id": f"ord_9{self.serial:06d}", "member_id": member, "channel_id": channel,
                "location_id": location, "lines": lines, "total": total, "currency": "CNY",
@@ -92,18 +93,46 @@ class _Life:
             "location_id": location_id or order["location_id"], "kind": kind, "at": at,
             "by": BY, "op_id": op_id, **details})
 
-    def ship(self, order: Doc, at: datetime, carrier: str) -> None:
-        shipment_id = _id("shp_", order["_id"], "ship")
+    def ship(self, order: Doc, at: datetime, carrier: str,
+             indexes: list[int] | None = None) -> None:
+        chosen = list(range(len(order["lines"]))) if indexes is None else indexes
+        shipment_id = _id("shp_", order["_id"], "ship", *map(str, chosen))
         shipment = {"id": shipment_id, "location_id": order["location_id"], "carrier": carrier,
                     "tracking_number": f"{carrier[:2].upper()}{self.rng.randrange(10**11):011d}",
                     "at": at, "by": BY,
-                    "lines": [{"sku": x["sku"], "quantity": x["quantity"], "line": i}
-                              for i, x in enumerate(order["lines"])]}
-        for line in order["lines"]:
-            line["shipped"] = line["quantity"]
-        order.update(status="SHIPPED", shipped_at=at, shipments=[shipment])
+                    "lines": [{"sku": order["lines"][i]["sku"],
+                               "quantity": order["lines"][i]["quantity"], "line": i}
+                              for i in chosen]}
+        for i in chosen:
+            order["lines"][i]["shipped"] = order["lines"][i]["quantity"]
+        order.update(status="SHIPPED")
+        order.setdefault("shipped_at", at)
+        order.setdefault("shipments", []).append(shipment)
         order["ops"].append(shipment_id)
         self.event(order, "SHIPPED", shipment_id, at, shipment=shipment)
+
+    def give_back(self, order: Doc, payment: Doc, index: int, at: datetime, reason: str,
+                  location_id: str) -> None:
+        """One unit of a line returned at ``location_id`` and refunded."""
+        line = order["lines"][index]
+        return_id = _id("ret_", order["_id"], "return", str(index))
+        lines = [{"sku": line["sku"], "quantity": 1, "unit_price": line["unit_price"],
+                  "write_off_reason": None}]
+        line["returned"] = line.get("returned", 0) + 1
+        order.setdefault("returns", []).append({
+            "id": return_id, "location_id": location_id,
+            "lines": [{"sku": line["sku"], "quantity": 1, "line": index,
+                       "write_off_reason": None}]})
+        order["ops"].append(return_id)
+        refund = self.refund(order, payment, line["unit_price"], at, return_id,
+                             f"return: {reason}", location_id, lines, return_id)
+        self.returns.append({
+            "_id": return_id, "order_id": order["_id"], "member_id": order["member_id"],
+            "channel_id": order["channel_id"], "location_id": location_id, "lines": lines,
+            "reason": reason, "currency": "CNY", "refund_ids": [refund["_id"]],
+            "refunded": refund["amount"], "at": at, "by": BY})
+        self.event(order, "RETURNED", return_id, at, location_id=location_id,
+                   return_id=return_id)
 
     def complete(self, order: Doc, at: datetime) -> None:
         order.update(status="COMPLETED", completed_at=at)
@@ -152,25 +181,7 @@ def add_lifecycle(data: dict[str, list[Doc]], seed: int) -> None:
         payment = life.pay(order, start + timedelta(minutes=4), "ALIPAY")
         life.ship(order, start + DAY, "SF Express")
         life.complete(order, start + 3 * DAY)
-        line = order["lines"][0]
-        return_id = _id("ret_", order["_id"], "return")
-        lines = [{"sku": line["sku"], "quantity": 1, "unit_price": line["unit_price"],
-                  "write_off_reason": None}]
-        line["returned"] = 1
-        order.setdefault("returns", []).append({"id": return_id, "location_id": STORE,
-                                                "lines": [{"sku": line["sku"], "quantity": 1,
-                                                           "line": 0,
-                                                           "write_off_reason": None}]})
-        order["ops"].append(return_id)
-        back = start + 9 * DAY
-        refund = life.refund(order, payment, line["unit_price"], back, return_id,
-                             "return: wrong size", STORE, lines, return_id)
-        life.returns.append({
-            "_id": return_id, "order_id": order["_id"], "member_id": member,
-            "channel_id": "ch_flagship", "location_id": STORE, "lines": lines,
-            "reason": "wrong size", "currency": "CNY", "refund_ids": [refund["_id"]],
-            "refunded": refund["amount"], "at": back, "by": BY})
-        life.event(order, "RETURNED", return_id, back, location_id=STORE, return_id=return_id)
+        life.give_back(order, payment, 0, start + 9 * DAY, "wrong size", STORE)
         # reserved in a supermarket, collected with its code
         order = life.order(member, "ch_freshmart", STORE, start + 2 * DAY)
         ready = start + 2 * DAY + timedelta(hours=1)
@@ -191,6 +202,16 @@ def add_lifecycle(data: dict[str, list[Doc]], seed: int) -> None:
         payment = life.pay(order, start + 25 * DAY + timedelta(minutes=2), "ALIPAY", hold=True)
         life.capture(order, payment, start + 25 * DAY + timedelta(hours=2))
         life.ship(order, start + 26 * DAY, "YTO Express")
+        if n == 0:  # a long life: shipped in parts, delivered, two units back in two stores
+            order = life.order(member, "ch_flagship", WAREHOUSE, start + 4 * DAY, lines=3)
+            payment = life.pay(order, start + 4 * DAY + timedelta(minutes=2), "ALIPAY",
+                               hold=True)
+            life.capture(order, payment, start + 4 * DAY + timedelta(hours=1))
+            for i in range(3):
+                life.ship(order, start + (5 + i) * DAY, "JD Logistics", [i])
+            life.complete(order, start + 9 * DAY)
+            life.give_back(order, payment, 0, start + 11 * DAY, "damaged box", STORE)
+            life.give_back(order, payment, 1, start + 12 * DAY, "not needed", OTHER_STORE)
         # paid, then cancelled: refunded in full
         order = life.order(member, "ch_flagship", WAREHOUSE, start + 12 * DAY)
         payment = life.pay(order, start + 12 * DAY + timedelta(minutes=3), "WALLET")
