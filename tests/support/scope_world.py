@@ -5,7 +5,9 @@ plus, written through the API as an admin: points earned and taken back in sever
 before and after merges; a merge of a member known only in other channels (its rural-outlet
 identity is a phone number) and of a member holding one of the partner's identities, into a
 member the partner sees; a merge undone; members enrolled in another channel and in the
-partner's; an import at a rural outlet; visits and stock adjustments in other channels.
+partner's; an import at a rural outlet; orders shipped and returned (one of another channel,
+taken back at the partner's store), one ready for pick-up; visits and stock adjustments in
+other channels.
 
 The partner holds ``ch_freshmart`` (a supermarket chain) and ``ch_us_market`` (an overseas
 marketplace); every other channel is someone else's.
@@ -56,6 +58,12 @@ IMPORT = """mutation($orders: [ImportOrderInput!]!) { importOrders(channel: "ch_
   results { userErrors { code message } } } }"""
 VISIT = """mutation($input: RecordVisitInput!) { recordVisit(input: $input) {
   userErrors { code message } } }"""
+SHIP = """mutation($input: ShipOrderInput!) { shipOrder(input: $input) {
+  shipment { id } userErrors { code message } } }"""
+RETURN = """mutation($input: ReturnOrderInput!) { returnOrder(input: $input) {
+  return { id } userErrors { code message } } }"""
+PREPARE = """mutation($o: ID!, $k: String!) { preparePickup(order: $o, idempotencyKey: $k) {
+  order { id } userErrors { code message } } }"""
 ADJUST = """mutation($loc: ID!, $on: Int!) { adjustStock(sku: "sku_dried_mango_200g",
   location: $loc, delta: 3, reason: "count", expectedOnHand: $on) { userErrors { code } } }"""
 
@@ -150,11 +158,35 @@ async def build(admin: httpx.AsyncClient, db: Database) -> list[str]:
         "externalId": "walk-imp-1", "currency": "CNY", "placedAt": "2026-10-30T03:00:00Z",
         "identity": {"channel": "ch_villagelink", "externalId": "+86 134 7245 1219"},
         "lines": [{"sku": SKU, "quantity": 1, "unitPrice": "1990"}]}]})
+    returns = [await shipped_and_returned(admin, channel=channel, member=member, key=key,
+                                          origin=origin, location=location)
+               for channel, member, key, origin, location in (
+                   ("ch_freshmart", NEAR, "life-fm", STORE, STORE),
+                   # another channel's order, taken back at the partner's store
+                   ("ch_flagship", FAR, "life-far", "loc_wh_hangzhou", None))]
+    pickup = await paid_order(admin, channel="ch_freshmart", member=NEAR, key="life-pick",
+                              location=STORE)
+    await ok(admin, PREPARE, {"o": pickup, "k": "life-pick"})
     await activity(admin, "world")
     for location in (OUTLET, STORE):
         level = await db["inventory"].find_one({"_id": f"{SKU}@{location}"})
         await ok(admin, ADJUST, {"loc": location, "on": level["on_hand"]})
-    return [SURVIVOR, NEAR, FAR, *UNDONE, *merges, undone, *enrolled, mine, cancelled]
+    return [SURVIVOR, NEAR, FAR, *UNDONE, *merges, undone, *enrolled, mine, cancelled,
+            *returns]
+
+
+async def shipped_and_returned(admin: httpx.AsyncClient, *, channel: str, member: str,
+                               key: str, origin: str, location: str | None) -> str:
+    """A paid order shipped from ``origin`` and returned at the partner's store; the
+    return's id."""
+    order = await paid_order(admin, channel=channel, member=member, key=key,
+                             location=location)
+    await ok(admin, SHIP, {"input": {"order": order, "location": origin, "carrier": "SF",
+                                     "trackingNumber": key, "idempotencyKey": key}})
+    returned = await ok(admin, RETURN, {"input": {
+        "order": order, "location": STORE, "reason": "walk", "idempotencyKey": key,
+        "lines": [{"sku": SKU, "quantity": 1}]}})
+    return str(returned["return"]["id"])
 
 
 async def activity(admin: httpx.AsyncClient, tag: str) -> None:
