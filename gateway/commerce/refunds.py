@@ -145,13 +145,17 @@ async def refund_value(
     *, db: Database, loaders: Loaders, settings: Settings, order_id: str, amount: int,
     op_id: str, by: str, reason: str, location_id: str | None = None,
     lines: list[Doc] | None = None, return_id: str | None = None,
+    payments: list[Doc] | None = None,
 ) -> list[Doc]:
     """Refund up to ``amount`` of an order across its captured payments, oldest first (a
     cancellation: all that is left; a return: the value of its lines). Each payment's refund
     has an id fixed by ``op_id`` and the payment, so a retry refunds nothing twice. Returns
-    the refunds made (what no payment can cover is not refunded: an unpaid order)."""
+    the refunds made (what no payment can cover is not refunded: an unpaid order).
+    ``payments``: the order's payments when the caller has read them."""
     made: list[Doc] = []
-    for payment in await lifecycle.payments_of(db, order_id=order_id):
+    if payments is None:
+        payments = await lifecycle.payments_of(db, order_id=order_id)
+    for payment in payments:
         refund_id = stable_id("rfd_", op_id, payment["_id"])
         for _ in range(3):  # a concurrent refund of the same payment: read it again
             logged = next((r["amount"] for r in payment.get("refund_log", [])

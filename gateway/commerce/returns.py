@@ -68,9 +68,9 @@ async def return_order(
             raise reject("NOT_FOUND", f"Unknown location {location_id}.", field="location")
         record = next((r for r in order.get("returns", []) if r["id"] == return_id), None)
         if record is None:
-            record = await _take_back(db, scope=scope, order=order, return_id=return_id,
-                                      location_id=location_id, lines=lines)
-            order = await order_of(db, scope=scope, order_id=order_id)
+            record, order = await _take_back(db, scope=scope, order=order,
+                                             return_id=return_id, location_id=location_id,
+                                             lines=lines)
         restocked = [Units(x["sku"], x["quantity"], x["line"]) for x in record["lines"]
                      if x.get("write_off_reason") is None]
         await order_stock.restock(db, location_id=record["location_id"], units=restocked,
@@ -100,8 +100,9 @@ async def return_order(
 
 
 async def _take_back(db: Database, *, scope: Scope, order: Doc, return_id: str,
-                     location_id: str, lines: list[ReturnLine]) -> Doc:
-    """Step 1: the order's ``returned`` counters, once."""
+                     location_id: str, lines: list[ReturnLine]) -> tuple[Doc, Doc]:
+    """Step 1: the order's ``returned`` counters, once; the return's record and the order
+    after."""
     if order["status"] not in RETURNABLE:
         raise reject("CONFLICT", f"Order {order['_id']} is {order['status']}: only shipped "
                      "or completed orders take returns.", field="order")
@@ -138,8 +139,9 @@ async def _take_back(db: Database, *, scope: Scope, order: Doc, return_id: str,
         update={"$inc": {f"lines.{x['line']}.returned": x["quantity"] for x in taken},
                 "$push": {"returns": record}})
     if after is None:
-        current = await order_of(db, scope=scope, order_id=order["_id"])
-        if not lifecycle.applied(current, return_id):
+        after = await order_of(db, scope=scope, order_id=order["_id"])
+        if not lifecycle.applied(after, return_id):
             raise reject("CONFLICT", f"Order {order['_id']} changed meanwhile; read it and "
                          "try again.", field="order")
-    return record
+        record = next(r for r in after["returns"] if r["id"] == return_id)
+    return record, after

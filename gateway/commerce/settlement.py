@@ -247,12 +247,14 @@ async def settle_cancelled(db: Database, *, loaders: Loaders, settings: Settings
     ones refunded in full (each once: the ids are fixed by the order and the payment), and
     the event CANCELLED is written."""
     op_id = f"cancel:{order['_id']}"
-    for payment in await lifecycle.payments_of(db, order_id=order["_id"]):
+    payments = await lifecycle.payments_of(db, order_id=order["_id"])
+    for payment in payments:
         unsettled = f"void:{payment['_id']}" not in order.get("ops", [])
         if payment["status"] == "AUTHORIZED" or (payment["status"] == "VOIDED" and unsettled):
             await _void_for_cancel(db, payment=payment, by=by)
     await refund_value(db=db, loaders=loaders, settings=settings, order_id=order["_id"],
-                       amount=order["total"], op_id=op_id, by=by, reason="order cancelled")
+                       amount=order["total"], op_id=op_id, by=by, reason="order cancelled",
+                       payments=[p for p in payments if p["status"] != "AUTHORIZED"])
     await record_event(db, order=order, kind="CANCELLED", op_id=op_id, by=by)
 
 
