@@ -151,7 +151,8 @@ class Refund(Node):
 class ReturnLine:
     sku: strawberry.ID = strawberry.field(description="The product's SKU.")
     quantity: int = strawberry.field(
-        description="Units returned (at most the line's quantity, itself at most OMNIGW_MAX_LINE_QUANTITY).")
+        description="Units returned "
+        "(at most the line's quantity, itself at most OMNIGW_MAX_LINE_QUANTITY).")
     unit_price: Money = strawberry.field(description="Price of one unit, as charged.")
     restocked: bool = strawberry.field(
         description="True: back on the shelf of the return location; false: written off.")

@@ -42,9 +42,11 @@ class OrderLine:
     line_total: Money = strawberry.field(description="quantity x unitPrice.")
     shipped: int = strawberry.field(
         description="Units that reached the buyer: shipped or collected (all of them for a "
-        "sale imported from a till) (at most the line's quantity, itself at most OMNIGW_MAX_LINE_QUANTITY).")
+        "sale imported from a till) "
+        "(at most the line's quantity, itself at most OMNIGW_MAX_LINE_QUANTITY).")
     returned: int = strawberry.field(
-        description="Units returned (returnOrder) (at most the line's quantity, itself at most OMNIGW_MAX_LINE_QUANTITY).")
+        description="Units returned (returnOrder) "
+        "(at most the line's quantity, itself at most OMNIGW_MAX_LINE_QUANTITY).")
 
     @strawberry.field(description="The product; null if it left the catalogue.")
     async def product(self, info: Info) -> Product | None:

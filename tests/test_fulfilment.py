@@ -22,7 +22,8 @@ from tests.support.orders import (
     place,
 )
 
-WAREHOUSE, STORE, OTHER_STORE = "loc_wh_hangzhou", "loc_fm_shanghai_xuhui", "loc_fm_beijing_chaoyang"
+WAREHOUSE, STORE = "loc_wh_hangzhou", "loc_fm_shanghai_xuhui"
+OTHER_STORE = "loc_fm_beijing_chaoyang"
 WIPES, DIAPERS = "sku_baby_wipes_6x80", "sku_baby_diapers_m_60"
 EVENTS = """query($id: ID!) { order(id: $id) { status shipments { id carrier }
   events(first: 10) { edges { node { kind location { id } shipment { trackingNumber } } } } } }"""

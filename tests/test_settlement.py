@@ -12,8 +12,8 @@ import pytest
 
 from gateway.clock import now
 from gateway.commerce.idempotency import fingerprint
-from gateway.database.writes import orders as order_writes
 from gateway.database.scope import ADMIN
+from gateway.database.writes import orders as order_writes
 from tests.support import PARTNER_B, WritingGateway, data, fresh_gateway, gql
 from tests.support.orders import (
     AUTHORIZE,

@@ -136,7 +136,8 @@ async def _take_back(db: Database, *, scope: Scope, order: Doc, return_id: str,
     record = {"id": return_id, "location_id": location_id, "lines": taken}
     after = await lifecycle.change_order(
         db, scope=scope, order_id=order["_id"], op_id=return_id, where=where,
-        update={"$inc": {f"lines.{x['line']}.returned": x["quantity"] for x in taken},
+        update={"$inc": {"returned_units": sum(x["quantity"] for x in taken),
+                         **{f"lines.{x['line']}.returned": x["quantity"] for x in taken}},
                 "$push": {"returns": record}})
     if after is None:
         after = await order_of(db, scope=scope, order_id=order["_id"])

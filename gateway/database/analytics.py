@@ -148,7 +148,7 @@ async def sales_batch(db: Database, keys: Sequence[SeriesKey], *, scope: Scope) 
                 "unconverted": _UNCONVERTED,
                 "refunded": {"$sum": {"$ifNull": ["$refunded", 0]}},
                 "refunded_base": {"$sum": {"$ifNull": ["$refunded_base", 0]}},
-                "returned": {"$sum": {"$sum": "$lines.returned"}},
+                "returned": {"$sum": {"$ifNull": ["$returned_units", 0]}},
                 "fulfilled": {"$sum": {"$cond": [{"$in": ["$status", FULFILLED]}, 1, 0]}},
             }},
         ]

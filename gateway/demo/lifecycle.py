@@ -19,7 +19,8 @@ from gateway.demo.tables import _TIERS
 
 Doc = dict[str, Any]
 
-WAREHOUSE, STORE, OTHER_STORE = "loc_wh_hangzhou", "loc_fm_shanghai_xuhui", "loc_fm_beijing_chaoyang"
+WAREHOUSE, STORE = "loc_wh_hangzhou", "loc_fm_shanghai_xuhui"
+OTHER_STORE = "loc_fm_beijing_chaoyang"
 DAY = timedelta(days=1)
 BY = "seed"
 
@@ -47,12 +48,12 @@ class _Life:
         self.returns: list[Doc] = []
 
     def order(self, member: str, channel: str, location: str, at: datetime,
-              lines: int = 2) -> Doc:
+              n_lines: int = 2) -> Doc:
         self.serial += 1
         skus = sorted({sku for sku, ch in self.prices if ch == channel})
         lines = [{"sku": sku, "quantity": self.rng.choice((1, 2, 3)),
                   "unit_price": self.prices[(sku, channel)]}
-                 for sku in self.rng.sample(skus, lines)]
+                 for sku in self.rng.sample(skus, n_lines)]
         total = sum(x["quantity"] * x["unit_price"] for x in lines)
         doc = {"_id": f"ord_9{self.serial:06d}", "member_id": member, "channel_id": channel,
                "location_id": location, "lines": lines, "total": total, "currency": "CNY",
@@ -119,6 +120,7 @@ class _Life:
         lines = [{"sku": line["sku"], "quantity": 1, "unit_price": line["unit_price"],
                   "write_off_reason": None}]
         line["returned"] = line.get("returned", 0) + 1
+        order["returned_units"] = order.get("returned_units", 0) + 1
         order.setdefault("returns", []).append({
             "id": return_id, "location_id": location_id,
             "lines": [{"sku": line["sku"], "quantity": 1, "line": index,
@@ -168,7 +170,7 @@ def add_lifecycle(data: dict[str, list[Doc]], seed: int) -> None:
     """Add the demo orders (see the module docstring) to ``data``, in place."""
     rng = random.Random(f"{seed}:lifecycle")
     life = _Life(data, rng)
-    both = {}
+    both: dict[str, set[str]] = {}
     for identity in data["identities"]:
         both.setdefault(identity["member_id"], set()).add(identity["channel_id"])
     members = [m for m, channels in sorted(both.items())
@@ -203,7 +205,7 @@ def add_lifecycle(data: dict[str, list[Doc]], seed: int) -> None:
         life.capture(order, payment, start + 25 * DAY + timedelta(hours=2))
         life.ship(order, start + 26 * DAY, "YTO Express")
         if n == 0:  # a long life: shipped in parts, delivered, two units back in two stores
-            order = life.order(member, "ch_flagship", WAREHOUSE, start + 4 * DAY, lines=3)
+            order = life.order(member, "ch_flagship", WAREHOUSE, start + 4 * DAY, n_lines=3)
             payment = life.pay(order, start + 4 * DAY + timedelta(minutes=2), "ALIPAY",
                                hold=True)
             life.capture(order, payment, start + 4 * DAY + timedelta(hours=1))
@@ -220,12 +222,12 @@ def add_lifecycle(data: dict[str, list[Doc]], seed: int) -> None:
         life.refund(order, payment, order["total"], cancelled, f"cancel:{order['_id']}",
                     "order cancelled")
         life.event(order, "CANCELLED", f"cancel:{order['_id']}", cancelled)
-    for member in data["members"]:
-        if member["_id"] in members:
-            member["points"] += sum(
+    for doc in data["members"]:
+        if doc["_id"] in members:
+            doc["points"] += sum(
                 (o["total_base"] - o.get("refunded_base", 0)) // 100 for o in life.orders
-                if o["member_id"] == member["_id"] and o["status"] == "COMPLETED")
-            member["tier"] = next(tier for floor, tier in _TIERS if member["points"] >= floor)
+                if o["member_id"] == doc["_id"] and o["status"] == "COMPLETED")
+            doc["tier"] = next(tier for floor, tier in _TIERS if doc["points"] >= floor)
     data["orders"] += life.orders
     data["payments"] += life.payments
     data["order_events"] = life.events

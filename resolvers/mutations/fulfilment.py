@@ -24,7 +24,8 @@ KEY = Annotated[str, strawberry.argument(description=IDEMPOTENCY_KEY)]
 class ShipLineInput:
     sku: strawberry.ID = strawberry.field(description="The product (sku_ id) of a line.")
     quantity: int = strawberry.field(
-        description="Units, 1 to what is left to ship of it (at most the line's quantity, itself at most OMNIGW_MAX_LINE_QUANTITY).")
+        description="Units, 1 to what is left to ship of it "
+        "(at most the line's quantity, itself at most OMNIGW_MAX_LINE_QUANTITY).")
 
 
 @strawberry.input(description="A shipment of a paid order.")
@@ -58,7 +59,8 @@ class OrderStepPayload:
 class ReturnLineInput:
     sku: strawberry.ID = strawberry.field(description="The product (sku_ id) of a line.")
     quantity: int = strawberry.field(
-        description="Units, 1 to those delivered and not returned yet (at most the line's quantity, itself at most OMNIGW_MAX_LINE_QUANTITY).")
+        description="Units, 1 to those delivered and not returned yet "
+        "(at most the line's quantity, itself at most OMNIGW_MAX_LINE_QUANTITY).")
     write_off_reason: str | None = strawberry.field(
         default=None, description="Give a reason (1 to 200 characters) to write the units "
         "off instead of restocking them (damaged, expired).")

@@ -31,14 +31,14 @@ SHIP = """mutation($input: ShipOrderInput!) { shipOrder(input: $input) {
   userErrors { field code message } } }"""
 STEP_FIELDS = """order { id status pickup { status code location { id } }
   lines { sku shipped returned } } userErrors { field code message }"""
-PREPARE = """mutation($o: ID!, $k: String!) { preparePickup(order: $o, idempotencyKey: $k) {
-  %s } }""" % STEP_FIELDS
-COLLECT = """mutation($o: ID!, $c: String!, $k: String!) {
-  collectOrder(order: $o, code: $c, idempotencyKey: $k) { %s } }""" % STEP_FIELDS
-EXPIRE = """mutation($o: ID!, $k: String!) { expirePickup(order: $o, idempotencyKey: $k) {
-  %s } }""" % STEP_FIELDS
-COMPLETE = """mutation($o: ID!, $k: String!) { completeOrder(order: $o, idempotencyKey: $k) {
-  %s } }""" % STEP_FIELDS
+PREPARE = f"""mutation($o: ID!, $k: String!) {{ preparePickup(order: $o, idempotencyKey: $k) {{
+  {STEP_FIELDS} }} }}"""
+COLLECT = f"""mutation($o: ID!, $c: String!, $k: String!) {{
+  collectOrder(order: $o, code: $c, idempotencyKey: $k) {{ {STEP_FIELDS} }} }}"""
+EXPIRE = f"""mutation($o: ID!, $k: String!) {{ expirePickup(order: $o, idempotencyKey: $k) {{
+  {STEP_FIELDS} }} }}"""
+COMPLETE = f"""mutation($o: ID!, $k: String!) {{ completeOrder(order: $o, idempotencyKey: $k) {{
+  {STEP_FIELDS} }} }}"""
 RETURN = """mutation($input: ReturnOrderInput!) { returnOrder(input: $input) {
   return { id reason location { id } refunded { minorUnits }
            lines { sku quantity restocked writeOffReason }
