@@ -56,7 +56,8 @@ async def live_server(mongo_uri: str) -> AsyncIterator[Live]:
     app = create_app(settings)
     async with serving(app) as url:
         db: Database = app.state.db
-        for name in ("orders", "payments", "visits", "members", "identities", "channels"):
+        for name in ("orders", "payments", "visits", "order_events", "members", "identities",
+                     "channels"):
             await db[name].drop()
         await db["channels"].insert_many(SEEDS["channels"])
         admin = await keys.create_key(db, settings, name="live-admin", role="admin",
@@ -138,7 +139,7 @@ async def test_200_subscribers_on_50_members_cost_one_query_per_collection_per_t
           [dict(stats.by_collection) for stats in list(live_server.poller.recent)[-3:]])
     for stats in list(live_server.poller.recent)[-3:]:
         assert (stats.commands, dict(stats.by_collection), dict(stats.by_command)) == (
-            3, {"orders": 1, "payments": 1, "visits": 1}, {"find": 3}
+            4, {"orders": 1, "payments": 1, "visits": 1, "order_events": 1}, {"find": 4}
         )
     # and closing the connections ends the subscriptions
     for socket in sockets:
@@ -188,6 +189,35 @@ async def test_a_write_by_another_system_reaches_subscribers_within_two_interval
         data = message["payload"]["data"]["memberActivity"]
         kinds.add((data["__typename"], data["id"]))
     assert kinds == {("Payment", payment["_id"]), ("Visit", visit["_id"])}
+    await socket.ws.close()
+    await until(lambda: not live_server.poller.feeds)
+
+
+async def test_an_order_event_reaches_the_member_and_the_channel(live_server: Live) -> None:
+    # given an order, and a member's and a channel's subscribers
+    doc = order("mem_00008", "ch_flagship", datetime.now(UTC) - timedelta(minutes=1))
+    await live_server.db["orders"].insert_one(doc)
+    socket = await open_socket(live_server.url, live_server.admin)
+    await socket.subscribe("member", MEMBER_ACTIVITY, member="mem_00008")
+    await socket.subscribe("channel", CHANNEL_ORDERS, channel="ch_flagship")
+    await until(lambda: len(live_server.poller.feeds) == 2)
+    # when the order ships (its status and its event, as shipOrder writes them)
+    await live_server.db["orders"].update_one({"_id": doc["_id"]},
+                                              {"$set": {"status": "SHIPPED"}})
+    event = {"_id": f"oev_live{uuid.uuid4().hex[:12]}", "order_id": doc["_id"],
+             "member_id": "mem_00008", "channel_id": "ch_flagship", "location_id": None,
+             "kind": "SHIPPED", "at": datetime.now(UTC), "by": "admin"}
+    await live_server.db["order_events"].insert_one(event)
+    received = {}
+    for _ in range(2):
+        message = await socket.receive()
+        received[message["id"]] = message["payload"]["data"]
+    # then the member's feed gets the event, and the channel's feed the order as it is now
+    assert received["member"] == {"memberActivity": {
+        "__typename": "OrderEvent", "id": event["_id"], "at": stored(event["at"]).isoformat(),
+        "channel": {"id": "ch_flagship"}}}
+    assert received["channel"] == {"channelOrders": {
+        "id": doc["_id"], "status": "SHIPPED", "member": None}}
     await socket.ws.close()
     await until(lambda: not live_server.poller.feeds)
 
