@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli.main import app
+from gateway.clock import now
+from gateway.commerce.idempotency import fingerprint
+from gateway.database.writes import lifecycle
 from tests.support import WritingGateway, data, fresh_gateway
 
 IMPORT = """mutation($channel: ID!, $location: ID, $orders: [ImportOrderInput!]!) {
@@ -110,6 +114,31 @@ async def test_batch_limits(gw: WritingGateway) -> None:
     assert no_outlet["importOrders"]["userErrors"] == [{
         "field": "location", "code": "INVALID",
         "message": "Orders in ch_villagelink name the store or outlet."}]
+
+
+async def test_a_row_retried_after_its_request_died_takes_its_stock_once(
+    gw: WritingGateway,
+) -> None:
+    # given a request that took a row's units off the shelf and died before inserting the
+    # order: its claim is PENDING with an expired lease
+    order_id = "ord_died0000000000000000000"
+    oil = await on_hand(gw, OIL)
+    await lifecycle.take_stock(gw.db, sku=OIL, location_id=OUTLET, quantity=2, reserved=False,
+                               op_id=order_id)
+    dead = row("T4-0001", [(OIL, 2, 2500)])
+    request = [OUTLET, "mem_00020", [], "CNY", "2026-10-30T03:00:00+00:00", "CASH",
+               [[OIL, 2, 2500]]]
+    at = now() - timedelta(minutes=5)
+    await gw.db["idempotency"].insert_one({
+        "_id": f"admin:importOrders:{CHANNEL}:T4-0001", "fingerprint": fingerprint(request),
+        "status": "PENDING", "result_id": order_id, "token": "dead", "created_at": at,
+        "claimed_at": at, "lease_until": at})
+    # when the row is sent again
+    result = await send(gw, [dead])
+    # then the retry creates the order without taking its units a second time
+    assert [(r["status"], r["order"]["id"]) for r in result["results"]] == [
+        ("CREATED", order_id)]
+    assert await on_hand(gw, OIL) == oil - 2
 
 
 async def test_cli_import_can_be_rerun_after_an_interruption(
