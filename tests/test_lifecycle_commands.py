@@ -4,16 +4,19 @@ command listener and reported in ``extensions.db``), on both stores."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from gateway.clock import now
 from tests.support import WritingGateway, fresh_gateway, gql
 from tests.support.orders import (
     AUTHORIZE,
     CAPTURE,
     COLLECT,
     COMPLETE,
+    EXPIRE,
     PREPARE,
     REFUND,
     RETURN,
@@ -26,6 +29,9 @@ from tests.support.orders import (
 
 WAREHOUSE, STORE = "loc_wh_hangzhou", "loc_fm_shenzhen_nanshan"
 WIPES, DIAPERS = "sku_baby_wipes_6x80", "sku_baby_diapers_m_60"
+PAYMENTS = """query($f: PaymentFilter) { payments(filter: $f, first: 20) {
+  edges { node { id method status amount { amount } refunded { amount }
+                 order { id status } location { id } } } } }"""
 
 
 @pytest.fixture(scope="module", params=["wire", "embedded"])
@@ -114,3 +120,28 @@ async def test_fulfilment_commands(gw: WritingGateway) -> None:
     assert {"ship": shipped, "complete": completed, "return": returned, "prepare": ready,
             "collect": collected} == {
         "ship": 8 + 2, "complete": 6, "return": 24, "prepare": 8, "collect": 9}
+
+
+async def test_expiry_and_payments_list_commands(gw: WritingGateway) -> None:
+    order_id, total = await place(gw, "lc-5", channel="ch_freshmart", member="mem_00012",
+                                  location=STORE, lines=[(WIPES, 1)])
+    await pay(gw, order_id, total, "lc-5-pay")
+    await gql(gw.client, PREPARE, {"o": order_id, "k": "lc-5-p"})
+    await gw.db["orders"].update_one({"_id": order_id}, {"$set": {
+        "pickup.expires_at": now() - timedelta(minutes=1)}})
+    # expirePickup of a paid order of 1 line: claim, find order, findAndModify order
+    # (CANCELLED, EXPIRED), points back (find channel, find member, aggregate,
+    # findAndModify member, insert ledger), findAndModify inventory (release), find payments,
+    # the refund of its one payment (findAndModify payment, update payment, findAndModify
+    # order, update order, insert refund, insert event), insert events CANCELLED and
+    # PICKUP_EXPIRED, key DONE; the payload reads the order and its pick-up location: 21
+    expired = await commands(gw, EXPIRE, {"o": order_id, "k": "lc-5-e"})
+    other, other_total = await place(gw, "lc-6", channel="ch_freshmart", member="mem_00013",
+                                     location=STORE, lines=[(WIPES, 1)])
+    await pay(gw, other, other_total, "lc-6-pay")
+    # payments(filter:) of a till, 20 a page: find payments; their orders and locations are
+    # one find each, however many payments
+    listed = await gql(gw.client, PAYMENTS, {"f": {"location": STORE, "methods": ["CARD"]}})
+    assert "errors" not in listed, listed["errors"]
+    assert len(listed["data"]["payments"]["edges"]) >= 2
+    assert (expired, listed["extensions"]["db"]["commands"]) == (21, 3)
