@@ -13,7 +13,7 @@ import pytest
 
 from gateway.clock import now
 from tests.support import PARTNER_B, WritingGateway, data, fresh_gateway
-from tests.support.orders import RETURN, SHIP, level, pay, place
+from tests.support.orders import COLLECT, PREPARE, RETURN, SHIP, level, pay, place
 
 WAREHOUSE, STORE, OUTLET = "loc_wh_hangzhou", "loc_fm_shanghai_xuhui", "loc_vl_anji"
 WIPES, DIAPERS = "sku_baby_wipes_6x80", "sku_baby_diapers_m_60"
@@ -87,6 +87,28 @@ async def test_bought_online_returned_in_a_store(gw: WritingGateway) -> None:
     earned = total // 100
     assert int(after["points"]) == int(before["points"]) + earned - (
         total // 100 - (total - wipe_price) // 100)
+
+
+async def test_bought_in_a_store_returned_to_the_online_warehouse(gw: WritingGateway) -> None:
+    # given a supermarket sale, paid at the till and collected there
+    order_id, total = await place(gw, "r-8", channel="ch_freshmart", member="mem_00043",
+                                  location=STORE, lines=[(WIPES, 1)])
+    payment_id = await pay(gw, order_id, total, "r-8-pay", method="CASH")
+    await data(gw.client, PREPARE, {"o": order_id, "k": "r-8-p"})
+    code = (await gw.db["orders"].find_one({"_id": order_id}))["pickup"]["code"]
+    await data(gw.client, COLLECT, {"o": order_id, "c": code, "k": "r-8-c"})
+    shelf = await level(gw, WIPES, WAREHOUSE)
+    # when the unit is sent back to the online shop's warehouse
+    result = await data(gw.client, RETURN, give_back(order_id, "r-8-ret", [
+        {"sku": WIPES, "quantity": 1}], location=WAREHOUSE))
+    # then it is restocked there and the cash payment refunded in full
+    assert result["returnOrder"]["return"]["refunds"] == [{
+        "amount": {"minorUnits": str(total)}, "payment": {"id": payment_id,
+                                                          "status": "REFUNDED"}}]
+    assert result["returnOrder"]["order"] == {
+        "status": "COMPLETED", "refunded": {"minorUnits": str(total)},
+        "lines": [{"sku": WIPES, "shipped": 1, "returned": 1}]}
+    assert await level(gw, WIPES, WAREHOUSE) == (shelf[0] + 1, shelf[1])
 
 
 async def test_written_off_units_are_refunded_but_not_restocked(gw: WritingGateway) -> None:
