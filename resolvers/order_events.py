@@ -50,7 +50,10 @@ class UnitsLine:
         return await load_product(info, self.sku)
 
 
-@strawberry.type(description="Goods handed to a carrier.")
+@strawberry.type(
+    name="OrderShipment",
+    description="Goods of an order handed to a carrier (named apart from the `Shipment` a "
+    "logistics partner's subgraph may define, so both compose).")
 class Shipment:
     id: strawberry.ID = strawberry.field(
         description="Shipment id, prefix shp_ (found on its order, not by node).")
