@@ -105,16 +105,16 @@ MEMBERS_360 = (
 )
 MEMBER_360 = "query($id: ID!) { member(id: $id) {" + FIELDS_360 + "} }"
 
-# The member-360 query costs 10 commands, whatever the number of members or orders:
+# The member-360 query costs 11 commands, whatever the number of members or orders:
 #   members.find (the page) or members.find (by id)          1
 #   identities.find (member_id $in)                          1
 #   channels.find (all channels, once per request)           1
-#   orders.aggregate, payments.aggregate, visits.aggregate   3  (history, all members at once)
+#   orders, payments, visits, order_events .aggregate        4  (history, all members at once)
 #   member_rollups.find (member_id $in)                      1  (channel summaries + lifetime)
 #   products.find (order lines, sku $in)                     1
 #   payments.find (order_id $in)                             1
 #   locations.find (activity locations, _id $in)             1
-MEMBER_360_COMMANDS = 10
+MEMBER_360_COMMANDS = 11
 
 
 async def commands(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> int:
@@ -136,7 +136,7 @@ async def test_member_360_page_costs_the_same_for_1_10_50_members(
 async def test_member_360_costs_the_same_for_1_or_200_orders(
     m360: httpx.AsyncClient, member: str
 ) -> None:
-    # members.find is replaced by one members.find by id: still 10.
+    # members.find is replaced by one members.find by id: still 11.
     assert await commands(m360, MEMBER_360, {"id": member}) == MEMBER_360_COMMANDS
 
 
