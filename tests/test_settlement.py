@@ -12,6 +12,7 @@ import pytest
 
 from gateway.clock import now
 from gateway.commerce.idempotency import fingerprint
+from gateway.database import rollups
 from gateway.database.scope import ADMIN
 from gateway.database.writes import orders as order_writes
 from tests.support import PARTNER_B, WritingGateway, data, fresh_gateway, gql
@@ -188,6 +189,25 @@ async def test_cancelling_a_paid_order_refunds_it(gw: WritingGateway) -> None:
                      {"status": "REFUNDED", "refunded": {"minorUnits": str(total - 500)}}]}
     assert await gw.db["refunds"].count_documents({"order_id": order_id}) == 2
     assert await gw.db["points_ledger"].count_documents({"order_id": order_id}) == 2
+
+
+async def test_rollups_count_refunds_once_whatever_races_a_cancel(gw: WritingGateway) -> None:
+    # given a paid order, partly refunded
+    member = "mem_00038"
+    order_id, total = await place(gw, "s-11", channel="ch_flagship", member=member,
+                                  lines=[(TEA, 3)])
+    payment_id = await pay(gw, order_id, total, "s-11-pay")
+    await data(gw.client, REFUND, refund_input(payment_id, "s-11-r0", amount="100"))
+    assert await rollups.differences(gw.db) == []
+    # when refunds race its cancellation
+    await asyncio.gather(
+        data(gw.client, CANCEL, {"id": order_id}),
+        *(gql(gw.client, REFUND, refund_input(payment_id, f"s-11-r{i}", amount="100"))
+          for i in range(1, 10)))
+    # then everything was refunded once, and the member's rollups are what the orders say
+    order = await gw.db["orders"].find_one({"_id": order_id})
+    assert (order["status"], order["refunded"]) == ("CANCELLED", total)
+    assert await rollups.differences(gw.db) == []
 
 
 async def test_a_partner_cannot_refund_another_channels_payment(gw: WritingGateway) -> None:

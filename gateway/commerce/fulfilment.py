@@ -34,7 +34,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 from gateway.clock import now, utc
-from gateway.commerce import loyalty, order_stock, validation
+from gateway.commerce import loyalty, order_stock, rollups, validation
 from gateway.commerce.idempotency import Once, run_once
 from gateway.commerce.operations import delivered, order_of, record_event, stable_id
 from gateway.commerce.order_stock import Units
@@ -304,12 +304,18 @@ async def expire_pickup(
                 raise reject("CONFLICT", f"The pick-up of order {order_id} runs until "
                              f"{utc(pickup['expires_at']).isoformat()}.", field="order")
             was = order["status"]
-            order = await lifecycle.change_order(
-                db, scope=scope, order_id=order_id, op_id=op_id,
-                where={"status": was, "pickup.status": "READY"},
-                update={"$set": {"status": "CANCELLED", "cancelled_at": at,
-                                 "cancelled_by": caller, "pickup.status": "EXPIRED"}},
-            ) or await _changed(db, scope, order_id, op_id)
+            change = rollups.order_cancelled(order)
+            update: Doc = {"$set": {"status": "CANCELLED", "cancelled_at": at,
+                                    "cancelled_by": caller, "pickup.status": "EXPIRED"}}
+            if change is not None:
+                update["$push"] = {"rollup_due": rollups.due(change)}
+            cancelled = await lifecycle.change_order(
+                db, scope=scope, order_id=order_id, op_id=op_id, update=update,
+                where={"status": was, "pickup.status": "READY",
+                       "refunded": order.get("refunded")})
+            if cancelled is not None and change is not None:
+                await rollups.apply(db, collection="orders", doc_id=order_id, change=change)
+            order = cancelled or await _changed(db, scope, order_id, op_id)
             if was == "PAID":
                 await loyalty.reverse(db, loaders=loaders, settings=settings,
                                       order={**order, "status": was})

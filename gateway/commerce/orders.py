@@ -42,6 +42,7 @@ from gateway.settings import Settings
 # Channels that sell only from physical locations: their orders must name one.
 LOCATION_REQUIRED = frozenset({"SUPERMARKET", "RURAL_OUTLET"})
 # Orders in these statuses can still be cancelled (their goods have not left).
+CANCEL_ATTEMPTS = 20  # reads of an order that concurrent refunds keep changing
 CANCELLABLE = ["PLACED", "PAID"]
 
 
@@ -264,26 +265,35 @@ async def cancel_order(
     Cancelling a cancelled order completes what a request that died half-way left undone
     and returns it (retries are safe). The order is read first: the cancel's rollup change
     (its member, channel and amounts, which never change) goes into the conditional update
-    that cancels it."""
+    that cancels it, which matches only while ``refunded`` is what was read (a refund meanwhile
+    changes what the cancel takes away from the rollup: read again)."""
     current = await loaders.orders_by_id.load(order_id)
-    change = rollups.order_cancelled(current) if current is not None else None
-    before = await order_writes.set_status(
-        db, scope=scope, order_id=order_id, from_statuses=CANCELLABLE, to="CANCELLED",
-        extra={"cancelled_at": now(), "cancelled_by": caller},
-        due=rollups.due(change) if change is not None else None,
-    )
-    if before is None:
+    for _ in range(CANCEL_ATTEMPTS):
+        change = rollups.order_cancelled(current) if current is not None else None
+        before = await order_writes.set_status(
+            db, scope=scope, order_id=order_id, from_statuses=CANCELLABLE, to="CANCELLED",
+            extra={"cancelled_at": now(), "cancelled_by": caller},
+            due=rollups.due(change) if change is not None else None,
+            where={"refunded": current.get("refunded")} if current is not None else None,
+        )
+        if before is not None:
+            break
         if current is not None:  # read again: it may have changed since
             loaders.orders_by_id.clear(order_id)
             current = await loaders.orders_by_id.load(order_id)
         if current is None:
             raise reject("NOT_FOUND", f"Unknown order {order_id}.", field="order")
+        if current["status"] in CANCELLABLE:  # refunded meanwhile
+            continue
         if current["status"] != "CANCELLED":
             raise reject("CONFLICT", f"Order {order_id} is {current['status']} and can no "
                          "longer be cancelled.", field="order")
         await settle_cancelled(db, loaders=loaders, settings=settings, order=current,
                                by=caller)
         return current
+    else:
+        raise reject("CONFLICT", f"Order {order_id} kept changing; retry the cancel.",
+                     field="order")
     if change is not None:
         await rollups.apply(db, collection="orders", doc_id=order_id, change=change)
     await release_cancelled(db, order=before)

@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final, NoReturn
 
 from gateway.clock import now
-from gateway.commerce import loyalty
+from gateway.commerce import loyalty, rollups
 from gateway.commerce.operations import order_of, record_event, stable_id
 from gateway.database import Database
 from gateway.database.query import Doc
@@ -36,6 +36,7 @@ from gateway.settings import Settings
 
 REFUNDABLE: Final = ["CAPTURED", "PARTIALLY_REFUNDED"]
 MAX_REFUNDS: Final = 100  # per payment
+ORDER_ATTEMPTS: Final = 50  # reads of an order that concurrent refunds keep changing
 
 
 def base_of(refunded: int, order: Doc) -> int:
@@ -110,20 +111,37 @@ async def refund(
 
 async def _order_refunded(db: Database, *, loaders: Loaders, settings: Settings,
                           order_id: str, amount: int, refund_id: str) -> Doc:
-    """Step 2 and 4: the order's refunded counters, then the points."""
-    after = await lifecycle.change_order(db, scope=ADMIN, order_id=order_id, op_id=refund_id,
-                                         update={"$inc": {"refunded": amount}})
-    if after is None:  # a retry: applied before
-        after = await order_of(db, scope=ADMIN, order_id=order_id)
-    base = base_of(after["refunded"], after)
-    if after.get("refunded_base") != base:
-        await lifecycle.sync_refunded_base(db, order_id=order_id, refunded=after["refunded"],
-                                           base=base)
-        after["refunded_base"] = base
+    """Step 2 and 4: the order's refunded counters (and the rollup's change, in the same
+    write), then the points. ``refunded_base`` is the base value of all that was refunded,
+    rounded once (``base_of``), so the order is read first and its update matches only while
+    ``refunded`` is still what was read (a concurrent refund of another payment: read again)."""
+    for _ in range(ORDER_ATTEMPTS):
+        order = await order_of(db, scope=ADMIN, order_id=order_id)
+        if lifecycle.applied(order, refund_id):  # a retry: applied before
+            after = order
+            break
+        was = int(order.get("refunded", 0))
+        base = base_of(was + amount, order) - base_of(was, order)
+        change = rollups.order_refunded(order, refund_id=refund_id, amount=amount, base=base)
+        update: Doc = {"$inc": {"refunded": amount, "refunded_base": base}}
+        if change is not None:
+            update["$push"] = {"rollup_due": rollups.due(change)}
+        found = await lifecycle.change_order(
+            db, scope=ADMIN, order_id=order_id, op_id=refund_id,
+            where={"refunded": order.get("refunded"), "status": order["status"]},
+            update=update)
+        if found is not None:
+            after = found
+            if change is not None:
+                await rollups.apply(db, collection="orders", doc_id=order_id, change=change)
+            break
+    else:
+        raise reject("CONFLICT", f"Order {order_id} kept changing; retry the refund.",
+                     field="payment")
     await loyalty.take_back(db, loaders=loaders, settings=settings, order=after,
                             refund_id=refund_id,
                             base_before=base_of(after["refunded"] - amount, after),
-                            base_after=base)
+                            base_after=base_of(after["refunded"], after))
     loaders.orders_by_id.prime(order_id, after, force=True)
     return after
 

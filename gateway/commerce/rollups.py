@@ -11,8 +11,8 @@ member the activity names: merging members moves no activity, so a merge or an u
 no rollup (the reader folds a cluster's rollups together, as it folds their histories).
 
 **An event, exactly once, without transactions.** An event is one change of the totals: an
-order placed, an order cancelled, a visit (and whatever a later write adds: a return, a
-refund). Its writer:
+order placed, an order cancelled, a visit, a refund (returns refund too): a rollup's spend is
+its orders' totals less their refunds, cancelled orders excluded. Its writer:
 
 1. builds a :class:`Change` (an event id unique to the event, e.g. the order id, or
    ``"<order id>:cancel"``; the member, the channel and the amounts);
@@ -108,12 +108,25 @@ def order_placed(order: Doc) -> Change | None:
 
 
 def order_cancelled(order: Doc) -> Change | None:
-    """The change of cancelling ``order`` (as it was before: not cancelled)."""
+    """The change of cancelling ``order`` (as it was before: not cancelled): what it still
+    counts, its total less what was refunded of it (the cancel's write matches only while
+    ``refunded`` is what was read)."""
     if order.get("member_id") is None:
         return None
     return Change(event_id=f"{order['_id']}:cancel", member_id=order["member_id"],
-                  channel_id=order["channel_id"], orders=-1, spend=-order["total"],
-                  spend_base=-order["total_base"])
+                  channel_id=order["channel_id"], orders=-1,
+                  spend=-(order["total"] - order.get("refunded", 0)),
+                  spend_base=-(order["total_base"] - order.get("refunded_base", 0)))
+
+
+def order_refunded(order: Doc, *, refund_id: str, amount: int, base: int) -> Change | None:
+    """The change of refunding ``amount`` (``base`` in the base currency) of ``order`` (as it
+    was before; ``None`` for an order without a member, or a cancelled one: its cancel took
+    all it counted)."""
+    if order.get("member_id") is None or order["status"] == "CANCELLED":
+        return None
+    return Change(event_id=refund_id, member_id=order["member_id"],
+                  channel_id=order["channel_id"], spend=-amount, spend_base=-base)
 
 
 def visited(visit: Doc) -> Change | None:

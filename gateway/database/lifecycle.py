@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.database import Database
-from gateway.database.query import Doc, Paging, by_ids, grouped_by, latest_per_key
+from gateway.database.latest import latest_per_key
+from gateway.database.query import Doc, Paging, by_ids, grouped_by
 from gateway.database.scope import Scope
 
 LIFECYCLE_COLLECTIONS = ("order_events", "refunds", "returns")
@@ -30,5 +31,6 @@ async def events_by_orders(
     db: Database, order_ids: Sequence[str], *, scope: Scope, paging: Paging
 ) -> dict[str, list[Doc]]:
     """A page of each order's events (newest first): one aggregate for all."""
-    return await latest_per_key(db["order_events"], key_field="order_id", keys=order_ids,
+    return await latest_per_key(db["order_events"], union=(await db.features()).union_with,
+                                key_field="order_id", keys=order_ids,
                                 query=scope.restrict({}), time_field="at", paging=paging)

@@ -33,15 +33,16 @@ async def rollups_by_members(db: Database, member_ids: Sequence[str], *,
 
 async def recompute(db: Database) -> dict[str, Doc]:
     """Every rollup as the activity collections say it should be (two aggregates over all of
-    ``orders`` and ``visits``), by ``_id``."""
+    ``orders`` and ``visits``; an order counts its total less its refunds), by ``_id``."""
     orders = await aggregate(db["orders"], [
         {"$match": {"member_id": {"$ne": None}}},
         {"$group": {
             "_id": {"member": "$member_id", "channel": "$channel_id"},
             "orders": {"$sum": {"$cond": [{"$eq": ["$status", "CANCELLED"]}, 0, 1]}},
-            "spend": {"$sum": {"$cond": [{"$eq": ["$status", "CANCELLED"]}, 0, "$total"]}},
-            "spend_base": {"$sum": {"$cond": [{"$eq": ["$status", "CANCELLED"]}, 0,
-                                              "$total_base"]}},
+            "spend": {"$sum": {"$cond": [{"$eq": ["$status", "CANCELLED"]}, 0, {
+                "$subtract": ["$total", {"$ifNull": ["$refunded", 0]}]}]}},
+            "spend_base": {"$sum": {"$cond": [{"$eq": ["$status", "CANCELLED"]}, 0, {
+                "$subtract": ["$total_base", {"$ifNull": ["$refunded_base", 0]}]}]}},
             "first_at": {"$min": "$placed_at"},
             "last_at": {"$max": "$placed_at"},
         }},

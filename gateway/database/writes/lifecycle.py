@@ -84,13 +84,6 @@ async def set_payment_status(db: Database, *, payment_id: str, where: Doc, statu
     await db["payments"].update_one({"_id": payment_id, **where}, {"$set": {"status": status}})
 
 
-async def sync_refunded_base(db: Database, *, order_id: str, refunded: int, base: int) -> None:
-    """``refunded_base = base`` while the order's ``refunded`` is still ``refunded`` (a later
-    refund sets its own value)."""
-    await db["orders"].update_one({"_id": order_id, "refunded": refunded},
-                                  {"$set": {"refunded_base": base}})
-
-
 async def payments_of(db: Database, *, order_id: str) -> list[Doc]:
     """Every payment of an order, oldest first (the rules' view: unscoped)."""
     docs: list[Doc] = await db["payments"].find(

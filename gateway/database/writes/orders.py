@@ -18,16 +18,18 @@ async def insert(db: Database, collection: str, doc: Doc) -> None:
 
 
 async def set_status(db: Database, *, scope: Scope, order_id: str, from_statuses: list[str],
-                     to: str, extra: Doc | None = None, due: Doc | None = None
-                     ) -> Doc | None:
+                     to: str, extra: Doc | None = None, due: Doc | None = None,
+                     where: Doc | None = None) -> Doc | None:
     """Move an order (of a channel the caller may see) from one of ``from_statuses`` to
-    ``to``, appending ``due`` to its ``rollup_due`` entries; the document before the change,
-    or ``None`` when it was in another status (one conditional findAndModify)."""
+    ``to`` while it also matches ``where``, appending ``due`` to its ``rollup_due`` entries;
+    the document before the change, or ``None`` when it did not match (one conditional
+    findAndModify)."""
     update: Doc = {"$set": {"status": to, **(extra or {})}}
     if due is not None:
         update["$push"] = {"rollup_due": due}
     found: Doc | None = await db["orders"].find_one_and_update(
-        scope.restrict({"_id": order_id, "status": {"$in": from_statuses}}), update)
+        scope.restrict({"_id": order_id, "status": {"$in": from_statuses}, **(where or {})}),
+        update)
     return found
 
 
