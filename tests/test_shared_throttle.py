@@ -107,8 +107,11 @@ async def test_a_key_spends_one_bucket_across_two_workers(
     allowed = SIZE + RATE * elapsed
     assert all(answered > 0 and throttled > 0 for answered, throttled in results), results
     if request.node.callspec.params["workers"] == "mongodb":
-        # one bucket: never more than its size and rate, and not much less
-        assert 0.8 * allowed <= spent <= allowed + TOLERANCE, (spent, allowed)
+        # one bucket: never more than its size and rate, and not much less than what the
+        # window alone allows (the tail of slow last answers on a loaded machine adds time,
+        # not requests, so the floor is not measured against the elapsed time)
+        floor = 0.8 * (SIZE + RATE * SECONDS)
+        assert floor <= spent <= allowed + TOLERANCE, (spent, floor, allowed)
     else:
         # a bucket per process: about twice as much
         assert spent > allowed + TOLERANCE, (spent, allowed)
