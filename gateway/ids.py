@@ -54,10 +54,11 @@ ENTITIES: Final = (
 )
 BY_TYPE: Final = {entity.type: entity for entity in ENTITIES}
 PREFIXES: Final = {entity.prefix: entity.type for entity in ENTITIES}
-# Ids made of other ids (identities, stock levels) have their own shapes below; a merge's id
-# (mrg_) and a shipment's (shp_, found on its order) are well formed like any other but name
-# no node.
-_SIMPLE = [e.prefix for e in ENTITIES if e.prefix not in ("idn_", "stk_")] + ["mrg_", "shp_"]
+# Ids made of other ids (identities, stock levels) have their own shapes below; the ids of a
+# merge (mrg_), a shipment (shp_, found on its order), a saved segment (seg_), a consent record
+# (cns_) and an audit entry (aud_) are well formed like any other but name no node.
+_SIMPLE = [e.prefix for e in ENTITIES if e.prefix not in ("idn_", "stk_")] + [
+    "mrg_", "shp_", "seg_", "cns_", "aud_"]
 _ID = re.compile("^(" + "|".join(p.removesuffix("_") for p in _SIMPLE)
                  + r")_[A-Za-z0-9_.-]{1,64}$")
 MAX_EXTERNAL_ID = 128

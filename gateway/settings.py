@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         description="Currency of base-currency amounts: FX snapshots of orders and payments, "
         "lifetime value, `revenueBase`, tier thresholds and the write ceilings.",
     )
+    brand_time_zone: str = Field(
+        default="Asia/Shanghai", min_length=1, max_length=64,
+        description="IANA time zone of the brand: periods of `repeatPurchaseCohorts` with "
+        "`timeZone: BRAND`.",
+    )
     seeds_dir: Path = Field(default_factory=default_seeds_dir,
                             description="Where the embedded store loads its data from.")
     debug_db_stats: bool = Field(
@@ -328,6 +333,17 @@ class Settings(BaseSettings):
                 parse_uri(value, warn=True)
             except (ValueError, PyMongoError) as exc:
                 raise ValueError(f"not a valid MongoDB connection string: {exc}") from None
+        return value
+
+    @field_validator("brand_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone name such as Asia/Shanghai") from None
         return value
 
     @field_validator("demo_admin_key", "demo_partner_key")

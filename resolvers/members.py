@@ -20,6 +20,7 @@ from gateway.loaders.members import LedgerQuery, cluster_of
 from gateway.loaders.timeline import HistoryQuery
 from resolvers.activity import COLLECTION_OF, Activity, ActivityKind, activity_filter
 from resolvers.channels import Channel, load_channel
+from resolvers.consent import Consent, consents_of
 from resolvers.loyalty import Merge, PointsEntry
 from resolvers.node import Node
 from resolvers.order_events import OrderEvent
@@ -30,8 +31,11 @@ from resolvers.relay import (
     BeforeArgument,
     Connection,
     FirstArgument,
+    TOTAL_COUNT,
+    Counter,
     LastArgument,
     connection,
+    counted,
     edges_connection,
     list_tag,
     paging,
@@ -130,6 +134,9 @@ class Member(Node):
         description="Loyalty points balance, earned in every channel; null for a partner key "
         "(pointsLedger lists the points booked in its channels).")
     joined_at: datetime = strawberry.field(description="When the member joined.")
+    erased_at: datetime | None = strawberry.field(
+        description="When eraseMember removed the member's personal data (name, phone, "
+        "e-mail, identities...); null for a member who was not erased.")
     home_channel_id: strawberry.Private[str | None]
     cluster: strawberry.Private[tuple[str, ...]]
 
@@ -227,6 +234,18 @@ class Member(Node):
         return connection(docs, page, PointsEntry.from_doc,
                           lambda d: Keyset(id=d["_id"], at=utc(d["at"])), tag)
 
+    @strawberry.field(description="The consent in force for each channel and purpose the "
+                      "member ever answered (the latest record of each), in the channels the "
+                      "caller may see, by channel then purpose. No record: no consent.")
+    async def consents(self, info: Info) -> list[Consent]:
+        return await consents_of(info, self.cluster, history=False)
+
+    @strawberry.field(description="Every consent record of the member (and of members merged "
+                      "into it), newest first, in the channels the caller may see. A record "
+                      "is a person's own act, so the list stays short.")
+    async def consent_history(self, info: Info) -> list[Consent]:
+        return await consents_of(info, self.cluster, history=True)
+
     @strawberry.field(description="Merges this member took part in (as survivor or merged), "
                       "oldest first, including undone ones. A partner key sees the merges in "
                       "effect that moved an identity of its channels.")
@@ -244,6 +263,7 @@ class Member(Node):
             tier=MemberTier(doc["tier"]) if doc.get("tier") is not None else None,
             points=doc.get("points"),
             joined_at=utc(doc["joined_at"]),
+            erased_at=optional_utc(doc.get("erased_at")),
             home_channel_id=doc.get("home_channel_id"),
             cluster=tuple(cluster_of(doc)),
         )
@@ -251,6 +271,22 @@ class Member(Node):
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Member | None:
         return await load_member(info, ids.check(id, "mem_"))
+
+
+@strawberry.type(description="A page of members (Relay connection), and how many there are.")
+class MemberConnection(Connection[Member]):
+    counter: strawberry.Private[Counter]
+
+    @strawberry.field(description=TOTAL_COUNT)
+    async def total_count(self) -> Long:
+        return Long(await self.counter())
+
+
+def member_connection(docs: list[Doc], page: Any, tag: str, counter: Counter) -> MemberConnection:
+    """A page of member documents (in reading order) as a ``MemberConnection``."""
+    return counted(MemberConnection,
+                   connection(docs, page, Member.from_doc, lambda d: Keyset(id=d["_id"]), tag),
+                   counter)
 
 
 async def _summaries(info: Info, rows: list[Doc]) -> list[ChannelSummary]:
@@ -338,7 +374,7 @@ class MemberQuery:
         after: AfterArgument = None,
         last: LastArgument = None,
         before: BeforeArgument = None,
-    ) -> Connection[Member]:
+    ) -> MemberConnection:
         f = filter or MemberFilter()
         tier = f.tier.name if f.tier else None
         home_channel_id = (ids.check(f.home_channel, "ch_", field="homeChannel")
@@ -346,8 +382,8 @@ class MemberQuery:
         channel_id = ids.check(f.channel, "ch_", field="channel") if f.channel else None
         tag = list_tag("members", tier, home_channel_id, channel_id)
         page = paging(first=first, after=after, last=last, before=before, tag=tag, timed=False)
-        docs = await repo.list_members(
-            info.context.db, scope=info.context.scope, paging=page, tier=tier,
-            home_channel_id=home_channel_id, channel_id=channel_id,
-        )
-        return connection(docs, page, Member.from_doc, lambda d: Keyset(id=d["_id"]), tag)
+        db, scope = info.context.db, info.context.scope
+        query = await repo.members_query(db, scope=scope, tier=tier,
+                                         home_channel_id=home_channel_id, channel_id=channel_id)
+        docs = await repo.list_members(db, query, scope=scope, paging=page)
+        return member_connection(docs, page, tag, lambda: repo.count_members(db, query))

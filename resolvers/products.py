@@ -18,12 +18,15 @@ from resolvers.relay import (
     BeforeArgument,
     Connection,
     FirstArgument,
+    TOTAL_COUNT,
+    Counter,
     LastArgument,
     connection,
+    counted,
     list_tag,
     paging,
 )
-from resolvers.scalars import Money, money
+from resolvers.scalars import Long, Money, money
 
 MAX_TEXT = 100
 
@@ -141,6 +144,15 @@ def _text(value: str | None, field: str) -> str | None:
     return value
 
 
+@strawberry.type(description="A page of products (Relay connection), and how many there are.")
+class ProductConnection(Connection[Product]):
+    counter: strawberry.Private[Counter]
+
+    @strawberry.field(description=TOTAL_COUNT)
+    async def total_count(self) -> Long:
+        return Long(await self.counter())
+
+
 @strawberry.input(description="Narrows a product list; all fields optional and combined with AND.")
 class ProductFilter:
     category: str | None = strawberry.field(default=None, description="Exact category.")
@@ -169,14 +181,17 @@ class ProductQuery:
         after: AfterArgument = None,
         last: LastArgument = None,
         before: BeforeArgument = None,
-    ) -> Connection[Product]:
+    ) -> ProductConnection:
         f = filter or ProductFilter()
         category, brand = _text(f.category, "category"), _text(f.brand, "brand")
         channel_id = ids.check(f.channel, "ch_", field="channel") if f.channel else None
         tag = list_tag("products", category, brand, channel_id)
         page = paging(first=first, after=after, last=last, before=before, tag=tag, timed=False)
-        docs = await repo.list_products(
-            info.context.db, scope=info.context.scope, paging=page,
-            category=category, brand=brand, channel_id=channel_id,
-        )
-        return connection(docs, page, Product.from_doc, lambda d: Keyset(id=d["_id"]), tag)
+        db, scope = info.context.db, info.context.scope
+        query = repo.products_query(scope=scope, category=category, brand=brand,
+                                    channel_id=channel_id)
+        docs = await repo.list_products(db, query, scope=scope, paging=page)
+        return counted(ProductConnection,
+                       connection(docs, page, Product.from_doc, lambda d: Keyset(id=d["_id"]),
+                                  tag),
+                       lambda: repo.count_products(db, query))

@@ -12,6 +12,15 @@ stays valid when new items arrive. It also carries a short tag of its list (the 
 parent and its filters): a cursor taken from another list, of this type or another, is
 ``BAD_USER_INPUT``.
 
+``totalCount`` (a ``Long``) is the size of the whole list, ``after`` and ``before`` aside, on
+the connections where one count command answers it: ``MemberConnection`` (``members``,
+``searchMembers``, ``Segment.members``), ``ProductConnection`` and ``SegmentConnection``. It
+costs a command only when selected. The activity lists (``orders``, ``visits``,
+``Member.history``) have none: a count there reads every index key of its range (millions
+for a busy channel), and the totals people ask for are the analytics fields (``sales``,
+``footfall``) and ``channelSummaries``. ``pointsLedger`` has none either: a member's ledger
+grows by one entry per paid order, and its balance is ``Member.points``.
+
 ``pageInfo`` follows the specification's algorithm: paging forward, ``hasNextPage`` says
 whether more items follow (one item more is read to know) and ``hasPreviousPage`` is true
 exactly when ``after`` was given (the item it names comes before the page); paging backward,
@@ -23,7 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -82,6 +91,17 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="The items of this page, in order.")
     page_info: PageInfo = strawberry.field(description="Paging information.")
+
+
+Counter = Callable[[], Awaitable[int]]
+TOTAL_COUNT = ("How many items the whole list holds, whatever `first`, `after`, `last` and "
+               "`before` (one count command, sent only when this field is selected).")
+C = TypeVar("C", bound="Connection[Any]")
+
+
+def counted(cls: type[C], page: Connection[Any], counter: Counter) -> C:
+    """A page as a connection type with ``totalCount``, counted by ``counter`` when asked."""
+    return cls(edges=page.edges, page_info=page.page_info, counter=counter)  # type: ignore[call-arg]
 
 
 def list_tag(*parts: Any) -> str:

@@ -58,6 +58,9 @@ FIELD_COSTS: Final[Mapping[str, int]] = {
     "Channel.topProducts": 10,
     "Channel.conversion": 15,
     "Query.omnichannelReach": 25,
+    # counts: one count command each, sent only when selected
+    "MemberConnection.totalCount": 1,
+    "ProductConnection.totalCount": 1,
     # mutations: checks, an idempotency claim and several single-document writes each
     "Mutation.placeOrder": 10,
     "Mutation.cancelOrder": 10,
@@ -80,6 +83,7 @@ FIELD_COSTS: Final[Mapping[str, int]] = {
     "Mutation.expirePickup": 15,
     "Mutation.completeOrder": 5,
     "Mutation.returnOrder": 20,
+    "Mutation.recordConsent": 5,
     # subscriptions: charged once, when they start; they then hold a place in the live poller
     "Subscription.memberActivity": 10,
     "Subscription.channelOrders": 10,

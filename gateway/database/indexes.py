@@ -24,7 +24,13 @@ INDEXES: Final[dict[str, list[IndexModel]]] = {
         IndexModel([("location_id", ASC)]),
         IndexModel([("holds.until", ASC)]),  # the reservation sweeper's expired holds
     ],
-    "members": [IndexModel([("home_channel_id", ASC)]), IndexModel([("tier", ASC)])],
+    "members": [
+        IndexModel([("home_channel_id", ASC)]), IndexModel([("tier", ASC)]),
+        # searchMembers (gateway/database/member_search.py): exact phone and e-mail, and a
+        # name prefix as one range of the multikey index of the name and its word tails
+        IndexModel([("search.phone", ASC)]), IndexModel([("search.email", ASC)]),
+        IndexModel([("search.names", ASC)]),
+    ],
     "identities": [IndexModel([("member_id", ASC)]), IndexModel([("channel_id", ASC)])],
     "orders": [
         IndexModel([("member_id", ASC), ("placed_at", DESC), ("_id", DESC)]),
@@ -59,6 +65,9 @@ INDEXES: Final[dict[str, list[IndexModel]]] = {
     "stock_movements": [IndexModel([("sku", ASC), ("location_id", ASC), ("at", DESC)])],
     "points_ledger": [IndexModel([("member_id", ASC), ("at", DESC), ("_id", DESC)])],
     "merges": [IndexModel([("survivor_id", ASC)]), IndexModel([("merged_id", ASC)])],
+    "consents": [IndexModel([("member_id", ASC), ("at", ASC), ("_id", ASC)])],
+    "segments": [IndexModel([("owner", ASC), ("name", ASC)], unique=True)],
+    "audit": [IndexModel([("member_id", ASC), ("at", ASC)])],
 }
 
 

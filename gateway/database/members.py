@@ -12,21 +12,34 @@ from collections.abc import Sequence
 
 from gateway.database import Database
 from gateway.database.member_records import merged_members_seen
-from gateway.database.query import Doc, Paging, by_ids, combine, find, grouped_by, page_by_id
+from gateway.database.query import (
+    Doc,
+    Paging,
+    by_ids,
+    combine,
+    count,
+    find,
+    grouped_by,
+    page_by_id,
+)
 from gateway.database.scope import Scope
 from gateway.errors import Forbidden
 
 PERSONAL_FIELDS = ("name", "phone", "email")
 MEMBER_WIDE_FIELDS = ("points", "tier")
+# What no answer shows: the normalised contact data (gateway.database.contacts) and the
+# consent state segments match on (Member.consents reads the records).
+INTERNAL_FIELDS = ("search", "consented", "consent_at")
 MASK = "***"
 
 
 def seen_by(doc: Doc, scope: Scope) -> Doc:
-    """A member document as ``scope`` may read it: unchanged for an admin; for a partner,
-    personal data masked and the member-wide fields ``None``."""
+    """A member document as ``scope`` may read it: without its internal fields; for a partner,
+    also with personal data masked and the member-wide fields ``None``."""
+    seen = {k: v for k, v in doc.items() if k not in INTERNAL_FIELDS}
     if scope.unrestricted:
-        return doc
-    return {**doc, **{field: MASK for field in PERSONAL_FIELDS if doc.get(field) is not None},
+        return seen
+    return {**seen, **{field: MASK for field in PERSONAL_FIELDS if doc.get(field) is not None},
             **dict.fromkeys(MEMBER_WIDE_FIELDS)}
 
 
@@ -51,27 +64,26 @@ async def members_by_ids(db: Database, ids: Sequence[str], *, scope: Scope) -> d
     return {k: seen_by(v, scope) for k, v in found.items()}
 
 
-async def list_members(
+async def members_query(
     db: Database,
     *,
     scope: Scope,
-    paging: Paging,
     tier: str | None = None,
     home_channel_id: str | None = None,
     channel_id: str | None = None,
-) -> list[Doc]:
-    """A page of members in id order (in reading order); merged members are left out.
+) -> Doc | None:
+    """The query of a member list (``None``: the list is empty); merged members are left out.
 
     ``channel_id`` keeps members holding an identity in that channel. For a partner the
-    visibility rule is applied by the same identity query, and a home channel it may not see
-    gives an empty page (a partner cannot learn other channels' members' home channels). A
-    tier counts every channel: filtering by it needs an admin key.
+    visibility rule is applied by the same identity query (one find), and a home channel it
+    may not see gives an empty list (a partner cannot learn other channels' members' home
+    channels). A tier counts every channel: filtering by it needs an admin key.
     """
     if tier is not None and not scope.unrestricted:
         raise Forbidden("Filtering members by tier needs an admin key (a tier counts every "
                         "channel).", field="tier")
     if home_channel_id is not None and not scope.allows(home_channel_id):
-        return []
+        return None
     query = combine(
         {"merged_into": {"$exists": False}},  # a merged member lives on in its survivor
         {"tier": tier} if tier is not None else {},
@@ -84,8 +96,21 @@ async def list_members(
                                                 projection={"member_id": 1})}
         )
         query = combine(query, {"_id": {"$in": member_ids}})
+    return query
+
+
+async def list_members(db: Database, query: Doc | None, *, scope: Scope,
+                       paging: Paging) -> list[Doc]:
+    """A page of the member list ``query`` names, in id order (in reading order)."""
+    if query is None:
+        return []
     docs = await page_by_id(db["members"], query, paging=paging)
     return [seen_by(doc, scope) for doc in docs]
+
+
+async def count_members(db: Database, query: Doc | None) -> int:
+    """How many members the list ``query`` names holds (one count)."""
+    return 0 if query is None else await count(db["members"], query)
 
 
 async def identities_by_ids(db: Database, ids: Sequence[str], *, scope: Scope) -> dict[str, Doc]:

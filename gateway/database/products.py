@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from gateway.database import Database
 from gateway.database.channels import locations_by_ids
-from gateway.database.query import Doc, Paging, by_ids, combine, page_by_id
+from gateway.database.query import Doc, Paging, by_ids, combine, count, page_by_id
 from gateway.database.scope import Scope
 
 
@@ -23,31 +23,35 @@ async def products_by_skus(db: Database, skus: Sequence[str], *, scope: Scope) -
     return {sku: _visible_offers(doc, scope) for sku, doc in found.items()}
 
 
-async def list_products(
-    db: Database,
-    *,
-    scope: Scope,
-    paging: Paging,
-    category: str | None = None,
-    brand: str | None = None,
+def products_query(
+    *, scope: Scope, category: str | None = None, brand: str | None = None,
     channel_id: str | None = None,
-) -> list[Doc]:
-    """A page of products in SKU order, in reading order.
-
-    A partner filtering by a channel it may not see gets an empty page (not the products that
-    channel shares with its own).
-    """
+) -> Doc | None:
+    """The query of a product list (``None``: the list is empty). A partner filtering by a
+    channel it may not see gets an empty list (not the products that channel shares with its
+    own)."""
     if channel_id is not None and not scope.allows(channel_id):
-        return []
+        return None
     query = combine(
         {"category": category} if category is not None else {},
         {"brand": brand} if brand is not None else {},
         {"offers.channel_id": channel_id} if channel_id is not None else {},
     )
-    docs = await page_by_id(
-        db["products"], scope.restrict(query, "offers.channel_id"), paging=paging
-    )
+    return scope.restrict(query, "offers.channel_id")
+
+
+async def list_products(db: Database, query: Doc | None, *, scope: Scope,
+                        paging: Paging) -> list[Doc]:
+    """A page of the product list ``query`` names, in SKU order (in reading order)."""
+    if query is None:
+        return []
+    docs = await page_by_id(db["products"], query, paging=paging)
     return [_visible_offers(doc, scope) for doc in docs]
+
+
+async def count_products(db: Database, query: Doc | None) -> int:
+    """How many products the list ``query`` names holds (one count)."""
+    return 0 if query is None else await count(db["products"], query)
 
 
 def stock_key(sku: str, location_id: str) -> str:

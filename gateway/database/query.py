@@ -33,6 +33,12 @@ async def find(
     return docs
 
 
+async def count(collection: Any, query: Doc) -> int:
+    """One count (``countDocuments``: an aggregate): how many documents match."""
+    found: int = await collection.count_documents(query)
+    return found
+
+
 async def aggregate(collection: Any, pipeline: list[Doc]) -> list[Doc]:
     """One ``aggregate`` command; all result documents."""
     cursor = await collection.aggregate(pipeline, batchSize=BATCH_SIZE)

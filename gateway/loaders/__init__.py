@@ -73,6 +73,7 @@ class Loaders:
     merges_by_member = Lazy(members.merges_by_member)
     ledger_by_member = Lazy(members.ledger_by_member)
     summaries_by_member = Lazy(members.summaries_by_member)
+    consents_by_member = Lazy(members.consents_by_member)
     orders_by_id = Lazy(activity.orders_by_id)
     payments_by_id = Lazy(activity.payments_by_id)
     visits_by_id = Lazy(activity.visits_by_id)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from gateway.database import member_records, members, rollups
+from gateway.database import consents, member_records, members, rollups
 from gateway.database.query import Doc, Paging, nearest
 from gateway.database.scope import ADMIN
 from gateway.loaders.batch import SharedLoader, by_key
@@ -122,5 +122,17 @@ def summaries_by_member(loaders: Loaders) -> DataLoader[Cluster, list[Doc]]:
             for cluster in owned[row["member_id"]]:
                 rows[cluster].append(row)
         return [rows.get(cluster, []) for cluster in clusters]
+
+    return SharedLoader(load_fn=batch)
+
+
+def consents_by_member(loaders: Loaders) -> DataLoader[Cluster, list[Doc]]:
+    """Each cluster's consent records in the caller's channels, oldest first: one find."""
+
+    async def batch(clusters: list[Cluster]) -> list[list[Doc]]:
+        member_ids, _ = owners(clusters)
+        found = await consents.consents_by_members(loaders.db, member_ids, scope=loaders.scope)
+        return [sorted((d for m in cluster for d in found.get(m, [])),
+                       key=lambda d: (d["at"], d["_id"])) for cluster in clusters]
 
     return SharedLoader(load_fn=batch)

@@ -14,6 +14,7 @@ from resolvers.mutations.imports import ImportMutation
 from resolvers.mutations.members import MemberMutation
 from resolvers.mutations.merges import MergeMutation
 from resolvers.mutations.orders import OrderMutation
+from resolvers.mutations.privacy import PrivacyMutation
 from resolvers.mutations.settlement import SettlementMutation
 from resolvers.mutations.stock import StockMutation
 
@@ -21,5 +22,6 @@ from resolvers.mutations.stock import StockMutation
 @strawberry.type(description="Write orders, payments, visits, stock, members and identities; "
                  "fulfil, refund and return orders.")
 class Mutation(OrderMutation, StockMutation, ActivityMutation, SettlementMutation,
-               FulfilmentMutation, MemberMutation, MergeMutation, ImportMutation):
+               FulfilmentMutation, MemberMutation, MergeMutation, ImportMutation,
+               PrivacyMutation):
     pass

@@ -27,6 +27,8 @@ class UserErrorCode(Enum):
         description="A request with this key is still running; retry shortly (retryable).")
     IDENTITY_TAKEN = strawberry.enum_value(
         "IDENTITY_TAKEN", description="Another member already holds this identity.")
+    PHONE_TAKEN = strawberry.enum_value(
+        "PHONE_TAKEN", description="Another member already has this phone number (E.164).")
     CURRENCY_MISMATCH = strawberry.enum_value(
         "CURRENCY_MISMATCH", description="The currency differs from the channel's or order's.")
     OVERPAYMENT = strawberry.enum_value(

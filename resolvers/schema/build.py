@@ -17,6 +17,7 @@ from gateway.telemetry.graphql_tracing import OperationSpan
 from gateway.telemetry.metrics import OperationMetrics
 from resolvers.activity import Activity
 from resolvers.channels import Channel, ChannelQuery, Location, load_channel, load_location
+from resolvers.member_search import MemberSearchQuery
 from resolvers.members import Identity, Member, MemberQuery, load_identity, load_member
 from resolvers.mutations import Mutation
 from resolvers.node import Node
@@ -44,7 +45,8 @@ from resolvers.visits import Visit, VisitQuery, load_visit
 
 
 @strawberry.type(description="Read the brand's channels, goods, members, orders and visits.")
-class Query(ChannelQuery, ProductQuery, MemberQuery, OrderQuery, PaymentQuery, VisitQuery,
+class Query(ChannelQuery, ProductQuery, MemberQuery, MemberSearchQuery, OrderQuery,
+            PaymentQuery, VisitQuery,
             ReachQuery):
     @strawberry.field(description="Any object by its global id (the prefix names the type).")
     async def node(

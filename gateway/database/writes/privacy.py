@@ -1,0 +1,44 @@
+"""Writes of consent, erasure and the member audit trail.
+
+Consent: a record is inserted into ``consents``, then the member document's current state is
+moved by one conditional update that matches only when the record is newer than the state it
+replaces (``consent_at.<purpose>:<channel>``), so records applied out of order leave the
+latest one in force. ``consented`` lists the ``<purpose>:<channel>`` pairs granted now.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from gateway.database import Database
+from gateway.database.consents import COLLECTION, state_key
+from gateway.database.query import Doc
+
+AUDIT = "audit"
+
+
+def _state_path(purpose: str, channel_id: str) -> str:
+    # a field name may not hold a dot: a channel id may
+    return "consent_at." + state_key(purpose, channel_id).replace(".", "%2E")
+
+
+async def insert_consent(db: Database, doc: Doc) -> None:
+    await db[COLLECTION].insert_one(doc)
+
+
+async def apply_consent(db: Database, *, member_id: str, purpose: str, channel_id: str,
+                        granted: bool, at: datetime) -> bool:
+    """Make a record the member's current consent unless a newer one is; True if it did."""
+    path = _state_path(purpose, channel_id)
+    key = state_key(purpose, channel_id)
+    update: dict[str, Any] = {"$set": {path: at}}
+    update["$addToSet" if granted else "$pull"] = {"consented": key}
+    result = await db["members"].update_one(
+        {"_id": member_id, "$or": [{path: {"$lte": at}}, {path: {"$exists": False}}]}, update)
+    return bool(result.matched_count == 1)
+
+
+async def insert_audit(db: Database, doc: Doc) -> None:
+    """Append one entry to the member audit trail (erasures, exports)."""
+    await db[AUDIT].insert_one(doc)
