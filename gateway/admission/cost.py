@@ -61,6 +61,11 @@ FIELD_COSTS: Final[Mapping[str, int]] = {
     # counts: one count command each, sent only when selected
     "MemberConnection.totalCount": 1,
     "ProductConnection.totalCount": 1,
+    "SegmentConnection.totalCount": 1,
+    # segments: one aggregate over members, their orders and visits (every question of a
+    # request in one)
+    "Segment.count": 25,
+    "Segment.members": 25,
     # mutations: checks, an idempotency claim and several single-document writes each
     "Mutation.placeOrder": 10,
     "Mutation.cancelOrder": 10,
@@ -84,6 +89,8 @@ FIELD_COSTS: Final[Mapping[str, int]] = {
     "Mutation.completeOrder": 5,
     "Mutation.returnOrder": 20,
     "Mutation.recordConsent": 5,
+    "Mutation.saveSegment": 5,
+    "Mutation.deleteSegment": 5,
     # subscriptions: charged once, when they start; they then hold a place in the live poller
     "Subscription.memberActivity": 10,
     "Subscription.channelOrders": 10,

@@ -29,6 +29,12 @@ def state_key(purpose: str, channel_id: str) -> str:
     return f"{purpose}:{channel_id}"
 
 
+def state_field(purpose: str, channel_id: str) -> str:
+    """The key of ``consent_at`` (when the consent in force was recorded) on the member
+    document for a purpose in a channel (a field name holds no dot; a channel id may)."""
+    return state_key(purpose, channel_id).replace(".", "%2E")
+
+
 async def consents_by_members(
     db: Database, member_ids: Sequence[str], *, scope: Scope
 ) -> dict[str, list[Doc]]:

@@ -26,6 +26,7 @@ COLLECTIONS: tuple[str, ...] = (
     "channels", "locations", "fx_rates", "products", "inventory",
     "members", "identities", "orders", "payments", "visits", "order_events", "refunds",
     "returns",
+    "member_keys", "consents", "segments",
 )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.database.seeding import COLLECTIONS, write_seed_files
+from gateway.demo import crm
 from gateway.demo.lifecycle import add_lifecycle
 from gateway.demo.tables import (
     _ABROAD,
@@ -344,6 +345,7 @@ def _generate(scale: int, seed: int) -> dict[str, list[Doc]]:
     data.update(members=members, identities=identities, orders=orders, payments=payments,
                 visits=visits)
     add_lifecycle(data, seed)
+    crm.add(data, seed)
     for docs in data.values():
         docs.sort(key=lambda doc: doc["_id"])
     return {name: data[name] for name in COLLECTIONS}

@@ -25,7 +25,16 @@ from strawberry.dataloader import DataLoader
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.scope import ADMIN, Scope
-from gateway.loaders import activity, analytics, channels, lifecycle, members, products, timeline
+from gateway.loaders import (
+    activity,
+    analytics,
+    channels,
+    lifecycle,
+    members,
+    products,
+    segments,
+    timeline,
+)
 from gateway.telemetry import metrics, tracing
 
 K = TypeVar("K")
@@ -60,6 +69,7 @@ class Lazy(Generic[K, V]):
 class Loaders:
     """One request's loaders, bound to its database and scope."""
 
+    channel_list = Lazy(channels.channel_list)
     channels_by_id = Lazy(channels.channels_by_id)
     locations_by_id = Lazy(channels.locations_by_id)
     locations_by_channel = Lazy(channels.locations_by_channel)
@@ -88,6 +98,8 @@ class Loaders:
     sales_by_channel = Lazy(analytics.sales_by_channel)
     top_products_by_channel = Lazy(analytics.top_products_by_channel)
     conversion_by_channel = Lazy(analytics.conversion_by_channel)
+    segments_by_id = Lazy(segments.segments_by_id)
+    segment_answers = Lazy(segments.segment_answers)
 
     def __init__(self, db: Database, scope: Scope = ADMIN) -> None:
         self.db = db

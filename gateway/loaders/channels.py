@@ -17,16 +17,27 @@ if TYPE_CHECKING:
     from gateway.loaders import Loaders
 
 
-def channels_by_id(loaders: Loaders) -> DataLoader[str, Doc | None]:
-    """Channels are a short reference list: one command per request fetches them all, and
-    every later batch (at any level of the query) awaits that same command."""
+def channel_list(loaders: Loaders) -> DataLoader[None, list[Doc]]:
+    """Every channel the caller sees, in id order: one command per request, whoever asks."""
     every: asyncio.Task[list[Doc]] | None = None
 
-    async def fetch(ids: list[str]) -> dict[str, Doc]:
+    async def batch(keys: list[None]) -> list[list[Doc]]:
         nonlocal every
         if every is None:
             every = asyncio.ensure_future(channels.list_channels(loaders.db, scope=loaders.scope))
-        return {doc["_id"]: doc for doc in await asyncio.shield(every)}
+        found = await asyncio.shield(every)
+        return [found for _ in keys]
+
+    return SharedLoader(load_fn=batch)
+
+
+def channels_by_id(loaders: Loaders) -> DataLoader[str, Doc | None]:
+    """Channels are a short reference list: one command per request fetches them all
+    (:func:`channel_list`), and every later batch (at any level of the query) awaits that
+    same command."""
+
+    async def fetch(ids: list[str]) -> dict[str, Doc]:
+        return {doc["_id"]: doc for doc in await loaders.channel_list.load(None)}
 
     return by_key(fetch)
 

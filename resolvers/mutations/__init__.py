@@ -15,6 +15,7 @@ from resolvers.mutations.members import MemberMutation
 from resolvers.mutations.merges import MergeMutation
 from resolvers.mutations.orders import OrderMutation
 from resolvers.mutations.privacy import PrivacyMutation
+from resolvers.mutations.segments import SegmentMutation
 from resolvers.mutations.settlement import SettlementMutation
 from resolvers.mutations.stock import StockMutation
 
@@ -23,5 +24,5 @@ from resolvers.mutations.stock import StockMutation
                  "fulfil, refund and return orders.")
 class Mutation(OrderMutation, StockMutation, ActivityMutation, SettlementMutation,
                FulfilmentMutation, MemberMutation, MergeMutation, ImportMutation,
-               PrivacyMutation):
+               PrivacyMutation, SegmentMutation):
     pass

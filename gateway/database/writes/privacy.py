@@ -12,15 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from gateway.database import Database
-from gateway.database.consents import COLLECTION, state_key
+from gateway.database.consents import COLLECTION, state_field, state_key
 from gateway.database.query import Doc
 
 AUDIT = "audit"
 
 
 def _state_path(purpose: str, channel_id: str) -> str:
-    # a field name may not hold a dot: a channel id may
-    return "consent_at." + state_key(purpose, channel_id).replace(".", "%2E")
+    return "consent_at." + state_field(purpose, channel_id)
 
 
 async def insert_consent(db: Database, doc: Doc) -> None:
