@@ -58,6 +58,7 @@ FIELD_COSTS: Final[Mapping[str, int]] = {
     "Channel.topProducts": 10,
     "Channel.conversion": 15,
     "Query.omnichannelReach": 25,
+    "Query.repeatPurchaseCohorts": 25,
     # counts: one count command each, sent only when selected
     "MemberConnection.totalCount": 1,
     "ProductConnection.totalCount": 1,

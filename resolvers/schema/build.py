@@ -32,6 +32,7 @@ from resolvers.order_events import (
 from resolvers.orders import Order, OrderQuery, load_order
 from resolvers.payments import Payment, PaymentQuery, load_payment
 from resolvers.products import Product, ProductQuery, StockLevel, load_product, load_stock
+from resolvers.cohorts import CohortQuery
 from resolvers.reach import ReachQuery
 from resolvers.segments import SegmentQuery
 from resolvers.scalars import SCALAR_MAP, SCALAR_OVERRIDES
@@ -47,7 +48,7 @@ from resolvers.visits import Visit, VisitQuery, load_visit
 
 @strawberry.type(description="Read the brand's channels, goods, members, orders and visits.")
 class Query(ChannelQuery, ProductQuery, MemberQuery, MemberSearchQuery, OrderQuery,
-            PaymentQuery, VisitQuery, ReachQuery, SegmentQuery):
+            PaymentQuery, VisitQuery, ReachQuery, SegmentQuery, CohortQuery):
     @strawberry.field(description="Any object by its global id (the prefix names the type).")
     async def node(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id.")]
