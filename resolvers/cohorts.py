@@ -75,8 +75,12 @@ class RepeatPurchaseCohorts:
         "RURAL_OUTLET, OVERSEAS).")
 
 
+def _period(period: CohortPeriod) -> repo.Period:
+    return "WEEK" if period is CohortPeriod.WEEK else "MONTH"
+
+
 def _cohorts(rows: list[repo.CohortRow], period: repo.Period) -> list[Cohort]:
-    order = {kind.value: n for n, kind in enumerate(ChannelKind)}
+    order = {kind.name: n for n, kind in enumerate(ChannelKind)}
     cohorts = []
     keyed = sorted(rows, key=lambda r: (r.cohort, order[r.first_kind], r.period))
     for (cohort, kind), group in groupby(keyed, key=lambda r: (r.cohort, r.first_kind)):
@@ -88,8 +92,8 @@ def _cohorts(rows: list[repo.CohortRow], period: repo.Period) -> list[Cohort]:
             periods=[CohortPeriodActivity(
                 offset=repo.offset(cohort, r.period, period), label=repo.label(r.period, period),
                 members=Long(r.members),
-                by_kind=[CohortKindCount(kind=k, members=Long(r.by_kind[k.value]))
-                         for k in ChannelKind if r.by_kind.get(k.value)])
+                by_kind=[CohortKindCount(kind=k, members=Long(r.by_kind[k.name]))
+                         for k in ChannelKind if r.by_kind.get(k.name)])
                 for r in found]))
     return cohorts
 
@@ -119,8 +123,8 @@ class CohortQuery:
         zones: dict[str, str] | str = brand if time_zone is CohortTimeZone.BRAND else {
             c["_id"]: c["time_zone"] for c in listed}
         rows = await repo.cohort_rows(
-            context.db, checked, period=period.value, zones=zones,
+            context.db, checked, period=_period(period), zones=zones,
             kinds={c["_id"]: c["kind"] for c in listed}, scope=context.scope)
         return RepeatPurchaseCohorts(
             period=period, time_zone=brand if isinstance(zones, str) else "CHANNEL",
-            cohorts=_cohorts(rows, period.value))
+            cohorts=_cohorts(rows, _period(period)))

@@ -27,12 +27,12 @@ from resolvers.order_events import OrderEvent
 from resolvers.orders import Order
 from resolvers.payments import Payment
 from resolvers.relay import (
+    TOTAL_COUNT,
     AfterArgument,
     BeforeArgument,
     Connection,
-    FirstArgument,
-    TOTAL_COUNT,
     Counter,
+    FirstArgument,
     LastArgument,
     connection,
     counted,

@@ -14,12 +14,12 @@ from gateway.errors import BadUserInput
 from resolvers.channels import Channel, Location, load_channel, load_location
 from resolvers.node import Node
 from resolvers.relay import (
+    TOTAL_COUNT,
     AfterArgument,
     BeforeArgument,
     Connection,
-    FirstArgument,
-    TOTAL_COUNT,
     Counter,
+    FirstArgument,
     LastArgument,
     connection,
     counted,

@@ -173,7 +173,7 @@ class Segment:
             sorted(scope.channels if self.channels is None
                    else set(self.channels) & scope.channels))
         base = info.context.settings.base_currency
-        spec = Spec(definition=self.ruleset, purpose=self.purpose.value, channels=channels,
+        spec = Spec(definition=self.ruleset, purpose=self.purpose.name, channels=channels,
                     minor_per_major=10 ** exponent(base))
         return Question(spec=spec, as_of=now() if as_of is None else utc(as_of),
                         paging=page)  # type: ignore[arg-type]

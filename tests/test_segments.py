@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.support import PARTNER_A, SEEDS, Callers, WritingGateway, data, fresh_gateway, gql

@@ -92,6 +92,8 @@ FIELD_COSTS: Final[Mapping[str, int]] = {
     "Mutation.recordConsent": 5,
     "Mutation.saveSegment": 5,
     "Mutation.deleteSegment": 5,
+    "Mutation.eraseMember": 50,
+    "Mutation.exportMember": 20,
     # subscriptions: charged once, when they start; they then hold a place in the live poller
     "Subscription.memberActivity": 10,
     "Subscription.channelOrders": 10,

@@ -54,12 +54,11 @@ async def cohort_rows(db: Database, window: Window, *, period: Period,
     merged = await find(db["members"], {"merged_into": {"$exists": True}},
                         projection={"merged_into": 1}, sort=[("_id", 1)])
     member: Any = "$member_id"
-    if merged:
-        ids, survivors = [d["_id"] for d in merged], [d["merged_into"] for d in merged]
-        member = {"$cond": [{"$in": ["$member_id", ids]},
-                            {"$arrayElemAt": [survivors, {"$indexOfArray": [ids,
-                                                                            "$member_id"]}]},
-                            "$member_id"]}
+    survivors: dict[str, list[str]] = {}
+    for doc in merged:
+        survivors.setdefault(doc["merged_into"], []).append(doc["_id"])
+    for survivor, ids in sorted(survivors.items(), reverse=True):
+        member = {"$cond": [{"$in": ["$member_id", ids]}, survivor, member]}
     zone = zones if isinstance(zones, str) else zone_expression("channel_id", zones)
     counts = {kind: {"$sum": {"$cond": [{"$in": [kind, "$periods.kinds"]}, 1, 0]}}
               for kind in CHANNEL_KINDS}

@@ -107,9 +107,12 @@ def _consents(data: dict[str, list[Doc]], rng: random.Random, kind: dict[str, st
         key = state_key(record["purpose"], record["channel_id"])
         member.setdefault("consent_at", {})[
             state_field(record["purpose"], record["channel_id"])] = record["at"]
-        granted = set(member.get("consented", []))
-        granted.add(key) if record["granted"] else granted.discard(key)
-        member["consented"] = sorted(granted)
+        holding: set[str] = set(member.get("consented", []))
+        if record["granted"]:
+            holding.add(key)
+        else:
+            holding.discard(key)
+        member["consented"] = sorted(holding)
     return records
 
 

@@ -102,9 +102,9 @@ class SegmentDefinitionInput:
     def rules(self) -> segment_rules.Definition:
         last = self.last_activity
         return segment_rules.Definition(
-            tiers=None if self.tiers is None else tuple(t.value for t in self.tiers),
+            tiers=None if self.tiers is None else tuple(t.name for t in self.tiers),
             active_in=None if self.active_in is None else segment_rules.ActiveIn(
-                tuple(k.value for k in self.active_in.kinds), _window(self.active_in.window)),
+                tuple(k.name for k in self.active_in.kinds), _window(self.active_in.window)),
             lifetime_value=None if self.lifetime_value is None else segment_rules.Range(
                 self.lifetime_value.at_least, self.lifetime_value.below),
             last_activity=None if last is None else segment_rules.LastActivity(
@@ -153,7 +153,7 @@ class SegmentMutation:
             once = await save_segment(
                 db=ctx.db, loaders=ctx.loaders, settings=ctx.settings, scope=ctx.scope,
                 caller=caller_of(ctx.scope, ctx.principal), name=input.name,
-                purpose=input.purpose.value, rules=input.definition.rules(),
+                purpose=input.purpose.name, rules=input.definition.rules(),
                 idempotency_key=input.idempotency_key)
         except Rejected as exc:
             return SegmentPayload(segment=None, deleted_id=None, user_errors=user_errors(exc))

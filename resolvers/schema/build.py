@@ -17,6 +17,7 @@ from gateway.telemetry.graphql_tracing import OperationSpan
 from gateway.telemetry.metrics import OperationMetrics
 from resolvers.activity import Activity
 from resolvers.channels import Channel, ChannelQuery, Location, load_channel, load_location
+from resolvers.cohorts import CohortQuery
 from resolvers.member_search import MemberSearchQuery
 from resolvers.members import Identity, Member, MemberQuery, load_identity, load_member
 from resolvers.mutations import Mutation
@@ -32,9 +33,7 @@ from resolvers.order_events import (
 from resolvers.orders import Order, OrderQuery, load_order
 from resolvers.payments import Payment, PaymentQuery, load_payment
 from resolvers.products import Product, ProductQuery, StockLevel, load_product, load_stock
-from resolvers.cohorts import CohortQuery
 from resolvers.reach import ReachQuery
-from resolvers.segments import SegmentQuery
 from resolvers.scalars import SCALAR_MAP, SCALAR_OVERRIDES
 from resolvers.schema import errors
 from resolvers.schema.execution import FastExecutionContext
@@ -42,6 +41,7 @@ from resolvers.schema.extensions import DatabaseStats, Deadline
 from resolvers.schema.federation import FederationSchema, RepresentationLimit
 from resolvers.schema.guard import Guard
 from resolvers.schema.operation import OperationChoice
+from resolvers.segments import SegmentQuery
 from resolvers.subscriptions import Subscription
 from resolvers.visits import Visit, VisitQuery, load_visit
 

@@ -41,3 +41,35 @@ async def apply_consent(db: Database, *, member_id: str, purpose: str, channel_i
 async def insert_audit(db: Database, doc: Doc) -> None:
     """Append one entry to the member audit trail (erasures, exports)."""
     await db[AUDIT].insert_one(doc)
+
+
+async def read_member(db: Database, member_id: str) -> Doc | None:
+    """A member document as stored (every field), for erasure and export."""
+    found: Doc | None = await db["members"].find_one({"_id": member_id})
+    return found
+
+
+async def ids_of(db: Database, collection: str, member_ids: list[str]) -> list[str]:
+    """The ids of a collection's documents of these members (one find)."""
+    docs = await db[collection].find({"member_id": {"$in": member_ids}}, {"_id": 1},
+                                     batch_size=10_000).to_list(None)
+    return [d["_id"] for d in docs]
+
+
+async def records_of(db: Database, collection: str, query: Doc) -> list[Doc]:
+    """Every document of a collection matching ``query``, in id order (one find)."""
+    found: list[Doc] = await db[collection].find(query, sort=[("_id", 1)],
+                                                 batch_size=10_000).to_list(None)
+    return found
+
+
+async def delete_of(db: Database, collection: str, member_ids: list[str]) -> int:
+    """Delete a collection's documents of these members; how many."""
+    result = await db[collection].delete_many({"member_id": {"$in": member_ids}})
+    return int(result.deleted_count)
+
+
+async def update_all(db: Database, collection: str, query: Doc, update: Doc) -> int:
+    """One ``update_many``; how many documents it changed."""
+    result = await db[collection].update_many(query, update)
+    return int(result.modified_count)

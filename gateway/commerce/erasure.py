@@ -1,0 +1,144 @@
+"""Erasing a member's personal data, and exporting all of it (PIPL, GDPR).
+
+**What a member is, once erased.** The member id (``mem_...``) is the gateway's own surrogate
+key: it holds nothing about the person, every order, payment, visit and ledger entry is keyed
+by it, and orders, payments and visits are sharded on it. Erasure keeps it as the person's
+pseudonym and removes everything that says who they are or links them to an account outside
+the gateway, so that no personal datum remains and every aggregate (sales, footfall,
+conversion, reach, cohorts, summaries, lifetime value, points, tiers) stays exactly what it
+was: the same documents, under the same key, with the same amounts and times.
+
+**Per collection** (the person is the member's cluster: the member and every member merged
+into it; erasing a merged member erases its survivor's cluster):
+
+========================  ==============================================================
+``members``               name becomes "Erased member"; phone, e-mail and the search
+                          fields are removed; ``erased_at`` is set. Tier, points, dates,
+                          home channel and consent state stay (aggregates).
+``member_keys``           the phone keys are deleted (the number may enrol again).
+``identities``            deleted: their ids are the channels' own account ids (a rural
+                          outlet's is a phone number); ``memberByIdentity`` finds nothing.
+``merges``                the moved identity ids of the cluster's merges are emptied.
+``consents``              the records stay (purpose, channel, granted, time: consent
+                          statistics stay exact); their free-text ``source`` is replaced
+                          by "erased".
+``idempotency``           the request fingerprints of the member's writes (enrolment,
+                          orders, payments, visits, consent) are removed: they are digests of
+                          inputs that held names, phones and external ids. A replay of such
+                          a key returns the stored result without comparing inputs.
+``orders``, ``payments``,  nothing: they hold no personal datum beyond the pseudonymous
+``visits``,               member id (the test of erasure scans every field of every
+``points_ledger``         document of every collection for the person's data).
+``audit``                 an entry records the erasure: the member id, who, when.
+========================  ==============================================================
+
+Every step is one command whose effect is idempotent, so a retry (the same idempotency key,
+or a new one) completes an erasure that stopped half-way; erasing an erased member changes
+nothing more and is recorded again. Partners no longer see the member (they see members
+through identities). Segments leave erased members out.
+
+**Export** returns every stored document of the cluster in the collections above, as one
+JSON document, and records an audit entry. Both need an admin key.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from gateway.clock import now
+from gateway.commerce import validation
+from gateway.commerce.common import new_id
+from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.database import Database
+from gateway.database.query import Doc
+from gateway.database.writes import privacy
+from gateway.errors import reject
+from gateway.loaders.members import cluster_of
+from gateway.settings import Settings
+
+ERASED_NAME: Final = "Erased member"
+ERASED_SOURCE: Final = "erased"
+# The collections whose documents of the member are exported, with the field naming it.
+EXPORTED: Final = (("identities", "member_id"), ("orders", "member_id"),
+                   ("payments", "member_id"), ("visits", "member_id"),
+                   ("points_ledger", "member_id"), ("consents", "member_id"),
+                   ("member_keys", "member_id"), ("audit", "member_id"))
+
+
+async def person(db: Database, member_id: str) -> list[Doc]:
+    """The member documents of the person ``member_id`` names: its survivor's cluster,
+    survivor first. NOT_FOUND when unknown."""
+    doc = await privacy.read_member(db, member_id)
+    if doc is None:
+        raise reject("NOT_FOUND", f"Unknown member {member_id}.", field="member")
+    if doc.get("merged_into"):
+        survivor = await privacy.read_member(db, doc["merged_into"])
+        doc = survivor or doc
+    cluster = cluster_of(doc)
+    merged = [await privacy.read_member(db, m) for m in cluster[1:]]
+    return [doc, *(m for m in merged if m is not None)]
+
+
+async def erase_member(*, db: Database, settings: Settings, caller: str, member_id: str,
+                       idempotency_key: str) -> Once:
+    """Erase the person's personal data (see the module docstring); the audit entry's id is
+    the result."""
+    validation.idempotency_key(idempotency_key)
+
+    async def work(entry_id: str, resumed: bool) -> None:
+        await check_not_done(db, privacy.AUDIT, entry_id, resumed)
+        docs = await person(db, member_id)
+        cluster = [d["_id"] for d in docs]
+        written = [i for collection in ("orders", "payments", "visits", "consents")
+                   for i in await privacy.ids_of(db, collection, cluster)]
+        await privacy.update_all(db, "idempotency", {"result_id": {"$in": cluster + written}},
+                                 {"$unset": {"fingerprint": ""}})
+        await privacy.delete_of(db, "identities", cluster)
+        await privacy.update_all(db, "merges", {"merged_id": {"$in": cluster}},
+                                 {"$set": {"identity_ids": []}})
+        await privacy.delete_of(db, "member_keys", cluster)
+        await privacy.update_all(db, "consents", {"member_id": {"$in": cluster}},
+                                 {"$set": {"source": ERASED_SOURCE}})
+        at = now()
+        await privacy.update_all(
+            db, "members", {"_id": {"$in": cluster}},
+            {"$set": {"name": ERASED_NAME, "phone": None, "email": None},
+             "$unset": {"search": ""}, "$min": {"erased_at": at}})
+        await privacy.insert_audit(db, {"_id": entry_id, "action": "ERASE",
+                                        "member_id": cluster[0], "members": cluster,
+                                        "by": caller, "at": at})
+
+    return await run_once(
+        db, caller=caller, mutation="eraseMember", key=idempotency_key, request=[member_id],
+        new_id=new_id("aud_"), work=work, lease_seconds=settings.idempotency_lease_seconds)
+
+
+async def export_member(*, db: Database, settings: Settings, caller: str, member_id: str,
+                        idempotency_key: str) -> Once:
+    """Record the export of the person's data; the audit entry's id is the result (the
+    document itself is read by :func:`export_document`)."""
+    validation.idempotency_key(idempotency_key)
+
+    async def work(entry_id: str, resumed: bool) -> None:
+        await check_not_done(db, privacy.AUDIT, entry_id, resumed)
+        cluster = [d["_id"] for d in await person(db, member_id)]
+        await privacy.insert_audit(db, {"_id": entry_id, "action": "EXPORT",
+                                        "member_id": cluster[0], "members": cluster,
+                                        "by": caller, "at": now()})
+
+    return await run_once(
+        db, caller=caller, mutation="exportMember", key=idempotency_key, request=[member_id],
+        new_id=new_id("aud_"), work=work, lease_seconds=settings.idempotency_lease_seconds)
+
+
+async def export_document(db: Database, member_id: str) -> dict[str, list[Doc]]:
+    """Every stored document of the person, by collection (members first)."""
+    docs = await person(db, member_id)
+    cluster = [d["_id"] for d in docs]
+    found: dict[str, list[Doc]] = {"members": docs}
+    for collection, field in EXPORTED:
+        found[collection] = await privacy.records_of(db, collection,
+                                                     {field: {"$in": cluster}})
+    found["merges"] = await privacy.records_of(db, "merges", {"$or": [
+        {"survivor_id": {"$in": cluster}}, {"merged_id": {"$in": cluster}}]})
+    return found

@@ -1,0 +1,224 @@
+"""eraseMember and exportMember, on both stores.
+
+A person (a demo member with five identities, consent records and a year of orders, plus a
+member enrolled through the API with a phone, an e-mail and a rural outlet identity, who paid
+for an order placed by that identity and was then merged into the first) is exported, then
+erased. Afterwards no route finds anything personal: search by phone, e-mail and name,
+memberByIdentity and node with the old identities, node and _entities of the member, a walk
+of every root field of the schema as an admin; and no document of any collection holds any of
+the person's data. Every aggregate (reach, sales, conversion, top products, footfall,
+cohorts, the member's summaries, lifetime value, points, tier, history) is the same before
+and after."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from graphql import get_introspection_query
+from graphql.utilities import build_client_schema
+
+from tests.support import PARTNER_A, SEEDS, WritingGateway, data, fresh_gateway, gql
+from tests.support.schema_walk import Pool, Walk
+
+MEMBER = "mem_00005"
+PHONE, EMAIL, NAME = "+86 139 1234 5678", "Zhao.Erasable@Example.com", "Zhao Erasable"
+RURAL = "+86 139 1234 5678"
+SEED = next(m for m in SEEDS["members"] if m["_id"] == MEMBER)
+IDENTITIES = [(i["channel_id"], i["external_id"]) for i in SEEDS["identities"]
+              if i["member_id"] == MEMBER] + [("ch_villagelink", RURAL)]
+# What must not remain anywhere: names, phones (as given and E.164), e-mails (as given and
+# lower-cased), external ids, consent sources the person gave
+PERSONAL = [SEED["name"], SEED["phone"], SEED["phone"].replace(" ", ""), SEED["email"],
+            NAME, PHONE, PHONE.replace(" ", ""), EMAIL, EMAIL.lower(), "zhao erasable",
+            *(ext for _, ext in IDENTITIES), "newsletter box ticked by Zhao"]
+
+ENROL = """mutation($input: EnrolMemberInput!) { enrolMember(input: $input) {
+  member { id } userErrors { code message } } }"""
+PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
+  order { id total { minorUnits } } userErrors { code } } }"""
+PAY = """mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {
+  userErrors { code } } }"""
+CONSENT = """mutation($input: RecordConsentInput!) { recordConsent(input: $input) {
+  userErrors { code } } }"""
+MERGE = """mutation($s: ID!, $m: ID!) { mergeMembers(survivor: $s, merged: $m) {
+  userErrors { code } } }"""
+ERASE = """mutation($input: MemberDataInput!) { eraseMember(input: $input) {
+  audit { action memberId by } member { id name phone email erasedAt identities { id } }
+  userErrors { field code message } } }"""
+EXPORT = """mutation($input: MemberDataInput!) { exportMember(input: $input) {
+  export { id document audit { action memberId } } userErrors { code } } }"""
+WINDOW = '(since: "2026-01-01T00:00:00Z", until: "2027-01-01T00:00:00Z")'
+AGGREGATES = f"""{{
+  omnichannelReach{WINDOW} {{ activeMembers byKindCount {{ kinds members }}
+    channels {{ channel {{ id }} members }} kindOverlaps {{ first second members }}
+    spendBase {{ amount }} multiKindSpendBase {{ amount }} }}
+  channels {{ id sales{WINDOW[:-1]}, bucket: WEEK) {{ buckets {{ label orders units
+      revenue {{ minorUnits }} revenueBase {{ minorUnits }} }} }}
+    conversion{WINDOW} {{ visitors buyers convertedVisitors rate }}
+    topProducts{WINDOW[:-1]}, first: 10) {{ byUnits {{ product {{ sku }} units }} }}
+    locations {{ id footfall{WINDOW[:-1]}, bucket: WEEK) {{ buckets {{ label visits members
+      anonymousVisits }} }} }} }}
+  repeatPurchaseCohorts{WINDOW} {{ cohorts {{ label firstKind members returned
+    periods {{ offset members byKind {{ kind members }} }} }} }}
+  members(first: 1) {{ totalCount }}
+  member(id: "{MEMBER}") {{ id tier points lifetimeValue {{ minorUnits }}
+    channelSummaries {{ channel {{ id }} orderCount spendBase {{ minorUnits }} visitCount
+      firstActivityAt lastActivityAt }}
+    history(first: 100) {{ edges {{ node {{ __typename id at }} }} }}
+    pointsLedger(first: 100) {{ edges {{ node {{ id delta }} }} }} }} }}"""
+
+
+@pytest.fixture(scope="module", params=["wire", "embedded"])
+async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[WritingGateway]:
+    async for gateway in fresh_gateway(request.param, seeded, "erasure"):
+        client = gateway.client
+        enrolled = await data(client, ENROL, {"input": {
+            "name": NAME, "phone": PHONE, "email": EMAIL, "homeChannel": "ch_villagelink",
+            "externalId": RURAL, "idempotencyKey": "erase-enrol"}})
+        new = enrolled["enrolMember"]["member"]["id"]
+        placed = await data(client, PLACE, {"input": {
+            "channel": "ch_villagelink", "location": "loc_vl_anji",
+            "identity": {"channel": "ch_villagelink", "externalId": RURAL},
+            "lines": [{"sku": "sku_dried_mango_200g", "quantity": 1}],
+            "idempotencyKey": "erase-order"}})
+        order = placed["placeOrder"]["order"]
+        assert (await data(client, PAY, {"input": {
+            "order": order["id"], "amount": order["total"]["minorUnits"], "currency": "CNY",
+            "method": "CASH", "idempotencyKey": "erase-pay"}}))["recordPayment"] == {
+            "userErrors": []}
+        assert (await data(client, CONSENT, {"input": {
+            "member": new, "channel": "ch_villagelink", "purpose": "MARKETING",
+            "granted": True, "source": "newsletter box ticked by Zhao",
+            "idempotencyKey": "erase-consent"}}))["recordConsent"] == {"userErrors": []}
+        assert (await data(client, MERGE, {"s": MEMBER, "m": new}))["mergeMembers"] == {
+            "userErrors": []}
+        yield gateway
+
+
+async def test_export_then_erase_leaves_nothing_personal_and_every_aggregate_exact(
+    gw: WritingGateway,
+) -> None:
+    client = gw.client
+    before = await data(client, AGGREGATES)
+    # the export holds every stored document of the person, the merged member's too
+    exported = await data(client, EXPORT, {"input": {"member": MEMBER,
+                                                     "idempotencyKey": "export-1"}})
+    document = json.loads(exported["exportMember"]["export"]["document"])
+    stored = document["collections"]
+    assert document["format"] == "omnigw-member-export/1" and document["memberId"] == MEMBER
+    assert len(stored["members"]) == 2 and {(i["channel_id"], i["external_id"])
+                                            for i in stored["identities"]} == set(IDENTITIES)
+    assert {o["_id"] for o in stored["orders"]} == {
+        o["_id"] for o in await gw.db["orders"].find(
+            {"member_id": {"$in": [d["_id"] for d in stored["members"]]}}).to_list(None)}
+    assert {"consents", "payments", "visits", "points_ledger", "merges", "audit",
+            "member_keys"} <= set(stored)
+    assert all(value in exported["exportMember"]["export"]["document"]
+               for value in (SEED["name"], SEED["email"], NAME, EMAIL))
+    # when the person is erased, twice with one key and once with another
+    erase = {"input": {"member": MEMBER, "idempotencyKey": "erase-1"}}
+    first = await gql(client, ERASE, erase)
+    replay = await gql(client, ERASE, erase)
+    assert replay["data"] == first["data"]
+    # claim; the member and the merged one; the ids of its orders, payments, visits and
+    # consent records; then one command each: fingerprints, identities, merges, phone keys,
+    # consent sources, members, the audit entry; DONE; the payload: audit entry, member,
+    # identities. A replay: claim, read the claim, then the payload.
+    assert first["extensions"]["db"]["commands"] == 18
+    assert replay["extensions"]["db"] == {"commands": 5, "byCollection": {
+        "audit": 1, "idempotency": 2, "identities": 1, "members": 1}}
+    assert (await data(client, ERASE, {"input": {"member": MEMBER,
+                                                 "idempotencyKey": "erase-2"}})
+            )["eraseMember"]["userErrors"] == []
+    erased = first["data"]["eraseMember"]
+    assert erased["audit"] == {"action": "ERASE", "memberId": MEMBER, "by": "admin"}
+    assert {k: v for k, v in erased["member"].items() if k != "erasedAt"} == {
+        "id": MEMBER, "name": "Erased member", "phone": None, "email": None,
+        "identities": []}
+    # then every aggregate is what it was
+    assert await data(client, AGGREGATES) == before
+    # and no document of any collection holds any of the person's data
+    names = (gw.db.db._database.list_collection_names() if gw.kind == "embedded"
+             else await gw.db.db.list_collection_names())
+    assert {"members", "identities", "orders", "consents", "idempotency", "audit"} <= set(names)
+    for name in names:
+        for doc in await gw.db[name].find({}).to_list(None):
+            text = json.dumps(doc, default=str)
+            assert not [p for p in PERSONAL if p in text], (name, doc)
+
+
+async def test_no_route_finds_anything_personal_of_an_erased_member(gw: WritingGateway) -> None:
+    await data(gw.client, ERASE, {"input": {"member": MEMBER, "idempotencyKey": "erase-r"}})
+    answers: list[dict[str, Any]] = []
+
+    async def ask(client: httpx.AsyncClient, query: str, variables: Any = None) -> Any:
+        body = await gql(client, query, variables)
+        answers.append(body)
+        return body.get("data")
+
+    search = """query($phone: String, $email: String, $name: String) { searchMembers(
+      phone: $phone, email: $email, name: $name) { totalCount edges { node { id } } } }"""
+    for phone in (SEED["phone"], PHONE):
+        assert (await ask(gw.client, search, {"phone": phone}))["searchMembers"] == {
+            "totalCount": "0", "edges": []}
+    for email in (SEED["email"], EMAIL):
+        assert (await ask(gw.client, search, {"email": email}))["searchMembers"][
+            "edges"] == []
+    for name in (SEED["name"], NAME):
+        found = (await ask(gw.client, search, {"name": name}))["searchMembers"]["edges"]
+        assert found == []
+    by_identity = """query($c: ID!, $e: String!, $id: ID!) { memberByIdentity(channel: $c,
+      externalId: $e) { id } node(id: $id) { id } }"""
+    for channel, external in IDENTITIES:
+        assert await ask(gw.client, by_identity, {"c": channel, "e": external,
+                                                  "id": f"idn_{channel}:{external}"}) == {
+            "memberByIdentity": None, "node": None}
+    entities = """query($reps: [_Any!]!) { _entities(representations: $reps) {
+      ... on Member { id name phone email } ... on Identity { id } } }"""
+    reps = [{"__typename": "Member", "id": MEMBER}] + [
+        {"__typename": "Identity", "channelId": c, "externalId": e} for c, e in IDENTITIES]
+    assert (await ask(gw.client, entities, {"reps": reps}))["_entities"] == [
+        {"id": MEMBER, "name": "Erased member", "phone": None, "email": None},
+        *[None] * len(IDENTITIES)]
+    # a partner that saw the person through its identity no longer sees the member
+    key = await gw.gateway.key("erasure-partner", "partner", PARTNER_A)
+    async with gw.gateway.client(key) as partner:
+        assert (await ask(partner, "query($id: ID!) { member(id: $id) { id } }",
+                          {"id": MEMBER})) == {"member": None}
+    # every root field of the schema, read as an admin with every argument the walk can fill
+    schema = build_client_schema(await ask(gw.client, get_introspection_query()))
+    pool = Pool()
+    for depth, page, variants in ((2, 20, False), (3, 3, True)):
+        pool.page_size = page
+        walk = Walk(schema, pool, depth=depth)
+        query = schema.query_type
+        assert query is not None
+        for name, root in query.fields.items():
+            bindings = walk.bindings(f"Query.{name}", root)
+            if bindings is not None:
+                pool.read(await ask(gw.client, *walk.document(query, name, bindings[0],
+                                                               variants=variants)))
+    assert len(answers) > 30
+    leaks = [(p, json.dumps(a)[:200]) for a in answers for p in PERSONAL if p in json.dumps(a)]
+    assert leaks == []
+
+
+async def test_erasing_needs_an_admin_key_and_an_unknown_member_is_not_found(
+    gw: WritingGateway,
+) -> None:
+    key = await gw.gateway.key("erasure-partner-2", "partner", PARTNER_A)
+    async with gw.gateway.client(key) as partner:
+        for mutation in (ERASE, EXPORT):
+            body = await gql(partner, mutation, {"input": {"member": "mem_00002",
+                                                           "idempotencyKey": "p"}})
+            assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+    assert await gw.db["members"].find_one({"_id": "mem_00002", "erased_at": {
+        "$exists": True}}) is None
+    unknown = await data(gw.client, ERASE, {"input": {"member": "mem_99999",
+                                                      "idempotencyKey": "u"}})
+    assert unknown["eraseMember"] == {"audit": None, "member": None, "userErrors": [{
+        "field": "member", "code": "NOT_FOUND", "message": "Unknown member mem_99999."}]}
