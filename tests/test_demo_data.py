@@ -54,6 +54,7 @@ def test_collections_in_load_order(data: Data) -> None:
         "channels", "locations", "fx_rates", "products", "inventory",
         "members", "identities", "orders", "payments", "visits", "order_events", "refunds",
         "returns",
+        "member_keys", "consents", "segments",
     )
     assert tuple(data) == seeding.COLLECTIONS
 
@@ -74,7 +75,8 @@ def test_minimum_counts(data: Data) -> None:
 
 def test_ids_sorted_unique_and_prefixed(data: Data) -> None:
     prefixes = {"channels": "ch_", "locations": "loc_", "products": "sku_", "members": "mem_",
-                "orders": "ord_", "payments": "pay_", "visits": "vis_"}
+                "orders": "ord_", "payments": "pay_", "visits": "vis_", "consents": "cns_",
+                "segments": "seg_", "member_keys": "phone:"}
     for name, docs in data.items():
         ids = [doc["_id"] for doc in docs]
         assert ids == sorted(ids), name

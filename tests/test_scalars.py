@@ -26,7 +26,9 @@ from graphql import (
 
 from gateway.admission.cost import MAX_FIRST
 from gateway.commerce.imports import MAX_ROWS
+from gateway.database.segment_rules import MAX_DAYS
 from gateway.settings import Settings
+from resolvers.cohorts import MAX_OFFSET
 from resolvers.schema import build_schema
 
 INT32_MAX = 2**31 - 1
@@ -77,6 +79,16 @@ BOUNDED: dict[str, Bound] = {
     "StockMovement.delta": STOCK_CHANGE,
     "Mutation.adjustStock(delta)": STOCK_CHANGE,
     "Mutation.adjustStock(expectedOnHand)": STOCK_LEVEL,
+    # segment rules: days of a window, and RFM scores
+    **{f"{owner}.{name}": Bound(MAX_DAYS, f"1 to {MAX_DAYS}")
+       for owner, name in (("TimeWindow", "withinDays"), ("TimeWindowInput", "withinDays"),
+                           ("LastActivityRule", "withinDays"),
+                           ("LastActivityRule", "notWithinDays"),
+                           ("LastActivityInput", "withinDays"),
+                           ("LastActivityInput", "notWithinDays"))},
+    **{f"{owner}.{name}": Bound(5, "1 to 5") for owner in ("ScoreRange", "ScoreRangeInput")
+       for name in ("min", "max")},
+    "CohortPeriodActivity.offset": Bound(MAX_OFFSET, f"0 to {MAX_OFFSET}"),
 }
 # Page sizes: any argument with one of these names (`first` of a connection or a ranking).
 PAGE_SIZE_ARGUMENTS = {"first": Bound(MAX_FIRST, f"1 to {MAX_FIRST}"),
