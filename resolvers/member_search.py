@@ -16,8 +16,8 @@ from resolvers.relay import paging as page_of
 @strawberry.type
 class MemberSearchQuery:
     @strawberry.field(description=(
-        "Members found by exactly one of: `phone` (read as E.164, so `+86 131 7346 4542` and "
-        "`+8613173464542` are one number), `email` (any case) or `name` (a prefix of the "
+        "Members found by exactly one of: `phone` (read as E.164, so `+86 138 0013 8000` and "
+        "`+8613800138000` are one number), `email` (any case) or `name` (a prefix of the "
         "name or of any of its words, any case, accents ignored; 2 to 100 characters; admin "
         "keys only: FORBIDDEN for a partner key, to whom names are masked). In id order; "
         "merged and erased members are left out. A partner key finds only "

@@ -58,6 +58,8 @@ from tests.support.scope_world import ADMIN_KEY, PARTNER, PARTNER_KEY, World, ac
 # Fields only mutations or subscriptions reach that a partner's answers cannot, with why.
 ADMIN_ONLY = "mergeMembers and unmergeMembers need an admin key: a partner gets FORBIDDEN and no "\
     "payload (tests/test_write_scope.py)"
+PRIVACY_ONLY = "eraseMember and exportMember need an admin key: a partner gets FORBIDDEN and "\
+    "no payload (tests/test_erasure.py)"
 UNREACHED: dict[str, str] = {
     "Mutation.mergeMembers": ADMIN_ONLY,
     "Mutation.unmergeMembers": ADMIN_ONLY,
@@ -65,6 +67,12 @@ UNREACHED: dict[str, str] = {
     "MergePayload.merged": ADMIN_ONLY,
     "MergePayload.survivor": ADMIN_ONLY,
     "MergePayload.userErrors": ADMIN_ONLY,
+    **{f"{t}.{f}": PRIVACY_ONLY for t, fields in (
+        ("Mutation", ("eraseMember", "exportMember")),
+        ("ErasePayload", ("audit", "member", "userErrors")),
+        ("ExportPayload", ("export", "userErrors")),
+        ("MemberExport", ("id", "generatedAt", "document", "audit")),
+        ("AuditEntry", ("id", "action", "memberId", "by", "at"))) for f in fields},
 }
 
 

@@ -59,8 +59,8 @@ async def enrol_member(
         region = home.get("country")
         normal = None
         if phone is not None and (normal := e164(phone, region=region)) is None:
-            raise reject("INVALID", "phone must be a valid number, international (+86 131 "
-                         "7346 4542) or national in the home channel's country.",
+            raise reject("INVALID", "phone must be a valid number, international (+86 138 "
+                         "0013 8000) or national in the home channel's country.",
                          field="phone")
         joined = now()
         claimed = None

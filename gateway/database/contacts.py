@@ -1,8 +1,8 @@
 """A member's contact data, normalised for search and for the one-member-per-phone rule.
 
-- **Phone**: E.164 (``+8613173464542``), parsed by libphonenumber: a number in international
-  form (``+86 131 7346 4542``, ``0086...``) or, at enrolment, in the national form of the home
-  channel's country (``131 7346 4542`` in a Chinese channel, ``012-345 6789`` in a Malaysian
+- **Phone**: E.164 (``+8613800138000``), parsed by libphonenumber: a number in international
+  form (``+86 138 0013 8000``, ``0086...``) or, at enrolment, in the national form of the home
+  channel's country (``138 0013 8000`` in a Chinese channel, ``012-345 6789`` in a Malaysian
   one). Spaces, dashes, dots and brackets do not matter.
 - **E-mail**: trimmed and lower-cased as a whole (``Guo.Qiang@Example.COM`` and
   ``guo.qiang@example.com`` are one address).

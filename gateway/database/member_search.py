@@ -48,7 +48,7 @@ class MemberSearch:
             normal = e164(value)
             if normal is None:
                 raise BadUserInput("`phone` must be a valid number in international form "
-                                   "(+86 131 7346 4542).", field="phone")
+                                   "(+86 138 0013 8000).", field="phone")
             return cls("phone", normal)
         if by == "email":
             if not 3 <= len(value) <= 254:

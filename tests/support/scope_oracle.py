@@ -4,7 +4,7 @@
 partner's channels:
 
 - the ids of other channels' records: channels, locations, orders, payments, visits,
-  identities, ledger entries, merges (a merge is the partner's when it moved one of its
+  consent records, identities, ledger entries, merges, other owners' segments, audit entries (a merge is the partner's when it moved one of its
   identities), products offered in none of its channels (and on none of its orders), and
   members it may not see (members holding no identity in its channels, unless merged by a
   merge of its own, or named by one of its own records);
@@ -27,11 +27,13 @@ from typing import Any
 
 from gateway.database import Database
 
-TOKEN = re.compile(r"(?<![A-Za-z0-9])(?:ch|loc|sku|mem|ord|pay|vis|mrg)_[A-Za-z0-9_]+")  # a stock
+TOKEN = re.compile(
+    r"(?<![A-Za-z0-9])(?:ch|loc|sku|mem|ord|pay|vis|mrg|cns|seg|aud)_[A-Za-z0-9_]+")  # a stock
 # level's id (stk_<sku>@<location>) is checked by its parts
 MASK = "***"
 COLLECTIONS = ("channels", "locations", "products", "members", "identities", "orders",
-               "payments", "visits", "points_ledger", "merges", "api_keys", "inventory")
+               "payments", "visits", "points_ledger", "merges", "api_keys", "inventory",
+               "consents", "segments", "audit")
 
 
 @dataclass
@@ -63,7 +65,12 @@ class Oracle:
 
         for doc in docs["channels"]:
             sort(doc["_id"], self.mine(doc["_id"]))
-        for name in ("locations", "orders", "payments", "visits"):
+        owner = "partner:" + ",".join(sorted(self.channels))
+        for doc in docs["segments"]:  # a partner's segments are its channels' set's own
+            sort(doc["_id"], doc["owner"] == owner)
+        for doc in docs["audit"]:  # erasures and exports: admin keys only
+            sort(doc["_id"], False)
+        for name in ("locations", "orders", "payments", "visits", "consents"):
             for doc in docs[name]:
                 sort(doc["_id"], self.mine(doc.get("channel_id")))
         location_channel = {doc["_id"]: doc["channel_id"] for doc in docs["locations"]}

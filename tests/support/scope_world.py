@@ -7,7 +7,8 @@ identity is a phone number) and of a member holding one of the partner's identit
 member the partner sees; a merge undone; members enrolled in another channel and in the
 partner's; an import at a rural outlet; orders shipped and returned (one of another channel,
 taken back at the partner's store), one ready for pick-up; visits and stock adjustments in
-other channels.
+other channels; consent recorded in the partner's channel and another; a segment saved by
+the partner with every rule, and one by an admin.
 
 The partner holds ``ch_freshmart`` (a supermarket chain) and ``ch_us_market`` (an overseas
 marketplace); every other channel is someone else's.
@@ -68,6 +69,19 @@ ADJUST = """mutation($loc: ID!, $on: Int!) { adjustStock(sku: "sku_dried_mango_2
   location: $loc, delta: 3, reason: "count", expectedOnHand: $on) { userErrors { code } } }"""
 
 
+CONSENT = """mutation($input: RecordConsentInput!) { recordConsent(input: $input) {
+  userErrors { code message } } }"""
+SAVE = """mutation($input: SaveSegmentInput!) { saveSegment(input: $input) {
+  segment { id } userErrors { code message } } }"""
+ALL_TIME = {"since": "2026-01-01T00:00:00Z"}
+EVERY_RULE = {"activeIn": {"kinds": ["SUPERMARKET", "OVERSEAS"], "window": ALL_TIME},
+              "lifetimeValue": {"atLeast": "1", "below": "100000000"},
+              "lastActivity": {"withinDays": 3650, "notWithinDays": 1, "since": ALL_TIME["since"],
+                               "before": "2030-01-01T00:00:00Z"},
+              "visited": {"locations": [STORE], "window": {"withinDays": 3650}},
+              "rfm": {"recency": {"min": 1}, "frequency": {"min": 1}, "monetary": {"min": 1}}}
+
+
 @dataclass
 class World:
     """The served gateway, its database, an admin's and the partner's clients."""
@@ -104,7 +118,7 @@ async def served_world(kind: str, uri: str) -> AsyncIterator[World]:
         }
         async with client(app, keys[ADMIN_KEY]) as admin, \
                 client(app, keys[PARTNER_KEY]) as partner:
-            designated = await build(admin, db)
+            designated = await build(admin, db, partner)
             yield World(app, url, db, admin, partner, keys, designated)
 
 
@@ -132,7 +146,8 @@ async def paid_order(client: httpx.AsyncClient, *, channel: str, member: str, ke
     return str(order["id"])
 
 
-async def build(admin: httpx.AsyncClient, db: Database) -> list[str]:
+async def build(admin: httpx.AsyncClient, db: Database, partner: httpx.AsyncClient
+                ) -> list[str]:
     """The writes of the module docstring; the ids they made, most telling first."""
     await paid_order(admin, channel="ch_flagship", member=FAR, key="far")
     await paid_order(admin, channel="ch_us_market", member=NEAR, key="near")
@@ -167,12 +182,23 @@ async def build(admin: httpx.AsyncClient, db: Database) -> list[str]:
     pickup = await paid_order(admin, channel="ch_freshmart", member=NEAR, key="life-pick",
                               location=STORE)
     await ok(admin, PREPARE, {"o": pickup, "k": "life-pick"})
+    await paid_order(admin, channel="ch_freshmart", member=enrolled[1], key="first-fm",
+                     location=STORE)  # a first order: a cohort of this week
+    for channel, granted in (("ch_freshmart", True), ("ch_villagelink", False)):
+        await ok(admin, CONSENT, {"input": {
+            "member": NEAR, "channel": channel, "purpose": "ANALYTICS", "granted": granted,
+            "source": "walk", "idempotencyKey": f"consent-{channel}"}})
+    segments = [(await ok(client, SAVE, {"input": {
+        "name": f"walk {n}", "purpose": "ANALYTICS", "definition": definition,
+        "idempotencyKey": f"segment-{n}"}}))["segment"]["id"]
+        for n, (client, definition) in enumerate(((partner, EVERY_RULE),
+                                                  (admin, {"tiers": ["GOLD"]})))]
     await activity(admin, "world")
     for location in (OUTLET, STORE):
         level = await db["inventory"].find_one({"_id": f"{SKU}@{location}"})
         await ok(admin, ADJUST, {"loc": location, "on": level["on_hand"]})
     return [SURVIVOR, NEAR, FAR, *UNDONE, *merges, undone, *enrolled, mine, cancelled,
-            *returns]
+            *returns, *segments]
 
 
 async def shipped_and_returned(admin: httpx.AsyncClient, *, channel: str, member: str,
