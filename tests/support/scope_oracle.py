@@ -4,10 +4,11 @@
 partner's channels:
 
 - the ids of other channels' records: channels, locations, orders, payments, visits,
-  consent records, identities, ledger entries, merges, other owners' segments, audit entries (a merge is the partner's when it moved one of its
-  identities), products offered in none of its channels (and on none of its orders), and
-  members it may not see (members holding no identity in its channels, unless merged by a
-  merge of its own, or named by one of its own records);
+  consent records, identities, ledger entries, merges (a merge is the partner's when it moved
+  one of its identities), other owners' segments, audit entries, products offered in none
+  of its channels (and on none of its orders), and members it may not see (members holding
+  no identity in its channels, unless merged by a merge of its own, or named by one of its
+  own records);
 - personal data: every member's name, phone and email, and the external ids of other
   channels' identities (a rural outlet's is a phone number);
 - the names of every other API key (who merged, who adjusted stock, who placed an order).
