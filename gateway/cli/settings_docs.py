@@ -50,7 +50,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "max_stock_adjustment", "max_stock_level", "max_import_points",
         "idempotency_lease_seconds", "reservation_timeout_seconds",
         "reservation_sweep_seconds", "pickup_hold_hours")),
-    ("Analytics", ("analytics_max_range_days", "analytics_max_buckets")),
+    ("Analytics", ("analytics_max_range_days", "analytics_max_buckets", "brand_time_zone")),
     ("Telemetry", ("metrics_key", "metrics_operations", "trace_document")),
 )
 
