@@ -4,7 +4,7 @@ gateway/database/segment_rules.py for what each rule means)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -192,12 +192,16 @@ class Segment:
         tag = list_tag("segmentMembers", self.id, as_of)
         page = paging(first=first, after=after, last=last, before=before, tag=tag, timed=False)
         loaders = info.context.loaders
-        member_ids = await loaders.segment_answers.load(self._question(info, as_of, page))
-        found = await loaders.members_by_id.load_many(member_ids)
+        asked = loaders.segment_answers.load(self._question(info, as_of, page))
+        # a totalCount asked with the page is answered by the page's aggregate
+        size = (loaders.segment_answers.load(self._question(info, as_of))
+                if _selects(info.selected_fields, "totalCount") else None)
+        found = await loaders.members_by_id.load_many(await asked)
         docs = [doc for doc in found if doc is not None]
 
         async def total() -> int:
-            counted_: int = await loaders.segment_answers.load(self._question(info, as_of))
+            counted_: int = await (size if size is not None else loaders.segment_answers.load(
+                self._question(info, as_of)))
             return counted_
 
         return member_connection(docs, page, tag, total)
@@ -209,6 +213,12 @@ class Segment:
                    updated_at=utc(doc["updated_at"]),
                    ruleset=segment_rules.Definition.from_doc(doc["definition"]),
                    channels=None if doc.get("channels") is None else tuple(doc["channels"]))
+
+
+def _selects(selections: Any, name: str) -> bool:
+    """Whether a selection (through its fragments) asks for the field ``name``."""
+    return any(getattr(s, "name", None) == name or _selects(getattr(s, "selections", []), name)
+               for s in selections)
 
 
 @strawberry.type(description="A page of segments (Relay connection), and how many there are.")

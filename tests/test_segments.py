@@ -279,3 +279,16 @@ async def test_a_marketing_segment_counts_only_members_with_marketing_consent(
     found = await data(gw.client, COUNT, variables)
     assert found["segment"]["count"] == str(len(members) - 1)
     assert member not in [e["node"]["id"] for e in found["segment"]["members"]["edges"]]
+
+
+async def test_a_page_and_its_total_count_are_one_aggregate(callers: Callers) -> None:
+    segment = ADMIN_SEGMENTS[0]
+    query = """query($id: ID!) { segment(id: $id) { members(asOf: "2026-11-01T00:00:00Z",
+      first: 2) { totalCount edges { node { id } } } } }"""
+    body = await gql(callers.admin, query, {"id": segment["_id"]})
+    # the segment, the channels, one aggregate, the page's members
+    assert body["extensions"]["db"] == {"commands": 4, "byCollection": {
+        "channels": 1, "members": 2, "segments": 1}}
+    members = expected(segment, channels=None)
+    assert body["data"]["segment"]["members"] == {"totalCount": str(len(members)), "edges": [
+        {"node": {"id": m}} for m in members[:2]]}
