@@ -20,7 +20,10 @@ class EnrolMemberInput:
     name: str = strawberry.field(description="Full name, 1 to 100 characters.")
     home_channel: strawberry.ID = strawberry.field(description="Where they join (ch_ id).")
     idempotency_key: str = strawberry.field(description=IDEMPOTENCY_KEY)
-    phone: str | None = strawberry.field(default=None, description="Phone, 5 to 32 chars.")
+    phone: str | None = strawberry.field(
+        default=None, description="Phone, 5 to 32 characters: international (+86 138 0013 "
+        "8000) or national in the home channel's country. One member per phone: a phone "
+        "another member has is refused with PHONE_TAKEN.")
     email: str | None = strawberry.field(default=None, description="Email address.")
     external_id: str | None = strawberry.field(
         default=None, description="Their id in the home channel, linked as an identity.")
@@ -45,7 +48,8 @@ class IdentityPayload:
 @strawberry.type
 class MemberMutation:
     @strawberry.mutation(
-        description="Enrol a member exactly once: tier BRONZE and a signup bonus of 100 points."
+        description="Enrol a member exactly once: tier BRONZE and a signup bonus of 100 points. "
+        "A phone another member has is refused (PHONE_TAKEN; link the identity instead)."
     )
     async def enrol_member(
         self, info: Info,
