@@ -4,13 +4,14 @@ brand's and the channels' time zones, by month and by week; scope and command co
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.support import PARTNER_A, SEEDS, Callers, data, gql
+from tests.support import PARTNER_A, SEEDS, Callers, WritingGateway, data, fresh_gateway, gql
 
 SINCE, UNTIL = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
 CHANNELS = {c["_id"]: c for c in SEEDS["channels"]}
@@ -40,13 +41,15 @@ def offset(start: date, day: date, period: str) -> int:
 
 
 def expected(period: str, zone: str | None, *, channels: tuple[str, ...] | None = None,
-             since: datetime = SINCE, until: datetime = UNTIL) -> list[dict[str, Any]]:
-    """The cohorts, from the raw orders, one member at a time."""
+             since: datetime = SINCE, until: datetime = UNTIL,
+             merged: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The cohorts, from the raw orders, one member at a time (``merged``: a merged member's
+    orders are its survivor's)."""
     orders: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for o in sorted(SEEDS["orders"], key=lambda o: (o["placed_at"], o["_id"])):
         if (o["status"] != "CANCELLED" and o["placed_at"] < until
                 and (channels is None or o["channel_id"] in channels)):
-            orders[o["member_id"]].append(o)
+            orders[(merged or {}).get(o["member_id"], o["member_id"])].append(o)
     members: dict[tuple[date, str], list[dict[date, set[str]]]] = defaultdict(list)
     for placed in orders.values():
         if not since <= placed[0]["placed_at"] < until:
@@ -116,3 +119,24 @@ async def test_a_partner_sees_cohorts_of_its_channels_only(callers: Callers) -> 
     cohorts = found["repeatPurchaseCohorts"]["cohorts"]
     assert cohorts == expected("MONTH", None, channels=PARTNER_A)
     assert {c["firstKind"] for c in cohorts} == {"OVERSEAS"}
+
+
+@pytest.fixture(scope="module", params=["wire", "embedded"])
+async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[WritingGateway]:
+    async for gateway in fresh_gateway(request.param, seeded, "cohorts"):
+        yield gateway
+
+
+async def test_a_merged_members_orders_count_for_its_survivor(gw: WritingGateway) -> None:
+    # mem_00001 first ordered in January, mem_00002 in August: merged, one person, one cohort
+    merged = {"mem_00002": "mem_00001"}
+    assert expected("MONTH", BRAND, merged=merged) != expected("MONTH", BRAND)
+    done = await data(gw.client, """mutation { mergeMembers(survivor: "mem_00001",
+      merged: "mem_00002") { userErrors { code } } }""")
+    assert done == {"mergeMembers": {"userErrors": []}}
+    body = await gql(gw.client, QUERY, {"since": SINCE.isoformat(), "until": UNTIL.isoformat(),
+                                        "period": "MONTH", "zone": "BRAND"})
+    assert body["data"]["repeatPurchaseCohorts"]["cohorts"] == expected(
+        "MONTH", BRAND, merged=merged)
+    # the merged members (one find), the channels, one aggregate
+    assert body["extensions"]["db"]["commands"] == 3

@@ -34,27 +34,36 @@ def window(rule: dict[str, Any] | None, as_of: datetime) -> tuple[datetime, date
 
 
 def expected(segment: dict[str, Any], *, channels: tuple[str, ...] | None,
-             as_of: datetime = AS_OF) -> list[str]:
-    """The members of a seeded segment, computed from the raw records."""
+             as_of: datetime = AS_OF, merged: dict[str, str] | None = None,
+             tiers: dict[str, str] | None = None) -> list[str]:
+    """The members of a seeded segment, computed from the raw records; ``merged`` maps a
+    merged member to its survivor (whose activity and consent it adds to), ``tiers`` gives
+    tiers that changed."""
     rules, purpose = segment["definition"], segment["purpose"]
     mine = set(channels or KIND)
+    merged = merged or {}
+    person = {m["_id"]: merged.get(m["_id"], m["_id"]) for m in SEEDS["members"]}
     consent: dict[tuple[str, str, str], bool] = {}
     for record in sorted(SEEDS["consents"], key=lambda r: (r["at"], r["_id"])):
         consent[(record["member_id"], record["channel_id"], record["purpose"])] = (
             record["granted"])
-    visible = {i["member_id"] for i in SEEDS["identities"] if i["channel_id"] in mine}
+    visible = {person[i["member_id"]] for i in SEEDS["identities"] if i["channel_id"] in mine}
     orders, visits = defaultdict(list), defaultdict(list)
     for o in SEEDS["orders"]:
         if o["status"] != "CANCELLED" and o["placed_at"] < as_of and o["channel_id"] in mine:
-            orders[o["member_id"]].append(o)
+            orders[person[o["member_id"]]].append(o)
     for v in SEEDS["visits"]:
         if v["member_id"] and v["at"] < as_of and v["channel_id"] in mine:
-            visits[v["member_id"]].append(v)
+            visits[person[v["member_id"]]].append(v)
     found = []
     for member in SEEDS["members"]:
         m = member["_id"]
-        if not any(consent.get((m, ch, purpose)) for ch in mine):
+        if m in merged:
             continue
+        cluster = [m, *(k for k, v in merged.items() if v == m)]
+        if not any(consent.get((c, ch, purpose)) for ch in mine for c in cluster):
+            continue
+        member = {**member, "tier": (tiers or {}).get(m, member["tier"])}
         if channels is not None and m not in visible:
             continue
         acts = [(o["channel_id"], o["placed_at"]) for o in orders[m]] + [
@@ -279,6 +288,12 @@ async def test_a_marketing_segment_counts_only_members_with_marketing_consent(
     found = await data(gw.client, COUNT, variables)
     assert found["segment"]["count"] == str(len(members) - 1)
     assert member not in [e["node"]["id"] for e in found["segment"]["members"]["edges"]]
+    # and once it grants it again, it is back
+    for n, channel in enumerate(sorted(granted)):
+        await data(gw.client, CONSENT, {"input": {
+            "member": member, "channel": channel, "purpose": "MARKETING", "granted": True,
+            "source": "signup form", "idempotencyKey": f"grant-{n}"}})
+    assert (await data(gw.client, COUNT, variables))["segment"]["count"] == str(len(members))
 
 
 async def test_a_page_and_its_total_count_are_one_aggregate(callers: Callers) -> None:
@@ -292,3 +307,25 @@ async def test_a_page_and_its_total_count_are_one_aggregate(callers: Callers) ->
     members = expected(segment, channels=None)
     assert body["data"]["segment"]["members"] == {"totalCount": str(len(members)), "edges": [
         {"node": {"id": m}} for m in members[:2]]}
+
+
+async def test_a_merged_member_counts_through_its_survivor(gw: WritingGateway) -> None:
+    merge = """mutation { mergeMembers(survivor: "mem_00021", merged: "mem_00022") {
+      survivor { tier } userErrors { code } } }"""
+    survivor = (await data(gw.client, merge))["mergeMembers"]
+    assert survivor["userErrors"] == []
+    tiers = {"mem_00021": survivor["survivor"]["tier"]}
+    merged = {"mem_00022": "mem_00021"}
+    # the merge moves at least one segment (so the test can tell a stale evaluation)
+    assert any(expected(s, channels=None, merged=merged, tiers=tiers)
+               != expected(s, channels=None) for s in ADMIN_SEGMENTS)
+    for segment in ADMIN_SEGMENTS:
+        found = await data(gw.client, COUNT, {"id": segment["_id"],
+                                              "asOf": AS_OF.isoformat()})
+        members = expected(segment, channels=None, merged=merged, tiers=tiers)
+        assert [e["node"]["id"] for e in found["segment"]["members"]["edges"]] == members, (
+            segment["name"])
+    undo = await gw.db["merges"].find_one({"merged_id": "mem_00022", "status": "ACTIVE"})
+    undone = await data(gw.client, """mutation($id: ID!) { unmergeMembers(mergeId: $id) {
+      userErrors { code } } }""", {"id": undo["_id"]})
+    assert undone["unmergeMembers"]["userErrors"] == []
