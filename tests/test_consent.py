@@ -3,11 +3,14 @@ scope, exactly once, and the commands of each write (segments and exports too)."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from gateway.database.writes import privacy
 from tests.support import PARTNER_A, SEEDS, WritingGateway, data, fresh_gateway, gql
 
 MEMBER = "mem_00003"  # identities in ch_flagship, ch_freshmart, ch_miniapp, ch_my_market, ...
@@ -125,3 +128,38 @@ async def test_the_commands_of_the_member_writes(gw: WritingGateway) -> None:
     # enrolMember with a phone: claim, channel, phone key, member, ledger entry, DONE
     assert (await commands(ENROL)) == {"commands": 6, "byCollection": {
         "channels": 1, "idempotency": 2, "member_keys": 1, "members": 1, "points_ledger": 1}}
+
+
+async def test_concurrent_records_leave_the_latest_in_force(gw: WritingGateway) -> None:
+    member = "mem_00005"
+    variables = [{"input": {"member": member, "channel": "ch_flagship", "purpose": "ANALYTICS",
+                            "granted": n % 2 == 0, "source": f"race {n}",
+                            "idempotencyKey": f"race-{n}"}} for n in range(20)]
+    answers = await asyncio.gather(*(data(gw.client, RECORD, v) for v in variables))
+    assert all(a["recordConsent"]["userErrors"] == [] for a in answers)
+    found = (await data(gw.client, CONSENTS, {"id": member}))["member"]
+    history = [r for r in found["consentHistory"]
+               if (r["channel"]["id"], r["purpose"]) == ("ch_flagship", "ANALYTICS")]
+    assert {r["source"] for r in history} >= {f"race {n}" for n in range(20)}
+    newest = history[0]
+    in_force = [c for c in found["consents"]
+                if (c["channel"]["id"], c["purpose"]) == ("ch_flagship", "ANALYTICS")]
+    assert in_force == [{k: newest[k] for k in ("id", "purpose", "granted", "channel")}]
+    # and the state segments match on says the same
+    stored = await gw.db["members"].find_one({"_id": member})
+    assert ("ANALYTICS:ch_flagship" in stored["consented"]) is newest["granted"]
+
+
+async def test_of_two_records_at_one_instant_the_greater_id_is_in_force(
+    gw: WritingGateway,
+) -> None:
+    # concurrent records can share a millisecond; the state must pick what the reads pick
+    # (time, then id), whichever is applied last
+    at, member = datetime(2026, 11, 20, tzinfo=UTC), "mem_00006"
+    for record_id, granted in (("cns_b", True), ("cns_a", False)):
+        await privacy.apply_consent(gw.db, member_id=member, purpose="ANALYTICS",
+                                    channel_id="ch_tie", granted=granted, at=at,
+                                    record_id=record_id)
+    stored = await gw.db["members"].find_one({"_id": member})
+    assert "ANALYTICS:ch_tie" in stored["consented"]
+    assert stored["consent_id"]["ANALYTICS:ch_tie"] == "cns_b"

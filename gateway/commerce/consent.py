@@ -48,7 +48,8 @@ async def record_consent(
             "purpose": purpose, "granted": granted, "source": source, "at": at,
             "recorded_by": caller})
         await privacy.apply_consent(db, member_id=holder, purpose=purpose,
-                                    channel_id=channel_id, granted=granted, at=at)
+                                    channel_id=channel_id, granted=granted, at=at,
+                                    record_id=record_id)
 
     return await run_once(
         db, caller=caller, mutation="recordConsent", key=idempotency_key,

@@ -4,7 +4,7 @@ A consent record says that, at ``at``, the member granted or withdrew consent to
 (``MARKETING``, ``ANALYTICS``) in one channel, and how the gateway learnt it (``source``: a
 signup form, an app setting, a cashier...). Records are never changed (erasure blanks their
 ``source``); the member's current consent per channel and purpose is the latest record (ties:
-the later written). The member document keeps that current state too (``consented``, see
+the greater record id). The member document keeps that current state too (``consented``, see
 :mod:`gateway.database.writes.privacy`), for segments to match on.
 
 Consent records are channel-bound: a partner reads those of its channels, without the name of

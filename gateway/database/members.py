@@ -29,7 +29,7 @@ PERSONAL_FIELDS = ("name", "phone", "email")
 MEMBER_WIDE_FIELDS = ("points", "tier")
 # What no answer shows: the normalised contact data (gateway.database.contacts) and the
 # consent state segments match on (Member.consents reads the records).
-INTERNAL_FIELDS = ("search", "consented", "consent_at")
+INTERNAL_FIELDS = ("search", "consented", "consent_at", "consent_id")
 MASK = "***"
 
 

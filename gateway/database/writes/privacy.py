@@ -2,8 +2,10 @@
 
 Consent: a record is inserted into ``consents``, then the member document's current state is
 moved by one conditional update that matches only when the record is newer than the state it
-replaces (``consent_at.<purpose>:<channel>``), so records applied out of order leave the
-latest one in force. ``consented`` lists the ``<purpose>:<channel>`` pairs granted now.
+replaces (``consent_at.<purpose>:<channel>``; at the same time, the one with the greater id,
+``consent_id.<purpose>:<channel>``: the order the reads use), so records applied out of order
+or concurrently leave the latest one in force. ``consented`` lists the ``<purpose>:<channel>``
+pairs granted now.
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ from gateway.database.query import Doc
 AUDIT = "audit"
 
 
-def _state_path(purpose: str, channel_id: str) -> str:
-    return "consent_at." + state_field(purpose, channel_id)
 
 
 async def insert_consent(db: Database, doc: Doc) -> None:
@@ -27,14 +27,17 @@ async def insert_consent(db: Database, doc: Doc) -> None:
 
 
 async def apply_consent(db: Database, *, member_id: str, purpose: str, channel_id: str,
-                        granted: bool, at: datetime) -> bool:
-    """Make a record the member's current consent unless a newer one is; True if it did."""
-    path = _state_path(purpose, channel_id)
-    key = state_key(purpose, channel_id)
-    update: dict[str, Any] = {"$set": {path: at}}
-    update["$addToSet" if granted else "$pull"] = {"consented": key}
-    result = await db["members"].update_one(
-        {"_id": member_id, "$or": [{path: {"$lte": at}}, {path: {"$exists": False}}]}, update)
+                        granted: bool, at: datetime, record_id: str) -> bool:
+    """Make a record the member's current consent unless a newer one is (by time, then id);
+    True if it did."""
+    field = state_field(purpose, channel_id)
+    path, id_path = f"consent_at.{field}", f"consent_id.{field}"
+    update: dict[str, Any] = {"$set": {path: at, id_path: record_id}}
+    update["$addToSet" if granted else "$pull"] = {"consented": state_key(purpose, channel_id)}
+    result = await db["members"].update_one({"_id": member_id, "$or": [
+        {path: {"$exists": False}}, {path: {"$lt": at}},
+        # a tie: the greater id wins (a state without an id, from before, loses to any)
+        {path: at, id_path: {"$not": {"$gt": record_id}}}]}, update)
     return bool(result.matched_count == 1)
 
 
