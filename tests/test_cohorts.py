@@ -91,7 +91,7 @@ async def test_cohorts_are_what_plain_python_counts_over_the_demo_data(
                                             "until": UNTIL.isoformat(), "period": period,
                                             "zone": zone})
     assert "errors" not in body, body["errors"]
-    # the merged members (none in the demo data) and one aggregate
+    # the merged members (none in the demo data), the channels and one aggregate
     assert body["extensions"]["db"] == {"commands": 3, "byCollection": {
         "channels": 1, "members": 1, "orders": 1}}
     found = body["data"]["repeatPurchaseCohorts"]
