@@ -7,6 +7,7 @@ consent state, which the gateway matches on), one member at a time."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -329,3 +330,18 @@ async def test_a_merged_member_counts_through_its_survivor(gw: WritingGateway) -
     undone = await data(gw.client, """mutation($id: ID!) { unmergeMembers(mergeId: $id) {
       userErrors { code } } }""", {"id": undo["_id"]})
     assert undone["unmergeMembers"]["userErrors"] == []
+
+
+async def test_concurrent_saves_of_one_name_make_one_segment(gw: WritingGateway) -> None:
+    variables = [{"input": {"name": "Raced", "purpose": "ANALYTICS", "definition": {
+        "lastActivity": {"withinDays": 10 + n}}, "idempotencyKey": f"raced-{n}"}}
+        for n in range(12)]
+    save = """mutation($input: SaveSegmentInput!) { saveSegment(input: $input) {
+      segment { id } userErrors { code } } }"""
+    answers = await asyncio.gather(*(data(gw.client, save, v) for v in variables))
+    assert all(a["saveSegment"]["userErrors"] == [] for a in answers)
+    assert len({a["saveSegment"]["segment"]["id"] for a in answers}) == 1
+    stored = await gw.db["segments"].find({"name": "Raced"}).to_list(None)
+    assert len(stored) == 1
+    # the rules in force are one of the saves', whole
+    assert stored[0]["definition"]["last_activity"]["within_days"] in range(10, 22)
