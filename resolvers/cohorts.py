@@ -118,7 +118,7 @@ class CohortQuery:
     ) -> RepeatPurchaseCohorts:
         checked = window(info, since, until)
         context = info.context
-        listed = await context.loaders.channel_list.load(None)
+        listed = await context.loaders.channel_list()
         brand = context.settings.brand_time_zone
         zones: dict[str, str] | str = brand if time_zone is CohortTimeZone.BRAND else {
             c["_id"]: c["time_zone"] for c in listed}

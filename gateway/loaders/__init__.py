@@ -17,6 +17,7 @@ a span and with its size counted (``omnigw_dataloader_batch_size``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar, overload
 
@@ -69,7 +70,6 @@ class Lazy(Generic[K, V]):
 class Loaders:
     """One request's loaders, bound to its database and scope."""
 
-    channel_list = Lazy(channels.channel_list)
     channels_by_id = Lazy(channels.channels_by_id)
     locations_by_id = Lazy(channels.locations_by_id)
     locations_by_channel = Lazy(channels.locations_by_channel)
@@ -105,6 +105,12 @@ class Loaders:
         self.db = db
         self.scope = scope
         self._observed: set[int] = set()
+        self.every_channel_task: asyncio.Future[list[Doc]] | None = None
+
+    def channel_list(self) -> Awaitable[list[Doc]]:
+        """Every channel the caller sees, in id order (one command per request, shared with
+        ``channels_by_id``)."""
+        return channels.every_channel(self)
 
     def observe(self, name: str, loader: DataLoader[Any, Any]) -> None:
         """Put ``loader``'s batches in a span and count their size (once per loader: an

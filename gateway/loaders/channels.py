@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING
 
 from strawberry.dataloader import DataLoader
@@ -17,27 +17,22 @@ if TYPE_CHECKING:
     from gateway.loaders import Loaders
 
 
-def channel_list(loaders: Loaders) -> DataLoader[None, list[Doc]]:
-    """Every channel the caller sees, in id order: one command per request, whoever asks."""
-    every: asyncio.Task[list[Doc]] | None = None
-
-    async def batch(keys: list[None]) -> list[list[Doc]]:
-        nonlocal every
-        if every is None:
-            every = asyncio.ensure_future(channels.list_channels(loaders.db, scope=loaders.scope))
-        found = await asyncio.shield(every)
-        return [found for _ in keys]
-
-    return SharedLoader(load_fn=batch)
+def every_channel(loaders: Loaders) -> Awaitable[list[Doc]]:
+    """Every channel the caller sees, in id order: one command per request, whoever asks (the
+    first asker's span holds it), and a cancelled asker does not cancel it for the others."""
+    if loaders.every_channel_task is None:
+        loaders.every_channel_task = asyncio.ensure_future(
+            channels.list_channels(loaders.db, scope=loaders.scope))
+    return asyncio.shield(loaders.every_channel_task)
 
 
 def channels_by_id(loaders: Loaders) -> DataLoader[str, Doc | None]:
     """Channels are a short reference list: one command per request fetches them all
-    (:func:`channel_list`), and every later batch (at any level of the query) awaits that
+    (:func:`every_channel`), and every later batch (at any level of the query) awaits that
     same command."""
 
     async def fetch(ids: list[str]) -> dict[str, Doc]:
-        return {doc["_id"]: doc for doc in await loaders.channel_list.load(None)}
+        return {doc["_id"]: doc for doc in await every_channel(loaders)}
 
     return by_key(fetch)
 

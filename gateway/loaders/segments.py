@@ -25,7 +25,7 @@ def segment_answers(loaders: Loaders) -> DataLoader[segment_query.Question, Any]
     """The size (``int``) or page of member ids (``list[str]``) of each question."""
 
     async def batch(questions: list[segment_query.Question]) -> list[Any]:
-        listed = await loaders.channel_list.load(None)
+        listed = await loaders.channel_list()
         kinds: dict[str, list[str]] = defaultdict(list)
         for channel in listed:
             kinds[channel["kind"]].append(channel["_id"])
