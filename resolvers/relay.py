@@ -15,11 +15,12 @@ parent and its filters): a cursor taken from another list, of this type or anoth
 ``totalCount`` (a ``Long``) is the size of the whole list, ``after`` and ``before`` aside, on
 the connections where one count command answers it: ``MemberConnection`` (``members``,
 ``searchMembers``, ``Segment.members``), ``ProductConnection`` and ``SegmentConnection``. It
-costs a command only when selected. The activity lists (``orders``, ``visits``,
-``Member.history``) have none: a count there reads every index key of its range (millions
-for a busy channel), and the totals people ask for are the analytics fields (``sales``,
-``footfall``) and ``channelSummaries``. ``pointsLedger`` has none either: a member's ledger
-grows by one entry per paid order, and its balance is ``Member.points``.
+costs a command only when selected. The activity lists (``orders``, ``payments``, ``visits``,
+``Member.history``, ``Order.events``) have none: a count there reads every index key of its
+range (millions for a busy channel), and the totals people ask for are the analytics fields
+(``sales``, ``footfall``), ``channelSummaries`` and an order's ``status``. ``pointsLedger``
+has none either: a member's ledger grows by one entry per paid order, and its balance is
+``Member.points``.
 
 ``pageInfo`` follows the specification's algorithm: paging forward, ``hasNextPage`` says
 whether more items follow (one item more is read to know) and ``hasPreviousPage`` is true

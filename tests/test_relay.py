@@ -43,6 +43,8 @@ UNCOUNTED = {
     "Query.visits": "a count reads every index key of its range; totals are footfall",
     "Member.history": "three collections; per channel totals are channelSummaries",
     "Member.pointsLedger": "the balance is Member.points",
+    "Query.payments": "a count reads every index key of its range; totals are Channel.sales",
+    "Order.events": "an activity list; an order's state is Order.status",
 }
 ARGUMENTS = "first: $first, after: $after, last: $last, before: $before"
 SELECTION = """{ edges { cursor node { id } }
