@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 from decimal import Decimal
 from typing import Any
 
@@ -19,8 +20,17 @@ def amount(minor: int) -> str:
     return str(Decimal(minor).scaleb(-2).quantize(Decimal("0.01")))
 
 
-def cursor(at: Any, id_: str) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([at.isoformat(), id_])).decode().rstrip("=")
+def history_tag(member_id: str) -> str:
+    """The tag a history cursor carries: its list (field, member, filter, collections)."""
+    unfiltered = dict.fromkeys(("channel_ids", "member_id", "location_id", "statuses", "kinds",
+                                "since", "until"))
+    raw = orjson.dumps(["history", member_id, unfiltered, list(TIME)])
+    return base64.urlsafe_b64encode(hashlib.blake2b(raw, digest_size=6).digest()).decode()
+
+
+def cursor(tag: str, at: Any, id_: str) -> str:
+    raw = orjson.dumps([tag, at.isoformat(), id_])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 async def listed(cursor_: Any) -> list[Doc]:
@@ -110,7 +120,8 @@ async def member360_floor(db: Any, *, first: int, base: str) -> bytes:
 
     edges_out = []
     for m in members:
-        edges = [{"cursor": cursor(at, id_), "node": node(c, d)}
+        tag = history_tag(m["_id"])
+        edges = [{"cursor": cursor(tag, at, id_), "node": node(c, d)}
                  for at, id_, c, d in shown[m["_id"]]]
         channel_rows = summaries[m["_id"]]
         edges_out.append({"node": {
