@@ -13,10 +13,11 @@ from gateway import ids
 from gateway.clock import utc
 from gateway.context import Info
 from gateway.database.activity import ActivityFilter
-from gateway.database.query import Keyset
+from gateway.database.query import Doc, Keyset
 from gateway.errors import BadUserInput
-from resolvers.channels import Channel, Location, load_channel, load_location
+from resolvers.channels import Channel, Location, channel_of, location_of
 from resolvers.node import Node
+from resolvers.relations import MaybeAwaitable, prime, relation_field, selected
 
 if TYPE_CHECKING:
     from resolvers.members import Member
@@ -78,13 +79,14 @@ class Activity(Node):
     location_id: strawberry.Private[str | None]
     member_id: strawberry.Private[str | None]
 
-    @strawberry.field(description="The channel it happened in.")
-    async def channel(self, info: Info) -> Channel | None:
-        return await load_channel(info, self.channel_id)
+    @relation_field(description="The channel it happened in.", graphql_type=Channel | None)
+    def channel(self, info: Info) -> MaybeAwaitable[Channel | None]:
+        return channel_of(info, self.channel_id)
 
-    @strawberry.field(description="The physical location, for stores and outlets; else null.")
-    async def location(self, info: Info) -> Location | None:
-        return await load_location(info, self.location_id)
+    @relation_field(description="The physical location, for stores and outlets; else null.",
+                      graphql_type=Location | None)
+    def location(self, info: Info) -> MaybeAwaitable[Location | None]:
+        return location_of(info, self.location_id)
 
     @strawberry.field(description="The member; null for anonymous visits or when not visible.")
     async def member(
@@ -93,6 +95,28 @@ class Activity(Node):
         from resolvers.members import load_member
 
         return await load_member(info, self.member_id)
+
+
+async def prime_activities(info: Info, docs: list[tuple[str, Doc]], *path: str) -> None:
+    """Load what the relation fields selected at ``path`` (below the current field) will ask
+    of these activities, ``(collection, document)`` pairs, before they are resolved: their
+    channels and locations, and an order's payments and its lines' products (see
+    :mod:`resolvers.relations`). A relation not listed here is loaded by its field, as ever."""
+    fields = selected(info, *path)
+    loaders = info.context.loaders
+    orders = [doc for collection, doc in docs if collection == "orders"]
+    loads: list[tuple[Any, list[Any]]] = []
+    if "channel" in fields:
+        loads.append((loaders.channels_by_id, [doc["channel_id"] for _, doc in docs]))
+    if "location" in fields:
+        loads.append((loaders.locations_by_id,
+                      [doc["location_id"] for _, doc in docs if doc.get("location_id")]))
+    if orders and "payments" in fields:
+        loads.append((loaders.payments_by_order, [doc["_id"] for doc in orders]))
+    if orders and "lines" in fields and "product" in selected(info, *path, "lines"):
+        loads.append((loaders.products_by_sku,
+                      [line["sku"] for doc in orders for line in doc["lines"]]))
+    await prime(*loads)
 
 
 def time_key(field: str) -> Any:

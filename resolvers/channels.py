@@ -12,7 +12,9 @@ from gateway import ids
 from gateway.admission.cost import cost_note
 from gateway.context import Info
 from gateway.database import channels as repo
+from gateway.database.query import Doc
 from resolvers.node import Node
+from resolvers.relations import MaybeAwaitable, relation, relation_field, resolved
 from resolvers.time_bucket import TimeBucket
 
 if TYPE_CHECKING:
@@ -126,9 +128,10 @@ class Location(Node):
     time_zone: str = strawberry.field(description="IANA time zone of the location.")
     channel_id: strawberry.Private[str]
 
-    @strawberry.field(description="The channel the location belongs to.")
-    async def channel(self, info: Info) -> Channel | None:
-        return await load_channel(info, self.channel_id)
+    @relation_field(description="The channel the location belongs to.",
+                      graphql_type=Channel | None)
+    def channel(self, info: Info) -> MaybeAwaitable[Channel | None]:
+        return channel_of(info, self.channel_id)
 
     @strawberry.field(description="Visits per bucket in the location's time zone, by kind, "
                       "with distinct members and anonymous visits. "
@@ -159,20 +162,38 @@ class Location(Node):
         return await load_location(info, ids.check(id, "loc_"))
 
 
-async def load_channel(info: Info, channel_id: str | None) -> Channel | None:
-    """The channel through the request's loader, or None when absent or not visible."""
+def _channel(doc: Doc | None) -> Channel | None:
+    return None if doc is None else Channel.from_doc(doc)
+
+
+def _location(doc: Doc | None) -> Location | None:
+    return None if doc is None else Location.from_doc(doc)
+
+
+def channel_of(info: Info, channel_id: str | None) -> MaybeAwaitable[Channel | None]:
+    """The channel through the request's loader (at once when loaded), or None when absent or
+    not visible."""
     if channel_id is None:
         return None
-    doc = await info.context.loaders.channels_by_id.load(channel_id)
-    return None if doc is None else Channel.from_doc(doc)
+    return relation(info.context.loaders.channels_by_id, channel_id, _channel)
+
+
+def location_of(info: Info, location_id: str | None) -> MaybeAwaitable[Location | None]:
+    """The location through the request's loader (at once when loaded), or None when absent
+    or not visible."""
+    if location_id is None:
+        return None
+    return relation(info.context.loaders.locations_by_id, location_id, _location)
+
+
+async def load_channel(info: Info, channel_id: str | None) -> Channel | None:
+    """The channel through the request's loader, or None when absent or not visible."""
+    return await resolved(channel_of(info, channel_id))
 
 
 async def load_location(info: Info, location_id: str | None) -> Location | None:
     """The location through the request's loader, or None when absent or not visible."""
-    if location_id is None:
-        return None
-    doc = await info.context.loaders.locations_by_id.load(location_id)
-    return None if doc is None else Location.from_doc(doc)
+    return await resolved(location_of(info, location_id))
 
 
 @strawberry.type

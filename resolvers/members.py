@@ -18,14 +18,21 @@ from gateway.database.query import Doc, Keyset
 from gateway.errors import BadUserInput
 from gateway.loaders.members import LedgerQuery, cluster_of
 from gateway.loaders.timeline import HistoryQuery
-from resolvers.activity import COLLECTION_OF, Activity, ActivityKind, activity_filter
-from resolvers.channels import Channel, load_channel
+from resolvers.activity import (
+    COLLECTION_OF,
+    Activity,
+    ActivityKind,
+    activity_filter,
+    prime_activities,
+)
+from resolvers.channels import Channel, channel_of
 from resolvers.consent import Consent, consents_of
 from resolvers.loyalty import Merge, PointsEntry
 from resolvers.node import Node
 from resolvers.order_events import OrderEvent
 from resolvers.orders import Order
 from resolvers.payments import Payment
+from resolvers.relations import MaybeAwaitable, peek, prime, relation_field, selected
 from resolvers.relay import (
     TOTAL_COUNT,
     AfterArgument,
@@ -66,9 +73,9 @@ class Identity(Node):
     source: str = strawberry.field(description="How it was linked: signup, loyalty-card...")
     member_id: strawberry.Private[str]
 
-    @strawberry.field(description="The channel.")
-    async def channel(self, info: Info) -> Channel | None:
-        return await load_channel(info, self.channel_id)
+    @relation_field(description="The channel.", graphql_type=Channel | None)
+    def channel(self, info: Info) -> MaybeAwaitable[Channel | None]:
+        return channel_of(info, self.channel_id)
 
     @strawberry.field(description="The member holding this identity.")
     async def member(self, info: Info) -> Member | None:
@@ -106,9 +113,9 @@ class ChannelSummary:
         description="Last order placed (cancelled ones included) or visit.")
     channel_id: strawberry.Private[str]
 
-    @strawberry.field(description="The channel.")
-    async def channel(self, info: Info) -> Channel | None:
-        return await load_channel(info, self.channel_id)
+    @relation_field(description="The channel.", graphql_type=Channel | None)
+    def channel(self, info: Info) -> MaybeAwaitable[Channel | None]:
+        return channel_of(info, self.channel_id)
 
 
 # The GraphQL type of a document of each activity collection.
@@ -140,13 +147,16 @@ class Member(Node):
     home_channel_id: strawberry.Private[str | None]
     cluster: strawberry.Private[tuple[str, ...]]
 
-    @strawberry.field(description="The channel where the member joined.")
-    async def home_channel(self, info: Info) -> Channel | None:
-        return await load_channel(info, self.home_channel_id)
+    @relation_field(description="The channel where the member joined.",
+                      graphql_type=Channel | None)
+    def home_channel(self, info: Info) -> MaybeAwaitable[Channel | None]:
+        return channel_of(info, self.home_channel_id)
 
     @strawberry.field(description="The member's identity in each channel, by channel id.")
     async def identities(self, info: Info) -> list[Identity]:
         docs = await info.context.loaders.identities_by_member.load(self.id)
+        if "channel" in selected(info):
+            await prime((info.context.loaders.channels_by_id, [d["channel_id"] for d in docs]))
         return [Identity.from_doc(d) for d in docs]
 
     @strawberry.field(
@@ -181,6 +191,7 @@ class Member(Node):
         page = paging(first=first, after=after, last=last, before=before, tag=tag, timed=True)
         query = HistoryQuery(paging=page, where=where, collections=collections)
         moments = await info.context.loaders.history_by_member.load((self.cluster, query))
+        await prime_activities(info, [(m.collection, m.doc) for m in moments], "edges", "node")
         return edges_connection(
             [(m.key, ACTIVITY_FROM_DOC[m.collection](m.doc)) for m in moments], page, tag)
 
@@ -298,12 +309,14 @@ async def _summaries(info: Info, rows: list[Doc]) -> list[ChannelSummary]:
         for field in ("orders", "spend", "spend_base", "visits"):
             entry[field] += row.get(field, 0)
         entry["times"] += [row.get("first_at"), row.get("last_at")]
+    channels = info.context.loaders.channels_by_id
+    await prime((channels, merged))
     summaries = []
     for channel_id in sorted(merged):
         entry = merged[channel_id]
         if not entry["orders"] and not entry["visits"]:
             continue  # only cancelled orders there
-        channel = await info.context.loaders.channels_by_id.load(channel_id)
+        channel = peek(channels, channel_id)
         currency = channel["currency"] if channel else base
         times = [utc(t) for t in entry["times"] if t is not None]
         summaries.append(ChannelSummary(

@@ -14,7 +14,8 @@ from gateway.context import Info
 from gateway.database import activity as repo
 from gateway.errors import BadUserInput
 from resolvers.activity import ORDER_STATUSES, Activity, ActivityStatus, activity_filter, time_key
-from resolvers.products import Product, load_product
+from resolvers.products import Product, product_of
+from resolvers.relations import MaybeAwaitable, relation, relation_field
 from resolvers.relay import (
     AfterArgument,
     BeforeArgument,
@@ -48,9 +49,10 @@ class OrderLine:
         description="Units returned (returnOrder) "
         "(at most the line's quantity, itself at most OMNIGW_MAX_LINE_QUANTITY).")
 
-    @strawberry.field(description="The product; null if it left the catalogue.")
-    async def product(self, info: Info) -> Product | None:
-        return await load_product(info, self.sku)
+    @relation_field(description="The product; null if it left the catalogue.",
+                      graphql_type=Product | None)
+    def product(self, info: Info) -> MaybeAwaitable[Product | None]:
+        return product_of(info, self.sku)
 
 
 @strawberry.federation.type(
@@ -76,14 +78,13 @@ class Order(Activity):
     pickup: Annotated[Pickup, strawberry.lazy("resolvers.order_events")] | None = (
         strawberry.field(description="The pick-up in store, once made ready; else null."))
 
-    @strawberry.field(description="Payments made for this order, oldest first.")
-    async def payments(
-        self, info: Info
-    ) -> list[Annotated[Payment, strawberry.lazy("resolvers.payments")]]:
-        from resolvers.payments import Payment
+    @relation_field(
+        description="Payments made for this order, oldest first.",
+        graphql_type=list[Annotated["Payment", strawberry.lazy("resolvers.payments")]])
+    def payments(self, info: Info) -> MaybeAwaitable[list[Payment]]:
+        from resolvers.payments import payments_of
 
-        docs = await info.context.loaders.payments_by_order.load(self.id)
-        return [Payment.from_doc(d) for d in docs]
+        return relation(info.context.loaders.payments_by_order, self.id, payments_of)
 
     @strawberry.field(description="What happened to the order after it was placed (shipped, "
                       "collected, refunded, returned...), newest first.")

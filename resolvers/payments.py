@@ -106,6 +106,10 @@ class Payment(Activity):
         return await load_payment(info, ids.check(id, "pay_"))
 
 
+def payments_of(docs: list[dict[str, Any]]) -> list[Payment]:
+    return [Payment.from_doc(d) for d in docs]
+
+
 async def load_payment(info: Info, payment_id: str | None) -> Payment | None:
     if payment_id is None:
         return None

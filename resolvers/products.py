@@ -9,10 +9,11 @@ import strawberry
 from gateway import ids
 from gateway.context import Info
 from gateway.database import products as repo
-from gateway.database.query import Keyset
+from gateway.database.query import Doc, Keyset
 from gateway.errors import BadUserInput
-from resolvers.channels import Channel, Location, load_channel, load_location
+from resolvers.channels import Channel, Location, channel_of, load_location
 from resolvers.node import Node
+from resolvers.relations import MaybeAwaitable, relation, relation_field, resolved
 from resolvers.relay import (
     TOTAL_COUNT,
     AfterArgument,
@@ -37,9 +38,9 @@ class Offer:
     available: bool = strawberry.field(description="Whether the channel sells it now.")
     channel_id: strawberry.Private[str]
 
-    @strawberry.field(description="The channel of this offer.")
-    async def channel(self, info: Info) -> Channel | None:
-        return await load_channel(info, self.channel_id)
+    @relation_field(description="The channel of this offer.", graphql_type=Channel | None)
+    def channel(self, info: Info) -> MaybeAwaitable[Channel | None]:
+        return channel_of(info, self.channel_id)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Offer:
@@ -131,11 +132,19 @@ class Product(Node):
         return await load_product(info, ids.check(sku, "sku_", field="sku"))
 
 
-async def load_product(info: Info, sku: str | None) -> Product | None:
+def _product(doc: Doc | None) -> Product | None:
+    return None if doc is None else Product.from_doc(doc)
+
+
+def product_of(info: Info, sku: str | None) -> MaybeAwaitable[Product | None]:
+    """The product through the request's loader (at once when loaded), or None."""
     if sku is None:
         return None
-    doc = await info.context.loaders.products_by_sku.load(sku)
-    return None if doc is None else Product.from_doc(doc)
+    return relation(info.context.loaders.products_by_sku, sku, _product)
+
+
+async def load_product(info: Info, sku: str | None) -> Product | None:
+    return await resolved(product_of(info, sku))
 
 
 def _text(value: str | None, field: str) -> str | None:

@@ -7,7 +7,8 @@ The rules, in Shopify's spirit:
   mutations, imports by their rows, subscriptions;
 - a scalar or enum field costs 0 (``__typename`` too);
 - a field that returns an object costs 1, plus 1 when it is database-backed (an ``async``
-  resolver: a loader or a repository call), plus the cost of its selection; a plain list
+  resolver: a loader or a repository call; or a relation marked :data:`LOADS`, which answers
+  at once when its value is loaded), plus the cost of its selection; a plain list
   (order lines, offers, identities...) counts as one object, its lists being short and fixed;
 - a connection (a type named ``...Connection``) costs 1 (database) plus ``first`` (or
   ``last``; 20 when neither is given) times the cost of one node (1 + its selection);
@@ -126,8 +127,16 @@ def _is_connection(type_: GraphQLNamedType) -> bool:
     )
 
 
+# The metadata key (strawberry.field(metadata=...)) of a field whose resolver loads through the
+# request's loaders yet may answer at once when the value is loaded (resolvers/relations.py).
+LOADS: Final = "omnigw.loads"
+
+
 def _database_backed(field_def: GraphQLField) -> bool:
+    """An ``async`` resolver (a loader or a repository call), or a relation marked LOADS."""
     definition = field_def.extensions.get("strawberry-definition")
+    if getattr(definition, "metadata", {}).get(LOADS):
+        return True
     resolver = getattr(definition, "base_resolver", None)
     return bool(resolver is not None and resolver.is_async)
 

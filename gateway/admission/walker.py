@@ -25,10 +25,14 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLIncludeDirective,
+    GraphQLSkipDirective,
     InlineFragmentNode,
     OperationDefinitionNode,
+    SelectionNode,
     SelectionSetNode,
 )
+from graphql.execution.values import VariableValues, get_directive_values
 
 
 def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
@@ -73,28 +77,32 @@ class Walker:
         finally:
             self._open.discard(name)
 
-    def fields(self, selection_set: SelectionSetNode | None, name: str | None = None,
-               ) -> Iterator[FieldNode]:
+    def fields(self, selection_set: SelectionSetNode | None, name: str | None = None, *,
+               variables: VariableValues | None = None) -> Iterator[FieldNode]:
         """The fields selected in ``selection_set`` itself (not below them), through inline
-        fragments and spreads, each fragment once; only those called ``name`` when given."""
-        yield from self._fields(selection_set, name, set())
+        fragments and spreads, each fragment once; only those called ``name`` when given. With
+        the request's ``variables``, what ``@skip`` or ``@include`` leave out is left out, as
+        execution does."""
+        yield from self._fields(selection_set, name, set(), variables)
 
     def _fields(self, selection_set: SelectionSetNode | None, name: str | None,
-                seen: set[str]) -> Iterator[FieldNode]:
+                seen: set[str], variables: VariableValues | None) -> Iterator[FieldNode]:
         if selection_set is None:
             return
         for selection in selection_set.selections:
+            if variables is not None and not _included(selection, variables):
+                continue
             if isinstance(selection, FieldNode):
                 if name is None or selection.name.value == name:
                     yield selection
             elif isinstance(selection, InlineFragmentNode):
-                yield from self._fields(selection.selection_set, name, seen)
+                yield from self._fields(selection.selection_set, name, seen, variables)
             elif isinstance(selection, FragmentSpreadNode):
                 spread = selection.name.value
                 fragment = self.fragments.get(spread)
                 if fragment is not None and spread not in seen:
                     seen.add(spread)
-                    yield from self._fields(fragment.selection_set, name, seen)
+                    yield from self._fields(fragment.selection_set, name, seen, variables)
 
     def measure(
         self,
@@ -131,3 +139,14 @@ class Walker:
             value = self.measure(measure, fragment.selection_set, of_field, combine)
         self._memo[key] = value
         return value
+
+
+def _included(node: SelectionNode, variables: VariableValues) -> bool:
+    """False when ``@skip(if: true)`` or ``@include(if: false)`` leaves ``node`` out."""
+    if not node.directives:
+        return True
+    skip = get_directive_values(GraphQLSkipDirective, node, variables)
+    if skip and skip.get("if") is True:
+        return False
+    include = get_directive_values(GraphQLIncludeDirective, node, variables)
+    return not (include and include.get("if") is False)

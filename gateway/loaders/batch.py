@@ -27,6 +27,12 @@ class SharedLoader(DataLoader[K, V]):
     Each caller awaits its own shield of the shared future instead.
     """
 
+    def __init__(self, load_fn: Callable[[list[K]], Awaitable[list[Any]]]) -> None:
+        super().__init__(load_fn=load_fn)
+        self.mapped: dict[tuple[Any, K], Any] = {}
+        """What a caller built from a loaded value, by (builder, key): reference data (a
+        channel, a product) becomes a GraphQL object once per request, not once per field."""
+
     def load(self, key: K) -> Awaitable[V]:
         return asyncio.shield(super().load(key))
 
