@@ -1,5 +1,6 @@
-"""The fast path for plain leaf fields answers exactly like graphql-core's ordinary path, and
-subscription events do not pile up in its caches."""
+"""The fast path for plain fields (leaves, objects, ``__typename``) answers exactly like
+graphql-core's ordinary path, errors and null propagation included, and subscription events do
+not pile up in its caches."""
 
 from __future__ import annotations
 
@@ -33,6 +34,18 @@ class Thing:
         return self.name.upper() if loud else self.name
 
 
+@strawberry.type(description="Two things, as plain attributes (no resolvers).")
+class Pair:
+    first: Thing
+    second: Thing | None
+    label: str
+
+
+def thing(n: int, broken: str | None = "x") -> Thing:
+    return Thing(id=strawberry.ID(f"t{n}"), name="ab"[n % 2], colour=Colour.RED, maybe=None,
+                 broken=broken)  # type: ignore[arg-type]
+
+
 @strawberry.type
 class Query:
     @strawberry.field
@@ -43,8 +56,19 @@ class Query:
                   broken=None),  # type: ignore[arg-type]
         ]
 
+    @strawberry.field
+    def pairs(self) -> list[Pair | None]:
+        return [
+            Pair(first=thing(1), second=None, label="plain"),
+            Pair(first=thing(2), second=thing(3, broken=None), label="nullable object broken"),
+            Pair(first=thing(4, broken=None), second=thing(5), label="non-null object broken"),
+            Pair(first=None, second=thing(6), label="non-null object missing"),  # type: ignore[arg-type]
+        ]
+
 
 QUERY = "{ things { id name colour maybe shout(loud: true) alias: name broken } }"
+PAIRS = """{ pairs { __typename label kind: __typename
+  first { __typename id broken } second { id name broken } } }"""
 
 
 def test_fast_and_default_execution_give_identical_results() -> None:
@@ -58,6 +82,27 @@ def test_fast_and_default_execution_give_identical_results() -> None:
         (e.message, e.path) for e in expected.errors or []
     ]
     assert expected.errors and expected.errors[0].path == ["things", 1, "broken"]
+
+
+def test_object_fields_and_their_errors_match_the_default_execution() -> None:
+    fast = strawberry.Schema(query=Query, execution_context_class=FastExecutionContext)
+    default = strawberry.Schema(query=Query)
+    got, expected = fast.execute_sync(PAIRS), default.execute_sync(PAIRS)
+    assert got.data == expected.data
+    assert [(e.message, e.path) for e in got.errors or []] == [
+        (e.message, e.path) for e in expected.errors or []
+    ]
+    # a broken leaf nulls its nullable object; in a non-null object it nulls the pair
+    assert got.data == {"pairs": [
+        {"__typename": "Pair", "label": "plain", "kind": "Pair",
+         "first": {"__typename": "Thing", "id": "t1", "broken": "x"}, "second": None},
+        {"__typename": "Pair", "label": "nullable object broken", "kind": "Pair",
+         "first": {"__typename": "Thing", "id": "t2", "broken": "x"}, "second": None},
+        None,
+        None,
+    ]}
+    assert [e.path for e in got.errors or []] == [
+        ["pairs", 1, "second", "broken"], ["pairs", 2, "first", "broken"], ["pairs", 3, "first"]]
 
 
 @strawberry.type

@@ -1,36 +1,70 @@
-"""A faster path for plain scalar fields.
+"""A faster path for plain fields.
 
-Most fields of a large result are plain attributes (an id, a name, an enum). graphql-core
-builds a Path and a ResolveInfo, reads arguments and walks ``complete_value`` for each of them;
-for a field that strawberry marks as *basic* (no resolver, no extensions, no arguments) whose
-type is a scalar or an enum, this context reads the attribute and serializes it directly.
-Anything else (a null, an awaitable, a middleware, arguments) takes graphql-core's ordinary
-path, so errors and null handling are unchanged. ``execute_fields`` follows graphql-core
-3.3's own (pinned by uv.lock); tests/test_execution.py compares both paths.
+Most fields of a large result are plain attributes (an id, a name, an enum, a Money, a page's
+edges). graphql-core builds a Path and a ResolveInfo, runs strawberry's resolver wrapper, reads
+arguments and walks ``complete_value`` for each of them. This context plans each field of a
+selection once, and for a field that strawberry marks as *basic* (no resolver, no extensions,
+no arguments):
+
+- a scalar or an enum: reads the attribute and serializes it directly;
+- an object type: reads the attribute and executes the object's selection directly (with the
+  type's ``is_type_of`` check, as graphql-core does);
+- ``__typename``: the parent type's name.
+
+Anything else (a null, an awaitable, a list, an interface, a middleware, arguments, a field
+with a resolver) takes graphql-core's ordinary path, and an error in an object's selection is
+handled as graphql-core handles it (null propagation included). ``execute_fields`` follows
+graphql-core 3.3's own (pinned by uv.lock); tests/test_execution.py compares both paths.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
-from graphql import GraphQLField, GraphQLObjectType, Undefined, get_nullable_type, is_leaf_type
+from graphql import (
+    GraphQLField,
+    GraphQLObjectType,
+    Undefined,
+    get_nullable_type,
+    is_leaf_type,
+    is_non_null_type,
+)
 from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-Plan = tuple[Callable[..., Any], Any] | None
-Plans = list[tuple[str, Any, Plan]]
+LEAF, OBJECT, TYPENAME = 0, 1, 2
 
 
-def _leaf_plan(field: GraphQLField | None, node: Any) -> Plan:
+class Plan(NamedTuple):
+    """How a field of a selection is resolved: ``kind`` (LEAF, OBJECT or TYPENAME), the
+    attribute reader, the field's named type (a leaf or object type) and its full type."""
+
+    kind: int
+    resolve: Callable[..., Any] | None = None
+    named: Any = None
+    type: Any = None
+
+
+Plans = list[tuple[str, Any, Plan | None]]
+_TYPENAME = Plan(TYPENAME)
+
+
+def _plan(field: GraphQLField | None, node: Any) -> Plan | None:
+    if node.name.value == "__typename" and not node.directives:
+        return _TYPENAME
     if field is None or field.args or field.resolve is None or node.arguments:
         return None
-    leaf = get_nullable_type(field.type)
-    if not getattr(field.resolve, "_is_default", False) or not is_leaf_type(leaf):
+    if not getattr(field.resolve, "_is_default", False):
         return None
-    return (field.resolve, leaf)
+    named = get_nullable_type(field.type)
+    if is_leaf_type(named):
+        return Plan(LEAF, field.resolve, named, field.type)
+    if isinstance(named, GraphQLObjectType):
+        return Plan(OBJECT, field.resolve, named, field.type)
+    return None
 
 
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -64,7 +98,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         cached = self._plans.get(key)
         if cached is None or cached[0] is not grouped_field_set:
             plans = [
-                (name, details, _leaf_plan(
+                (name, details, _plan(
                     self.schema.get_field(parent_type, details[0].node.name.value),
                     details[0].node,
                 ) if self._without_middleware else None)
@@ -89,11 +123,27 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 parent_type, grouped_field_set
             ):
                 if plan is not None:
-                    value = plan[0](source_value, None)
+                    kind = plan.kind
+                    if kind == TYPENAME:
+                        results[response_name] = parent_type.name
+                        continue
+                    value = plan.resolve(source_value, None)  # type: ignore[misc]
+                    if value is None and kind == OBJECT and not is_non_null_type(plan.type):
+                        results[response_name] = None
+                        continue
                     if value is not None and not is_awaitable(value):
-                        serialized = plan[1].serialize(value)
-                        if serialized is not None and serialized is not Undefined:
-                            results[response_name] = serialized
+                        if kind == LEAF:
+                            serialized = plan.named.serialize(value)
+                            if serialized is not None and serialized is not Undefined:
+                                results[response_name] = serialized
+                                continue
+                        else:
+                            result = self._object(plan, field_details_list, value,
+                                                  Path(path, response_name, parent_type.name),
+                                                  position_context)
+                            results[response_name] = result
+                            if is_awaitable(result):
+                                awaitable_fields.append(response_name)
                             continue
                 result = self.execute_field(
                     parent_type, source_value, field_details_list,
@@ -120,3 +170,27 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
+
+    def _object(self, plan: Plan, field_details_list: Any, value: Any, path: Path,
+                position_context: Any) -> Any:
+        """An object field's value, completed as ``execute_field`` completes it: an error
+        nulls the field, or propagates when the field is non-null. (``complete_object_value``
+        reads no ResolveInfo: strawberry's ``is_type_of`` ignores it.)"""
+        try:
+            completed = self.complete_object_value(
+                plan.named, field_details_list, None, path, value,  # type: ignore[arg-type]
+                position_context)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.type, field_details_list, path)
+            return None
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, plan.type, field_details_list, path)
+                return None
+
+        return await_completed()
