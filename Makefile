@@ -8,7 +8,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install serve test lint typecheck schema docs bench abuse soak clean chromium promtool graphiql
+.PHONY: install serve test lint typecheck schema docs bench abuse soak clean chromium promtool graphiql wrk
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -89,7 +89,18 @@ clean:
 soak: install  ## two workers under mixed load for a fixed time (see docs/performance.md); SOAK_ARGS="--seconds 60"
 	$(VENV)/bin/python -m tests.benchmarks.soak $(SOAK_ARGS)
 
-bench: install  ## member-360 benchmark (see docs/performance.md); BENCH_ARGS="--scale 20"
+# make bench drives omnigw serve with wrk, from Debian's wrk package. Installed like chromium.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing the Debian package wrk (for make bench)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } \
+	      || echo "could not install wrk; the HTTP part of make bench will fail" >&2; \
+	  else \
+	    echo "wrk is missing: install the Debian package 'wrk'; the HTTP part of make bench needs it" >&2; \
+	  fi; }
+
+bench: install wrk  ## a member's past, then member 360 in process and over HTTP (see docs/performance.md); BENCH_ARGS="--scale 170"
 	JAVA_TOOL_OPTIONS="$${JAVA_TOOL_OPTIONS:--Xmx8g}" $(VENV)/bin/python -m tests.benchmarks.history_depth
 	JAVA_TOOL_OPTIONS="$${JAVA_TOOL_OPTIONS:--Xmx8g}" $(VENV)/bin/python -m tests.benchmarks.member360 $(BENCH_ARGS)
 

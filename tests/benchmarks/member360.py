@@ -1,13 +1,15 @@
 """Benchmark: the member-360 query for a page of 50 members, three ways, side by side.
 
-    make bench                      # scale 170: about 10,000 members and 200,000 orders
-    python -m tests.benchmarks.member360 --scale 20 --runs 10
+    make bench                      # scale 2: 120 members, 2,400 orders; then HTTP
+    python -m tests.benchmarks.member360 --scale 170 --runs 10 --http-seconds 0
 
 (a) the gateway; (b) the same schema with every DataLoader replaced by per-item queries (the
 naive N+1); (c) a hand-written PyMongo + orjson function that sends the same queries and builds
 the same JSON (the floor). Plus a 10,000-object list query with no database, against the same
-query on plain strawberry with default settings. Runs on mongo-java-server (started here)
-unless MONGODB_URI is set. The last line is machine-readable.
+query on plain strawberry with default settings. Then the HTTP runs of
+:mod:`tests.benchmarks.throughput` on the same data. Runs on mongo-java-server (started here)
+unless MONGODB_URI is set. The last two lines are machine-readable: ``http ...`` and
+``member360 ...``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import asyncio
 import os
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from resolvers.channels import Channel, ChannelKind
 from resolvers.scalars import SCALAR_MAP
 from resolvers.schema import Schema, build_schema
 from resolvers.schema.execution import FastExecutionContext
+from tests.benchmarks import throughput
 from tests.benchmarks.floor import member360_floor
 from tests.mongo_server.server import WireServer
 from tests.test_member360 import MEMBERS_360
@@ -134,47 +138,73 @@ async def list10k(runs: int) -> tuple[list[float], list[float]]:
     return await run(ours), await run(plain)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=170, help="demo data scale (170: 10k members)")
-    parser.add_argument("--runs", type=int, default=10, help="timed runs per variant")
-    parser.add_argument("--naive-runs", type=int, default=2, help="timed runs of the N+1 variant")
-    args = parser.parse_args()
-
-    # The in-memory list first, while no database server shares the machine.
-    ours, plain = await list10k(args.runs)
+@asynccontextmanager
+async def seeded_server(scale: int) -> AsyncIterator[tuple[str, str, list[str]]]:
+    """The test MongoDB server (started here unless MONGODB_URI is set) with the demo data at
+    ``scale`` in DATABASE: its URI, the database and the member ids, in id order."""
     server = None
     uri = os.environ.get("MONGODB_URI")
     if not uri:
         server = WireServer(ROOT).start()
         uri = server.uri
     try:
-        # The test server scans whole collections (it ignores non-unique indexes): be patient.
         settings = Settings(mongodb_uri=uri, database=DATABASE, socket_timeout_ms=300_000,
-                            connect_timeout_ms=30_000, server_selection_timeout_ms=30_000,
-                            max_cost=1_000_000)  # the 50-member page costs ~13,700 points
+                            connect_timeout_ms=30_000, server_selection_timeout_ms=30_000)
         db = connect(settings)
-        await db.client.drop_database(DATABASE)
+        try:
+            await db.client.drop_database(DATABASE)
+        finally:
+            await db.close()
         started = time.perf_counter()
-        data = generator.generate(args.scale)
+        data = generator.generate(scale)
         await load_with_progress(settings, data)
-        counts = {name: len(docs) for name, docs in data.items()}
+        members = sorted(m["_id"] for m in data["members"])
+        print(f"seeded scale {scale}: {len(members)} members, {len(data['orders'])} "
+              f"orders, {len(data['visits'])} visits in {time.perf_counter() - started:.0f} s")
         del data
-        print(f"seeded scale {args.scale}: {counts['members']} members, {counts['orders']} "
-              f"orders, {counts['visits']} visits in {time.perf_counter() - started:.0f} s")
-        result = await member360(db, settings, args.runs, args.naive_runs)
-        await db.close()
+        yield uri, DATABASE, members
     finally:
         if server is not None:
             server.stop()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=2,
+                        help="demo data scale (2: 120 members; 170: 10,200 members)")
+    parser.add_argument("--runs", type=int, default=10, help="timed runs per variant")
+    parser.add_argument("--naive-runs", type=int, default=2, help="timed runs of the N+1 variant")
+    parser.add_argument("--http-seconds", type=float, default=5,
+                        help="seconds of wrk load per HTTP run (0: no HTTP runs)")
+    args = parser.parse_args()
+
+    # The in-memory list first, while no database server shares the machine.
+    ours, plain = await list10k(args.runs)
+    http = None
+    async with seeded_server(args.scale) as (uri, database, members):
+        # The test server scans whole collections (it ignores non-unique indexes): be patient.
+        settings = Settings(mongodb_uri=uri, database=database, socket_timeout_ms=300_000,
+                            connect_timeout_ms=30_000, server_selection_timeout_ms=30_000,
+                            max_cost=1_000_000)  # the 50-member page costs ~13,700 points
+        db = connect(settings)
+        try:
+            result = await member360(db, settings, args.runs, args.naive_runs)
+        finally:
+            await db.close()
+        if args.http_seconds > 0:
+            http = await throughput.measure(uri, database, seconds=args.http_seconds,
+                                            member=members[0])
     med = {k: statistics.median(v) for k, v in result.items() if k != "commands"}
-    print(f"cores={os.cpu_count()} runs={args.runs} naive_runs={args.naive_runs}")
+    print(f"cores={os.cpu_count()} runs={args.runs} naive_runs={args.naive_runs} "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'variant':<28}{'median ms':>12}{'p95 ms':>12}")
     for name, key in [("gateway", "gateway"), ("hand-written floor", "floor"),
                       ("naive N+1", "naive")]:
         print(f"{name:<28}{med[key]:>12.1f}{p95(result[key]):>12.1f}")
     print(f"{'list 10k, our schema':<28}{statistics.median(ours):>12.1f}{p95(ours):>12.1f}")
     print(f"{'list 10k, plain strawberry':<28}{statistics.median(plain):>12.1f}{p95(plain):>12.1f}")
+    if http is not None:
+        print(throughput.report(http))
     print(f"member360 commands={result['commands']} gateway_ms={med['gateway']:.1f} "
           f"floor_ms={med['floor']:.1f} naive_ms={med['naive']:.1f} "
           f"ratio={med['gateway'] / med['floor']:.2f} list10k_ms={statistics.median(ours):.1f}")
