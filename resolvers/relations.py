@@ -37,12 +37,19 @@ MaybeAwaitable: TypeAlias = T | Awaitable[T]
 _MISSING: Final[Any] = object()
 
 
+# The metadata key of a field whose resolver is ``def field(self, info)`` and reads nothing of
+# ``info`` but ``info.context``: resolvers/schema/execution.py may call it with the request's
+# context alone, without building a ResolveInfo.
+CONTEXT_ONLY: Final = "omnigw.context_only"
+
+
 def relation_field(*, description: str, graphql_type: Any) -> Any:
     """A field whose resolver returns a :func:`relation` (a value or an awaitable): its GraphQL
     type is ``graphql_type``, and the cost counts it as database-backed (``LOADS``), as an
-    ``async`` resolver would be."""
+    ``async`` resolver would be. Its resolver takes ``(self, info)`` and reads only
+    ``info.context`` (``CONTEXT_ONLY``)."""
     return strawberry.field(description=description, graphql_type=graphql_type,
-                            metadata={LOADS: True})
+                            metadata={LOADS: True, CONTEXT_ONLY: True})
 
 
 def peek(loader: DataLoader[K, V], key: K) -> Any:

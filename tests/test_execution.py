@@ -12,6 +12,7 @@ import pytest
 import strawberry
 from strawberry.types import ExecutionResult
 
+from resolvers.relations import relation_field
 from resolvers.schema.execution import FastExecutionContext
 
 
@@ -139,3 +140,76 @@ async def test_subscription_events_leave_no_cache_behind(monkeypatch: pytest.Mon
     assert len(last._relevant_sub_fields) <= 1
     assert len(last._plans) <= 2
     assert last._relevant_sub_fields is not executors[0]._relevant_sub_fields
+
+
+async def _later(thing: Thing) -> Thing:
+    return thing
+
+
+@strawberry.type(description="An object with relations: loaded, pending, missing, failing.")
+class Linked:
+    label: str
+
+    @relation_field(description="Loaded: answers at once.", graphql_type=Thing | None)
+    def near(self, info: strawberry.Info) -> Any:
+        info.context["calls"].append(("near", self.label))
+        return thing(1)
+
+    @relation_field(description="Not loaded yet: an awaitable.", graphql_type=Thing | None)
+    def far(self, info: strawberry.Info) -> Any:
+        info.context["calls"].append(("far", self.label))
+        return _later(thing(2))
+
+    @relation_field(description="Nothing there.", graphql_type=Thing | None)
+    def none(self, info: strawberry.Info) -> Any:
+        return None
+
+    @relation_field(description="Fails; nullable.", graphql_type=Thing | None)
+    def bad(self, info: strawberry.Info) -> Any:
+        raise ValueError(f"bad {self.label}")
+
+    @relation_field(description="Fails when asked; non-null.", graphql_type=Thing)
+    def must(self, info: strawberry.Info) -> Any:
+        if self.label == "broken":
+            raise ValueError("must")
+        return thing(3, broken=None if self.label == "leaf" else "x")
+
+
+@strawberry.type
+class LinkedQuery:
+    @strawberry.field
+    def linked(self) -> list[Linked | None]:
+        return [Linked(label="ok"), Linked(label="leaf"), Linked(label="broken")]
+
+
+LINKED = """{ linked { label near { id name } far { id } none { id } bad { id }
+  must { id broken } } }"""
+
+
+async def test_relations_answer_like_the_default_execution_errors_included() -> None:
+    # given the same schema run by the fast path and by graphql-core's own
+    results = {}
+    calls: dict[str, list[tuple[str, str]]] = {}
+    for name, context_class in [("fast", FastExecutionContext), ("default", None)]:
+        schema = strawberry.Schema(query=LinkedQuery, execution_context_class=context_class)
+        calls[name] = []
+        # when a list of objects resolves its relations: loaded, pending, null, failing
+        results[name] = await schema.execute(LINKED, context_value={"calls": calls[name]})
+    got, expected = results["fast"], results["default"]
+    # then the answers, the errors and their paths are the same
+    assert got.data == expected.data
+    assert [(e.message, e.path) for e in got.errors or []] == [
+        (e.message, e.path) for e in expected.errors or []]
+    assert got.data == {"linked": [
+        {"label": "ok", "near": {"id": "t1", "name": "b"}, "far": {"id": "t2"}, "none": None,
+         "bad": None, "must": {"id": "t3", "broken": "x"}},
+        None,  # must's non-null broken leaf nulls the non-null must, so the item
+        None,  # must raised
+    ]}
+    assert sorted(e.path for e in got.errors or []) == sorted([
+        ["linked", 0, "bad"], ["linked", 1, "bad"], ["linked", 1, "must", "broken"],
+        ["linked", 2, "bad"], ["linked", 2, "must"]])
+    # and a pending relation is asked again on the ordinary path; a loaded one once
+    assert calls["fast"].count(("near", "ok")) == 1
+    assert calls["fast"].count(("far", "ok")) == 2
+    assert calls["default"].count(("far", "ok")) == 1

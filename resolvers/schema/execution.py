@@ -11,6 +11,13 @@ no arguments):
   type's ``is_type_of`` check, as graphql-core does);
 - ``__typename``: the parent type's name.
 
+And for a relation (``CONTEXT_ONLY`` in resolvers/relations.py: a sync resolver
+``(self, info)`` that reads only ``info.context``, no arguments, no field extensions) whose
+type is an object type: calls the resolver with the request's context alone and, when the
+value is loaded (not an awaitable), completes it as an object field above. While the value
+is not loaded, the resolver's awaitable is dropped unstarted and the field takes the ordinary
+path.
+
 Anything else (a null, an awaitable, a list, an interface, a middleware, arguments, a field
 with a resolver) takes graphql-core's ordinary path, and an error in an object's selection is
 handled as graphql-core handles it (null propagation included). ``execute_fields`` follows
@@ -19,6 +26,7 @@ graphql-core 3.3's own (pinned by uv.lock); tests/test_execution.py compares bot
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -35,12 +43,15 @@ from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-LEAF, OBJECT, TYPENAME = 0, 1, 2
+from resolvers.relations import CONTEXT_ONLY
+
+LEAF, OBJECT, TYPENAME, RELATION = 0, 1, 2, 3
 
 
 class Plan(NamedTuple):
-    """How a field of a selection is resolved: ``kind`` (LEAF, OBJECT or TYPENAME), the
-    attribute reader, the field's named type (a leaf or object type) and its full type."""
+    """How a field of a selection is resolved: ``kind`` (LEAF, OBJECT, TYPENAME or RELATION),
+    the attribute reader (a relation's resolver), the field's named type (a leaf or object
+    type) and its full type."""
 
     kind: int
     resolve: Callable[..., Any] | None = None
@@ -57,14 +68,41 @@ def _plan(field: GraphQLField | None, node: Any) -> Plan | None:
         return _TYPENAME
     if field is None or field.args or field.resolve is None or node.arguments:
         return None
-    if not getattr(field.resolve, "_is_default", False):
-        return None
     named = get_nullable_type(field.type)
+    if not getattr(field.resolve, "_is_default", False):
+        resolver = _context_only(field)
+        if resolver is None or not isinstance(named, GraphQLObjectType):
+            return None
+        return Plan(RELATION, resolver, named, field.type)
     if is_leaf_type(named):
         return Plan(LEAF, field.resolve, named, field.type)
     if isinstance(named, GraphQLObjectType):
         return Plan(OBJECT, field.resolve, named, field.type)
     return None
+
+
+def _context_only(field: GraphQLField) -> Callable[..., Any] | None:
+    """The resolver function of a ``CONTEXT_ONLY`` field, when it can be called directly."""
+    definition = field.extensions.get("strawberry-definition")
+    if not getattr(definition, "metadata", {}).get(CONTEXT_ONLY):
+        return None
+    resolver = definition.base_resolver  # type: ignore[union-attr]
+    if (resolver is None or resolver.is_async or resolver.arguments
+            or definition.extensions or definition.directives):  # type: ignore[union-attr]
+        return None
+    function: Callable[..., Any] = resolver.wrapped_func
+    if len(inspect.signature(function).parameters) != 2:  # (self, info)
+        return None
+    return function
+
+
+class ContextInfo:
+    """What a ``CONTEXT_ONLY`` resolver reads of its ``info``: the request's context."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
 
 
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -74,6 +112,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _without_middleware(self) -> bool:
         manager = self.middleware_manager
         return manager is None or not manager.middlewares
+
+    @cached_property
+    def _context_info(self) -> ContextInfo:
+        return ContextInfo(self.context_value)
 
     @cached_property
     def _plans(self) -> dict[tuple[str, int], tuple[Any, Plans]]:
@@ -127,11 +169,26 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if kind == TYPENAME:
                         results[response_name] = parent_type.name
                         continue
-                    value = plan.resolve(source_value, None)  # type: ignore[misc]
-                    if value is None and kind == OBJECT and not is_non_null_type(plan.type):
+                    if kind == RELATION:
+                        try:
+                            value = plan.resolve(  # type: ignore[misc]
+                                source_value, self._context_info)
+                        except Exception as raw_error:
+                            self.handle_field_error(
+                                raw_error, plan.type, field_details_list,
+                                Path(path, response_name, parent_type.name))
+                            results[response_name] = None
+                            continue
+                        if is_awaitable(value):  # not loaded yet: the ordinary path
+                            if inspect.iscoroutine(value):
+                                value.close()
+                            value = Undefined
+                    else:
+                        value = plan.resolve(source_value, None)  # type: ignore[misc]
+                    if value is None and kind != LEAF and not is_non_null_type(plan.type):
                         results[response_name] = None
                         continue
-                    if value is not None and not is_awaitable(value):
+                    if value is not None and value is not Undefined and not is_awaitable(value):
                         if kind == LEAF:
                             serialized = plan.named.serialize(value)
                             if serialized is not None and serialized is not Undefined:
