@@ -66,6 +66,23 @@ async def timed(fn: Callable[[], Awaitable[bytes]], runs: int) -> tuple[list[flo
     return samples, out
 
 
+async def side_by_side(fns: dict[str, Callable[[], Awaitable[bytes]]], runs: int, *,
+                       warm_up: int = 3) -> dict[str, tuple[list[float], bytes]]:
+    """Each of ``fns`` ``runs`` times, taking turns (the order reversed every round), after
+    ``warm_up`` untimed rounds: the database server's warm-up and the neighbours' load fall on
+    every variant alike, not on whichever ran first."""
+    names = list(fns)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    outs: dict[str, bytes] = {}
+    for round_ in range(warm_up + runs):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            started = time.perf_counter()
+            outs[name] = await fns[name]()
+            if round_ >= warm_up:
+                samples[name].append((time.perf_counter() - started) * 1000)
+    return {name: (samples[name], outs[name]) for name in names}
+
+
 def p95(samples: list[float]) -> float:
     return sorted(samples)[max(0, round(0.95 * len(samples)) - 1)]
 
@@ -93,8 +110,8 @@ async def member360(db: Database, settings: Settings, runs: int, naive_runs: int
     async def floor() -> bytes:
         return await member360_floor(db.db, first=50, base=settings.base_currency)
 
-    gateway_ms, gateway_out = await timed(gateway, runs)
-    floor_ms, floor_out = await timed(floor, runs)
+    timings = await side_by_side({"gateway": gateway, "floor": floor}, runs)
+    (gateway_ms, gateway_out), (floor_ms, floor_out) = timings["gateway"], timings["floor"]
     naive_ms, naive_out = await timed(lambda: gateway(naive=True), naive_runs)
     assert orjson.loads(floor_out) == orjson.loads(gateway_out), "the floor differs"
     assert naive_out == gateway_out
