@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 import strawberry
@@ -213,3 +213,62 @@ async def test_relations_answer_like_the_default_execution_errors_included() -> 
     assert calls["fast"].count(("near", "ok")) == 1
     assert calls["fast"].count(("far", "ok")) == 2
     assert calls["default"].count(("far", "ok")) == 1
+
+
+@strawberry.interface(description="A shape.")
+class Shape:
+    name: str
+
+
+@strawberry.type(description="A round shape.")
+class Circle(Shape):
+    radius: int
+
+
+@strawberry.type(description="A square shape.")
+class Square(Shape):
+    side: int
+
+
+@strawberry.type(description="Shapes held as plain attributes: interface and union typed.")
+class Holder:
+    shape: Shape
+    maybe: Shape | None
+    either: Annotated[Circle | Square, strawberry.union("Either")]
+
+
+@strawberry.type
+class ShapeQuery:
+    @strawberry.field
+    def holders(self) -> list[Holder | None]:
+        return [
+            Holder(shape=Circle(name="c", radius=1), maybe=None, either=Square(name="s", side=2)),
+            Holder(shape=Square(name="s", side=3), maybe=Circle(name="c", radius=None),  # type: ignore[arg-type]
+                   either=Circle(name="c", radius=4)),
+            Holder(shape=Square(name="s", side=None), maybe=None,  # type: ignore[arg-type]
+                   either=Circle(name="c", radius=5)),
+        ]
+
+
+SHAPES = """{ holders {
+  shape { __typename name ... on Circle { radius } ... on Square { side } }
+  maybe { __typename ... on Circle { radius } }
+  either { __typename ... on Circle { radius } ... on Square { side name } } } }"""
+
+
+async def test_interfaces_and_unions_resolve_like_the_default_execution() -> None:
+    fast = strawberry.Schema(query=ShapeQuery, execution_context_class=FastExecutionContext)
+    default = strawberry.Schema(query=ShapeQuery)
+    got, expected = await fast.execute(SHAPES), await default.execute(SHAPES)
+    assert got.data == expected.data
+    assert [(e.message, e.path) for e in got.errors or []] == [
+        (e.message, e.path) for e in expected.errors or []]
+    assert got.data == {"holders": [
+        {"shape": {"__typename": "Circle", "name": "c", "radius": 1}, "maybe": None,
+         "either": {"__typename": "Square", "side": 2, "name": "s"}},
+        {"shape": {"__typename": "Square", "name": "s", "side": 3}, "maybe": None,
+         "either": {"__typename": "Circle", "radius": 4}},
+        None,  # a non-null side missing under the non-null shape nulls the holder
+    ]}
+    assert [e.path for e in got.errors or []] == [
+        ["holders", 1, "maybe", "radius"], ["holders", 2, "shape", "side"]]

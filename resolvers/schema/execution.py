@@ -9,7 +9,10 @@ no arguments):
 - a scalar or an enum: reads the attribute and serializes it directly;
 - an object type: reads the attribute and executes the object's selection directly (with the
   type's ``is_type_of`` check, as graphql-core does);
-- ``__typename``: the parent type's name.
+- ``__typename``: the parent type's name;
+- an interface or a union: reads the attribute and, for a plain strawberry object of a type
+  that implements it (not generic, not ``strawberry.cast``), executes that type's selection as
+  for an object type: what strawberry's ``resolve_type`` would have chosen.
 
 And for a relation (``CONTEXT_ONLY`` in resolvers/relations.py: a sync resolver
 ``(self, info)`` that reads only ``info.context``, no arguments, no field extensions) whose
@@ -33,7 +36,9 @@ from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLField,
+    GraphQLInterfaceType,
     GraphQLObjectType,
+    GraphQLUnionType,
     Undefined,
     get_nullable_type,
     is_leaf_type,
@@ -42,16 +47,17 @@ from graphql import (
 from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.cast import get_strawberry_type_cast
 
 from resolvers.relations import CONTEXT_ONLY
 
-LEAF, OBJECT, TYPENAME, RELATION = 0, 1, 2, 3
+LEAF, OBJECT, TYPENAME, RELATION, ABSTRACT = 0, 1, 2, 3, 4
 
 
 class Plan(NamedTuple):
-    """How a field of a selection is resolved: ``kind`` (LEAF, OBJECT, TYPENAME or RELATION),
-    the attribute reader (a relation's resolver), the field's named type (a leaf or object
-    type) and its full type."""
+    """How a field of a selection is resolved: ``kind`` (LEAF, OBJECT, TYPENAME, RELATION or
+    ABSTRACT), the attribute reader (a relation's resolver), the field's named type (a leaf,
+    object, interface or union type) and its full type."""
 
     kind: int
     resolve: Callable[..., Any] | None = None
@@ -78,6 +84,8 @@ def _plan(field: GraphQLField | None, node: Any) -> Plan | None:
         return Plan(LEAF, field.resolve, named, field.type)
     if isinstance(named, GraphQLObjectType):
         return Plan(OBJECT, field.resolve, named, field.type)
+    if isinstance(named, GraphQLInterfaceType | GraphQLUnionType):
+        return Plan(ABSTRACT, field.resolve, named, field.type)
     return None
 
 
@@ -188,6 +196,11 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if value is None and kind != LEAF and not is_non_null_type(plan.type):
                         results[response_name] = None
                         continue
+                    named = plan.named
+                    if kind == ABSTRACT and value is not None:
+                        named = self._runtime_type(named, value)
+                        if named is None:  # strawberry's resolve_type decides
+                            value = Undefined
                     if value is not None and value is not Undefined and not is_awaitable(value):
                         if kind == LEAF:
                             serialized = plan.named.serialize(value)
@@ -195,7 +208,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                                 results[response_name] = serialized
                                 continue
                         else:
-                            result = self._object(plan, field_details_list, value,
+                            result = self._object(named, plan.type, field_details_list, value,
                                                   Path(path, response_name, parent_type.name),
                                                   position_context)
                             results[response_name] = result
@@ -228,17 +241,30 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         return get_results()
 
-    def _object(self, plan: Plan, field_details_list: Any, value: Any, path: Path,
-                position_context: Any) -> Any:
+    def _runtime_type(self, abstract: Any, value: Any) -> GraphQLObjectType | None:
+        """The object type of ``value`` under ``abstract``, when it is a plain strawberry
+        object of a type that implements it; else None."""
+        definition = getattr(type(value), "__strawberry_definition__", None)
+        if (definition is None or definition.is_graphql_generic
+                or get_strawberry_type_cast(value) is not None):
+            return None
+        runtime = self.schema.get_type(definition.name)
+        if not isinstance(runtime, GraphQLObjectType) or not self.schema.is_sub_type(
+                abstract, runtime):
+            return None
+        return runtime
+
+    def _object(self, named: GraphQLObjectType, type_: Any, field_details_list: Any,
+                value: Any, path: Path, position_context: Any) -> Any:
         """An object field's value, completed as ``execute_field`` completes it: an error
         nulls the field, or propagates when the field is non-null. (``complete_object_value``
         reads no ResolveInfo: strawberry's ``is_type_of`` ignores it.)"""
         try:
             completed = self.complete_object_value(
-                plan.named, field_details_list, None, path, value,  # type: ignore[arg-type]
+                named, field_details_list, None, path, value,  # type: ignore[arg-type]
                 position_context)
         except Exception as raw_error:
-            self.handle_field_error(raw_error, plan.type, field_details_list, path)
+            self.handle_field_error(raw_error, type_, field_details_list, path)
             return None
         if not self.is_awaitable(completed):
             return completed
@@ -247,7 +273,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             try:
                 return await completed
             except Exception as raw_error:
-                self.handle_field_error(raw_error, plan.type, field_details_list, path)
+                self.handle_field_error(raw_error, type_, field_details_list, path)
                 return None
 
         return await_completed()
