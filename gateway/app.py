@@ -7,6 +7,7 @@ docs/architecture.md for who may import what."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -107,9 +108,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 log.warning("MongoDB is not reachable yet: not ready (/readyz 503) until it "
                             "answers; database %r", settings.database)
         app.state.sweeper.start()
+        # What start-up built (the schema, the modules) lives as long as the process: frozen,
+        # it is out of the collector's sight, and a full collection walks what requests made
+        # (100 ms and more per collection on a member-360 page otherwise; docs/performance.md).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             await _close(app, seconds=settings.shutdown_close_seconds)
             if provider is not None:
                 provider.shutdown()
