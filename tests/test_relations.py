@@ -37,6 +37,7 @@ def schema() -> Schema:
 @pytest.fixture
 async def db(seeded: str) -> AsyncIterator[Database]:
     database = connect(wire_settings(seeded))
+    await database.features()  # as the application's start-up does: not counted below
     yield database
     await database.close()
 
