@@ -12,8 +12,9 @@ from typing import Any
 import orjson
 
 Doc = dict[str, Any]
-TIME = {"orders": "placed_at", "payments": "paid_at", "visits": "at"}
-TYPENAME = {"orders": "Order", "payments": "Payment", "visits": "Visit"}
+TIME = {"orders": "placed_at", "payments": "paid_at", "visits": "at", "order_events": "at"}
+TYPENAME = {"orders": "Order", "payments": "Payment", "visits": "Visit",
+            "order_events": "OrderEvent"}
 
 
 def amount(minor: int) -> str:
@@ -23,7 +24,7 @@ def amount(minor: int) -> str:
 def history_tag(member_id: str) -> str:
     """The tag a history cursor carries: its list (field, member, filter, collections)."""
     unfiltered = dict.fromkeys(("channel_ids", "member_id", "location_id", "statuses", "kinds",
-                                "since", "until"))
+                                "methods", "since", "until"))
     raw = orjson.dumps(["history", member_id, unfiltered, list(TIME)])
     return base64.urlsafe_b64encode(hashlib.blake2b(raw, digest_size=6).digest()).decode()
 
@@ -53,7 +54,7 @@ async def member360_floor(db: Any, *, first: int, base: str) -> bytes:
     members = members[:first]
     ids = [m["_id"] for m in members]
     history_limit = 21
-    identities, channels, orders, payments, visits, rollups = (
+    identities, channels, orders, payments, visits, events, rollups = (
         await asyncio.gather(
             listed(db.identities.find({"member_id": {"$in": ids}},
                                       sort=[("channel_id", 1), ("_id", 1)])),
@@ -61,12 +62,14 @@ async def member360_floor(db: Any, *, first: int, base: str) -> bytes:
             latest(db, "orders", ids, history_limit),
             latest(db, "payments", ids, history_limit),
             latest(db, "visits", ids, history_limit),
+            latest(db, "order_events", ids, history_limit),
             listed(db.member_rollups.find({"member_id": {"$in": ids}})),
         )
     )
     channel = {c["_id"]: c for c in channels}
     pages: dict[str, list[tuple[Any, str, str, Doc]]] = {m: [] for m in ids}
-    for collection, rows in (("orders", orders), ("payments", payments), ("visits", visits)):
+    for collection, rows in (("orders", orders), ("payments", payments), ("visits", visits),
+                             ("order_events", events)):
         for row in rows:
             pages[row["_id"]] += [(d[TIME[collection]], d["_id"], collection, d)
                                   for d in row["docs"]]
@@ -114,7 +117,7 @@ async def member360_floor(db: Any, *, first: int, base: str) -> bytes:
             out["payments"] = paid.get(d["_id"], [])
         elif collection == "payments":
             out.update(method=d["method"], amount={"amount": amount(d["amount"])})
-        else:
+        elif collection == "visits":
             out["kind"] = d["kind"]
         return out
 
