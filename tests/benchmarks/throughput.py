@@ -10,7 +10,7 @@ on keep-alive connections for ``--seconds`` after a one-second warm-up:
 - ``{ __typename }`` (8 connections): the cost of the path itself;
 - ``{ channels { id name kind currency } }`` (8 connections): reference data, one find;
 - one member's 360 (identities, lifetime value, summaries, history of 20 with lines; 4
-  connections): 10 database commands.
+  connections): 11 database commands.
 
 The gateway runs as an operator runs it (one process, then ``--workers 2``), with an admin
 key, so every request passes the gate (key lookup, cached; the cost bucket's findAndModify in
