@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.watchdog = Watchdog(db, stuck_after=settings.liveness_stuck_seconds)
             app.state.watchdog.start()
         app.state.sweeper = Sweeper(db, interval=settings.reservation_sweep_seconds,
-                                    timeout=settings.request_timeout_ms / 1000)
+                                    timeout=settings.request_timeout_ms / 1000,
+                                    stale_after=settings.reservation_timeout_seconds)
         if db.kind == "embedded":
             counts = await seeding.load(db, seeding.read_seed_files(settings.seeds_dir))
             await db.features()

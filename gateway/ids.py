@@ -51,6 +51,8 @@ ENTITIES: Final = (
     Entity("OrderEvent", "oev_"),
     Entity("Refund", "rfd_"),
     Entity("Return", "ret_"),
+    Entity("StockMovement", "mov_"),
+    Entity("Transfer", "trf_"),
 )
 BY_TYPE: Final = {entity.type: entity for entity in ENTITIES}
 PREFIXES: Final = {entity.prefix: entity.type for entity in ENTITIES}

@@ -138,6 +138,11 @@ class Settings(BaseSettings):
         default=1_000_000_000, ge=1, le=2**31 - 1,
         description="Most on-hand units of one SKU at one location (`adjustStock`).",
     )
+    low_stock_units: int = Field(
+        default=10, ge=0, le=1_000_000_000,
+        description="A level is low on stock (`StockLevel.lowStock`, the `lowStock` filter of "
+        "`Location.inventory`) when at most this many units are available.",
+    )
     max_import_points: int = Field(
         default=10_000, ge=0, le=10**9,
         description="Most points one imported order earns (0: imported orders earn none).",

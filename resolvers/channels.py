@@ -15,10 +15,13 @@ from gateway.database import channels as repo
 from gateway.database.query import Doc
 from resolvers.node import Node
 from resolvers.relations import MaybeAwaitable, relation, relation_field, resolved
+from resolvers.relay import AfterArgument, BeforeArgument, Connection, FirstArgument, LastArgument
 from resolvers.time_bucket import TimeBucket
 
 if TYPE_CHECKING:
     from resolvers.analytics import Conversion, FootfallSeries, SalesSeries, TopProducts
+    from resolvers.products import StockLevel
+    from resolvers.stock import InventoryFilter, StockMovement
 
 # Arguments of the analytics fields (resolvers/analytics.py has the rules and the costs).
 _SINCE = strawberry.argument(description="Start of the window, inclusive (naive means UTC).")
@@ -58,10 +61,23 @@ class Channel(Node):
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
     time_zone: str = strawberry.field(description="IANA time zone, e.g. Asia/Shanghai.")
 
+    fulfilment_location_ids: strawberry.Private[tuple[str, ...]] = ()
+
     @strawberry.field(description="The channel's physical locations (none for online channels).")
     async def locations(self, info: Info) -> list[Location]:
         docs = await info.context.loaders.locations_by_channel.load(self.id)
         return [Location.from_doc(d) for d in docs]
+
+    @strawberry.field(
+        description="Where its orders placed without a location are served from, in the order "
+        "allocation tries them: warehouses, and stores that ship (possibly another channel's; "
+        "only those the caller sees are listed). An order goes whole to the first that has "
+        "every line. Empty for supermarkets and rural outlets, whose orders name the store or "
+        "outlet.")
+    async def fulfilment_locations(self, info: Info) -> list[Location]:
+        docs = await info.context.loaders.locations_by_id.load_many(
+            list(self.fulfilment_location_ids))
+        return [Location.from_doc(d) for d in docs if d is not None]
 
     def _parent(self) -> Any:
         from resolvers.analytics import Parent
@@ -108,6 +124,7 @@ class Channel(Node):
             currency=doc["currency"],
             country=doc["country"],
             time_zone=doc["time_zone"],
+            fulfilment_location_ids=tuple(doc.get("fulfilment_location_ids") or ()),
         )
 
     @classmethod
@@ -144,6 +161,28 @@ class Location(Node):
 
         return await footfall(info, Parent(id=self.id, time_zone=self.time_zone), since, until,
                               bucket)
+
+    @strawberry.field(description="The location's stock, one level per product, by SKU.")
+    async def inventory(
+        self, info: Info,
+        filter: Annotated[
+            Annotated[InventoryFilter, strawberry.lazy("resolvers.stock")] | None,
+            strawberry.argument(description="Optional filter.")] = None,
+        first: FirstArgument = None, after: AfterArgument = None,
+        last: LastArgument = None, before: BeforeArgument = None,
+    ) -> Connection[Annotated[StockLevel, strawberry.lazy("resolvers.products")]]:
+        from resolvers.stock import inventory
+
+        return await inventory(info, self.id, filter, first, after, last, before)
+
+    @strawberry.field(description="Changes of the location's on-hand units, newest first.")
+    async def movements(
+        self, info: Info, first: FirstArgument = None, after: AfterArgument = None,
+        last: LastArgument = None, before: BeforeArgument = None,
+    ) -> Connection[Annotated[StockMovement, strawberry.lazy("resolvers.stock")]]:
+        from resolvers.stock import location_movements
+
+        return await location_movements(info, self.id, first, after, last, before)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Location:

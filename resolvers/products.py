@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -29,25 +29,47 @@ from resolvers.relay import (
 )
 from resolvers.scalars import Long, Money, money
 
+if TYPE_CHECKING:
+    from resolvers.stock import StockMovement
+
 MAX_TEXT = 100
 
 
 @strawberry.type(description="A product's price and availability in one channel.")
 class Offer:
     price: Money = strawberry.field(description="Unit price in the channel's currency.")
-    available: bool = strawberry.field(description="Whether the channel sells it now.")
+    listed: bool = strawberry.field(
+        description="Whether the channel sells the product (placeOrder refuses it when not).")
     channel_id: strawberry.Private[str]
+    sku: strawberry.Private[str]
 
     @relation_field(description="The channel of this offer.", graphql_type=Channel | None)
     def channel(self, info: Info) -> MaybeAwaitable[Channel | None]:
         return channel_of(info, self.channel_id)
 
+    @strawberry.field(
+        description="Units available to promise: on hand and not reserved, summed over the "
+        "channel's stock locations (its fulfilment locations; for supermarkets and rural "
+        "outlets, its stores or outlets). One order is served from one location, so it may "
+        "get fewer than this at once. Read for a whole page of products in one command.")
+    async def available_to_promise(self, info: Info) -> Long:
+        return Long(await info.context.loaders.availability_by_offer.load(
+            (self.sku, self.channel_id)))
+
+    @strawberry.field(
+        description="Whether the channel sells the product now: listed, and at least one unit "
+        "available to promise. (Before stock was counted this was the listing alone: that is "
+        "`listed`.)")
+    async def available(self, info: Info) -> bool:
+        return self.listed and await self.available_to_promise(info) > 0
+
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Offer:
+    def from_doc(cls, doc: dict[str, Any], sku: str) -> Offer:
         return cls(
             price=money(doc["price"], doc["currency"]),
-            available=doc["available"],
+            listed=doc["available"],
             channel_id=doc["channel_id"],
+            sku=sku,
         )
 
 
@@ -63,11 +85,23 @@ class StockLevel(Node):
     reserved: int = strawberry.field(
         description="Units held for placed orders, 0 to onHand.")
     available: int = strawberry.field(description="Units that can be sold: onHand - reserved.")
+    incoming: Long = strawberry.field(
+        description="Units on their way here in transfers created or shipped, not yet received.")
+    sku: strawberry.ID = strawberry.field(description="The product's SKU.")
     location_id: strawberry.Private[str]
 
     @strawberry.field(description="Where the stock is.")
     async def location(self, info: Info) -> Location | None:
         return await load_location(info, self.location_id)
+
+    @strawberry.field(description="The product; null if it left the catalogue.")
+    async def product(self, info: Info) -> Product | None:
+        return await load_product(info, self.sku)
+
+    @strawberry.field(description="Whether at most OMNIGW_LOW_STOCK_UNITS units are available "
+                      "(the `lowStock` filter of Location.inventory).")
+    def low_stock(self, info: Info) -> bool:
+        return self.available <= info.context.settings.low_stock_units
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> StockLevel:
@@ -76,6 +110,8 @@ class StockLevel(Node):
             on_hand=doc["on_hand"],
             reserved=doc["reserved"],
             available=doc["on_hand"] - doc["reserved"],
+            incoming=Long(sum(h.get("incoming", 0) for h in doc.get("holds") or [])),
+            sku=strawberry.ID(doc["sku"]),
             location_id=doc["location_id"],
         )
 
@@ -116,6 +152,19 @@ class Product(Node):
     ) -> StockLevel | None:
         return await load_stock(info, self.sku, ids.check(location, "loc_", field="location"))
 
+    @strawberry.field(description="Changes of this product's on-hand units, newest first, at "
+                      "one location or at every location the caller sees.")
+    async def movements(
+        self, info: Info,
+        location: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Only at this location (loc_ id).")] = None,
+        first: FirstArgument = None, after: AfterArgument = None,
+        last: LastArgument = None, before: BeforeArgument = None,
+    ) -> Connection[Annotated[StockMovement, strawberry.lazy("resolvers.stock")]]:
+        from resolvers.stock import product_movements
+
+        return await product_movements(info, self.sku, location, first, after, last, before)
+
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Product:
         return cls(
@@ -124,7 +173,7 @@ class Product(Node):
             name=doc["name"],
             brand=doc["brand"],
             category=doc["category"],
-            offers=[Offer.from_doc(o) for o in doc.get("offers", [])],
+            offers=[Offer.from_doc(o, doc["_id"]) for o in doc.get("offers", [])],
         )
 
     @classmethod

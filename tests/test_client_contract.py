@@ -89,6 +89,11 @@ NODE_SAMPLES: dict[str, tuple[str, Any]] = {
         "edges"] if e["node"]["return"])),
     "Refund": (LIFE, lambda d: next(e["node"]["refund"]["id"] for e in d["order"]["events"][
         "edges"] if e["node"]["refund"])),
+    "StockMovement": ('{ location(id: "loc_wh_hangzhou") { movements(first: 1) { '
+                      "edges { node { id } } } } }",
+                      lambda d: d["location"]["movements"]["edges"][0]["node"]["id"]),
+    "Transfer": ("{ transfers(first: 1) { edges { node { id } } } }",
+                 lambda d: d["transfers"]["edges"][0]["node"]["id"]),
 }
 NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
 

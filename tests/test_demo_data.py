@@ -53,7 +53,7 @@ def test_collections_in_load_order(data: Data) -> None:
     assert seeding.COLLECTIONS == (
         "channels", "locations", "fx_rates", "products", "inventory",
         "members", "identities", "orders", "payments", "visits", "order_events", "refunds",
-        "returns",
+        "returns", "transfers", "stock_movements",
         "member_keys", "consents", "segments",
     )
     assert tuple(data) == seeding.COLLECTIONS
@@ -76,7 +76,8 @@ def test_minimum_counts(data: Data) -> None:
 def test_ids_sorted_unique_and_prefixed(data: Data) -> None:
     prefixes = {"channels": "ch_", "locations": "loc_", "products": "sku_", "members": "mem_",
                 "orders": "ord_", "payments": "pay_", "visits": "vis_", "consents": "cns_",
-                "segments": "seg_", "member_keys": "phone:"}
+                "segments": "seg_", "member_keys": "phone:", "transfers": "trf_",
+                "stock_movements": "mov_"}
     for name, docs in data.items():
         ids = [doc["_id"] for doc in docs]
         assert ids == sorted(ids), name
@@ -88,7 +89,8 @@ def test_ids_sorted_unique_and_prefixed(data: Data) -> None:
 def test_times_are_utc_whole_seconds_within_the_period(data: Data) -> None:
     start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
     fields = {"members": "joined_at", "identities": "linked_at", "orders": "placed_at",
-              "payments": "paid_at", "visits": "at"}
+              "payments": "paid_at", "visits": "at", "transfers": "created_at",
+              "stock_movements": "at"}
     for name, field in fields.items():
         for doc in data[name]:
             at = doc[field]
@@ -112,8 +114,10 @@ def test_referential_integrity(data: Data) -> None:
         assert item["sku"] in products and item["location_id"] in locations
         assert item["_id"] == f"{item['sku']}@{item['location_id']}"
         assert 0 <= item["reserved"] <= item["on_hand"]
-        channel_id = locations[item["location_id"]]["channel_id"]
-        assert any(o["channel_id"] == channel_id for o in products[item["sku"]]["offers"])
+        served = {locations[item["location_id"]]["channel_id"]} | {
+            c["_id"] for c in data["channels"]
+            if item["location_id"] in c.get("fulfilment_location_ids", [])}
+        assert any(o["channel_id"] in served for o in products[item["sku"]]["offers"])
     for member in data["members"]:
         assert member["home_channel_id"] in channels
     for identity in data["identities"]:
@@ -233,3 +237,39 @@ def test_catalogue_is_the_same_at_every_scale(data: Data) -> None:
 
     assert sampled(bigger) == 2 * sampled(data)
     assert len(bigger["orders"]) - sampled(bigger) == len(data["orders"]) - sampled(data) == 13
+
+
+def test_supply_chain(data: Data) -> None:
+    channels, locations = by_id(data["channels"]), by_id(data["locations"])
+    inventory, transfers = by_id(data["inventory"]), by_id(data["transfers"])
+    # every online and overseas channel names fulfilment locations that exist
+    for channel in data["channels"]:
+        places = channel.get("fulfilment_location_ids", [])
+        assert bool(places) == (channel["kind"] in ("ONLINE_SHOP", "OVERSEAS")), channel["_id"]
+        assert all(loc in locations for loc in places)
+    assert {t["status"] for t in data["transfers"]} == {
+        "CREATED", "IN_TRANSIT", "RECEIVED", "CANCELLED"}
+    # each (SKU, location)'s movements chain, newest last, to today's level
+    chains: dict[str, list[dict[str, Any]]] = {}
+    for movement in sorted(data["stock_movements"], key=lambda m: (m["at"], m["_id"])):
+        assert movement["after"] - movement["before"] == movement["delta"] != 0
+        assert movement["before"] >= 0
+        chains.setdefault(f"{movement['sku']}@{movement['location_id']}", []).append(movement)
+    for key, chain in chains.items():
+        assert chain[-1]["after"] == inventory[key]["on_hand"], key
+        assert [m["before"] for m in chain[1:]] == [m["after"] for m in chain[:-1]], key
+    # a transfer's movements and holds say where it is in its life
+    kinds = Counter((m["transfer_id"], m["kind"]) for m in data["stock_movements"]
+                    if m["transfer_id"])
+    holds = Counter((h["order"], "in" if h["quantity"] == 0 else "out")
+                    for doc in data["inventory"] for h in doc.get("holds", []))
+    for transfer in data["transfers"]:
+        n, status = len(transfer["lines"]), transfer["status"]
+        assert (kinds[(transfer["_id"], "TRANSFER_OUT")], kinds[(transfer["_id"], "TRANSFER_IN")],
+                holds[(transfer["_id"], "out")], holds[(transfer["_id"], "in")]) == {
+            "CREATED": (0, 0, n, n), "IN_TRANSIT": (n, 0, 0, n), "RECEIVED": (n, n, 0, 0),
+            "CANCELLED": (0, 0, 0, 0)}[status], transfer["_id"]
+        assert transfer["from_channel_id"] == locations[transfer["from_location_id"]]["channel_id"]
+        assert transfer["to_channel_id"] == locations[transfer["to_location_id"]]["channel_id"]
+    assert set(kinds) <= {(t, k) for t in transfers for k in ("TRANSFER_OUT", "TRANSFER_IN")}
+    assert channels["ch_my_market"]["fulfilment_location_ids"] == ["loc_wh_hangzhou"]

@@ -36,6 +36,11 @@ ROUTES: dict[str, str] = {
     "Query.segments": "segments(PAGE",
     "Segment.members": 'segment(id: "seg_25db8ca4beba6aefce684650") { members('
                        'asOf: "2026-11-01T00:00:00Z", PAGE }',
+    "Location.inventory": 'location(id: "loc_fm_beijing_chaoyang") { inventory('
+                          'filter: {category: "grain & oil"}, PAGE }',
+    "Location.movements": 'location(id: "loc_fm_chengdu_jinjiang") { movements(PAGE }',
+    "Product.movements": 'product(sku: "sku_jasmine_rice_5kg") { movements(PAGE }',
+    "Query.transfers": 'transfers(filter: {location: "loc_wh_hangzhou"}, PAGE',
 }
 # Connections without totalCount, and why (resolvers/relay.py says it to clients).
 UNCOUNTED = {
@@ -45,6 +50,11 @@ UNCOUNTED = {
     "Member.pointsLedger": "the balance is Member.points",
     "Query.payments": "a count reads every index key of its range; totals are Channel.sales",
     "Order.events": "an activity list; an order's state is Order.status",
+    "Location.inventory": "a count reads every level of the location; what runs low is the "
+                          "lowStock filter",
+    "Location.movements": "an audit trail; a level's state is StockLevel.onHand",
+    "Product.movements": "an audit trail; a level's state is StockLevel.onHand",
+    "Query.transfers": "a list of work under way; its statuses filter says what is left",
 }
 ARGUMENTS = "first: $first, after: $after, last: $last, before: $before"
 SELECTION = """{ edges { cursor node { id } }

@@ -77,6 +77,8 @@ BOUNDED: dict[str, Bound] = {
     "StockMovement.before": STOCK_LEVEL,
     "StockMovement.after": STOCK_LEVEL,
     "StockMovement.delta": STOCK_CHANGE,
+    "TransferLine.quantity": STOCK_CHANGE,  # refused above the ceiling when created
+    "TransferLineInput.quantity": STOCK_CHANGE,
     "Mutation.adjustStock(delta)": STOCK_CHANGE,
     "Mutation.adjustStock(expectedOnHand)": STOCK_LEVEL,
     # segment rules: days of a window, and RFM scores

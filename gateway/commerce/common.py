@@ -62,9 +62,11 @@ def location_problem(
     location: Doc | None, *, location_id: str, channel: Doc
 ) -> tuple[str, str] | None:
     """Why ``location_id`` cannot be used in ``channel``: (code, message), or None when it can.
-    An unknown location is NOT_FOUND; another channel's is INVALID."""
+    A channel uses its own locations and its fulfilment locations (an online order collected
+    in a store that ships for it). An unknown location is NOT_FOUND; another's is INVALID."""
     if location is None:
         return "NOT_FOUND", f"Unknown location {location_id}."
-    if location["channel_id"] != channel["_id"]:
+    if location["channel_id"] != channel["_id"] and location_id not in channel.get(
+            "fulfilment_location_ids", ()):
         return "INVALID", f"{location_id} is not a location of {channel['_id']}."
     return None

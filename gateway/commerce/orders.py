@@ -1,11 +1,12 @@
 """Placing and cancelling orders: server-side prices, FX snapshots and stock reservations.
 
-Stock model: placing an order at a physical location RESERVES each line (``reserved += q``
-on ``inventory``, one conditional update per line that matches only while
-``on_hand - reserved >= q``); ``on_hand`` is left alone until the goods leave (an
-``adjustStock`` or a fulfilment system records that). Cancelling releases the reservation.
-When a line cannot be reserved, the lines reserved before it are released, no order is
-written and the user error ``INSUFFICIENT_STOCK`` names the SKU.
+Stock model: placing an order RESERVES each line (``reserved += q`` on ``inventory``, one
+conditional update per line that matches only while ``on_hand - reserved >= q``) at the
+order's location: the store or outlet it names, or, without one, the fulfilment location
+that allocation chose (``gateway.commerce.allocation``), which becomes the order's location.
+``on_hand`` is left alone until the goods leave (``gateway.commerce.stock``). Cancelling
+releases the reservation. When a line cannot be reserved, the lines reserved before it are
+released, no order is written and the user error ``INSUFFICIENT_STOCK`` names the line.
 
 Each reservation carries a hold with a deadline (``OMNIGW_RESERVATION_TIMEOUT_SECONDS``):
 if the request dies between its reservations and the order's insert, the sweeper gives the
@@ -24,7 +25,7 @@ from pymongo.errors import DuplicateKeyError
 
 from gateway import ids
 from gateway.clock import now
-from gateway.commerce import loyalty, rollups, validation
+from gateway.commerce import allocation, loyalty, rollups, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, member_id_of, new_id
 from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.commerce.settlement import settle_cancelled
@@ -123,20 +124,24 @@ async def place_order(
                                   order_id=order_id, caller=caller)
         hold = Hold(order_id=order_id, token=uuid.uuid4().hex,
                     until=now() + timedelta(seconds=settings.reservation_timeout_seconds))
-        location_id = doc["location_id"] if doc["stock"] == "RESERVED" else None
+        if order.location_id is None:
+            doc["location_id"] = await allocation.allocate(
+                db, channel=await channel_doc(loaders, order.channel_id), lines=order.lines,
+                hold=hold, resumed=resumed)
+        else:
+            await allocation.reserve_lines(db, location_id=order.location_id,
+                                           lines=order.lines, hold=hold, resumed=resumed)
         change = rollups.order_placed(doc)
         if change is not None:
             doc["rollup_due"] = [rollups.due(change)]
-        if location_id is not None:
-            await _reserve_all(db, location_id=location_id, lines=order.lines, hold=hold,
-                               resumed=resumed)
         try:
             await order_writes.insert(db, "orders", doc)
         except DuplicateKeyError:
             # The attempt this one took over wrote it after all: the units are its order's.
             raise AlreadyDone(order_id) from None
         except BaseException:
-            await _unhold_all(db, location_id=location_id, lines=order.lines, hold=hold)
+            await allocation.unhold_lines(db, location_id=doc["location_id"], lines=order.lines,
+                                          hold=hold)
             raise
         if change is not None:
             await rollups.apply(db, collection="orders", doc_id=order_id, change=change)
@@ -195,7 +200,7 @@ async def _priced_order(
         "location_id": order.location_id, "lines": lines, "total": total,
         "currency": currency, "status": "PLACED", "placed_at": now(),
         "fx_rate": fx.rate_text, "total_base": fx.base_amount, "paid": 0,
-        "stock": "RESERVED" if order.location_id is not None else None,
+        "stock": "RESERVED",
         "source": "api", "placed_by": caller,
     }
 
@@ -214,36 +219,6 @@ async def _member(loaders: Loaders, order: PlaceOrder) -> str | None:
         member: str = doc["member_id"]
         return member
     return None
-
-
-async def _reserve_all(db: Database, *, location_id: str, lines: tuple[Line, ...], hold: Hold,
-                       resumed: bool) -> None:
-    """Reserve line after line (a resumed attempt first re-arms the holds its predecessor
-    left); on the first failure give the earlier ones back."""
-    done: list[Line] = []
-    try:
-        for line in lines:
-            if not (await stock_writes.reserve(db, sku=line.sku, location_id=location_id,
-                                               quantity=line.quantity, hold=hold)
-                    or (resumed and await stock_writes.rearm(db, sku=line.sku,
-                                                            location_id=location_id, hold=hold))):
-                raise reject("INSUFFICIENT_STOCK",
-                             f"Not enough {line.sku} at {location_id} for {line.quantity}.",
-                             field=f"lines.{lines.index(line)}.quantity")
-            done.append(line)
-    except BaseException:
-        await _unhold_all(db, location_id=location_id, lines=tuple(done), hold=hold)
-        raise
-
-
-async def _unhold_all(db: Database, *, location_id: str | None, lines: tuple[Line, ...],
-                      hold: Hold) -> None:
-    """Give back the holds this attempt made (an order that will not be written)."""
-    if location_id is None:
-        return
-    for line in lines:
-        await stock_writes.unhold(db, sku=line.sku, location_id=location_id,
-                                  quantity=line.quantity, hold=hold)
 
 
 async def _release_all(db: Database, *, location_id: str | None, order_id: str,

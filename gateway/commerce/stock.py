@@ -1,8 +1,27 @@
-"""Manual stock changes: a compare-and-set on ``on_hand`` with an audit entry."""
+"""Stock changes and their movements: the functions every write that moves units calls.
+
+A **movement** is one change of a location's on-hand units, in ``stock_movements``: its kind,
+the SKU and location, the change (``delta``), the level before and after, why, who and when,
+and what made it (a transfer, an order). Every change of on-hand units writes one:
+``adjustStock`` (``ADJUSTMENT``), a transfer leaving and arriving (``TRANSFER_OUT``,
+``TRANSFER_IN``, :mod:`gateway.commerce.transfers`), units of an order leaving the location
+(``SHIPMENT``, ``PICKUP``: :func:`take_reserved`) and units coming back (``RETURN``:
+:func:`restock`). Reserving and releasing change only ``reserved`` (a promise, not a
+movement).
+
+The public functions below are the stock side of the other writes (fulfilment, returns,
+cancellations); they take keyword arguments only. Each is one conditional update of one
+inventory document (atomic on every engine), then one write of its movement. They do not
+decide *whether* a change should happen: the caller's own state change (an order moving to
+``SHIPPED``, a return being recorded) is what makes it exactly once. A caller that may retry a
+change after a failure passes a ``movement_id`` derived from what it records (e.g.
+``mov_<shipment>-<line>``): the movement is then written once, however many times it is sent.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Final
 
 from gateway.clock import now
 from gateway.commerce import validation
@@ -13,6 +32,74 @@ from gateway.database.writes import stock as stock_writes
 from gateway.errors import reject
 from gateway.loaders import Loaders
 from gateway.settings import Settings
+
+# What a movement records (MovementKind in the schema).
+KINDS: Final = ("ADJUSTMENT", "TRANSFER_OUT", "TRANSFER_IN", "SHIPMENT", "PICKUP", "RETURN")
+
+
+def movement(
+    *, kind: str, sku: str, location_id: str, delta: int, after: Doc | None, by: str,
+    reason: str, movement_id: str | None = None, transfer_id: str | None = None,
+    order_id: str | None = None,
+) -> Doc:
+    """A movement document; ``after`` is the level after the change (``None``: not known, the
+    change was made by an earlier attempt)."""
+    assert kind in KINDS, kind
+    on_hand = None if after is None else after["on_hand"]
+    return {
+        "_id": movement_id or new_id("mov_"), "kind": kind, "sku": sku,
+        "location_id": location_id, "delta": delta,
+        "before": None if on_hand is None else on_hand - delta, "after": on_hand,
+        "reason": reason, "by": by, "at": now(), "transfer_id": transfer_id,
+        "order_id": order_id,
+    }
+
+
+async def take_reserved(
+    *, db: Database, sku: str, location_id: str, quantity: int, order_id: str, by: str,
+    kind: str = "SHIPMENT", reason: str = "shipped", movement_id: str | None = None,
+) -> Doc | None:
+    """Units reserved for ``order_id`` at ``location_id`` leave it (shipped, or collected with
+    ``kind="PICKUP"``): ``on_hand -= q`` and ``reserved -= q`` in one update that matches only
+    while at least ``q`` units are reserved there, then a movement. Returns the movement, or
+    ``None`` when nothing was taken (fewer units reserved: already taken, or released)."""
+    after = await stock_writes.take_reserved(db, sku=sku, location_id=location_id,
+                                             quantity=quantity, order_id=order_id)
+    if after is None:
+        return None
+    entry = movement(kind=kind, sku=sku, location_id=location_id, delta=-quantity, after=after,
+                     by=by, reason=reason, movement_id=movement_id, order_id=order_id)
+    await stock_writes.record_movements(db, [entry])
+    return entry
+
+
+async def release_reserved(
+    *, db: Database, sku: str, location_id: str, quantity: int, order_id: str
+) -> bool:
+    """Give back units reserved for ``order_id`` (cancelled, or a line that will not ship):
+    ``reserved -= q``, never below zero, and the order's hold removed. No movement: on-hand
+    does not change. False when fewer than ``q`` units were reserved."""
+    return await stock_writes.release(db, sku=sku, location_id=location_id, quantity=quantity,
+                                      order_id=order_id)
+
+
+async def restock(
+    *, db: Database, settings: Settings, sku: str, location_id: str, quantity: int, by: str,
+    reason: str, order_id: str | None = None, kind: str = "RETURN",
+    movement_id: str | None = None,
+) -> Doc | None:
+    """Units come back onto the shelf of ``location_id`` (a return, restocked where it was
+    handed in, whatever channel sold it): ``on_hand += q`` in one update, creating the level
+    when the SKU is new there, then a movement. Returns the movement, or ``None`` when the
+    level would pass ``OMNIGW_MAX_STOCK_LEVEL`` (nothing changed)."""
+    after = await stock_writes.restock(db, sku=sku, location_id=location_id, quantity=quantity,
+                                       ceiling=settings.max_stock_level)
+    if after is None:
+        return None
+    entry = movement(kind=kind, sku=sku, location_id=location_id, delta=quantity, after=after,
+                     by=by, reason=reason, movement_id=movement_id, order_id=order_id)
+    await stock_writes.record_movements(db, [entry])
+    return entry
 
 
 async def adjust_stock(
@@ -55,10 +142,7 @@ async def adjust_stock(
                          "reserved.", field="delta")
         raise reject("STOCK_CHANGED", f"On-hand stock of {sku} at {location_id} is {on_hand}, "
                      f"not {expected_on_hand}.", field="expectedOnHand")
-    movement = {
-        "_id": new_id("mov_"), "sku": sku, "location_id": location_id, "delta": delta,
-        "reason": reason, "before": expected_on_hand, "after": after["on_hand"],
-        "by": caller, "at": now(),
-    }
-    await stock_writes.insert_movement(db, movement)
-    return after, movement
+    entry = movement(kind="ADJUSTMENT", sku=sku, location_id=location_id, delta=delta,
+                     after=after, by=caller, reason=reason)
+    await stock_writes.insert_movement(db, entry)
+    return after, entry

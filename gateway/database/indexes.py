@@ -21,7 +21,7 @@ INDEXES: Final[dict[str, list[IndexModel]]] = {
     "products": [IndexModel([("category", ASC)]), IndexModel([("offers.channel_id", ASC)])],
     "inventory": [
         IndexModel([("sku", ASC), ("location_id", ASC)], unique=True),
-        IndexModel([("location_id", ASC)]),
+        IndexModel([("location_id", ASC), ("_id", ASC)]),  # a location's levels, by SKU
         IndexModel([("holds.until", ASC)]),  # the reservation sweeper's expired holds
     ],
     "members": [
@@ -62,7 +62,17 @@ INDEXES: Final[dict[str, list[IndexModel]]] = {
     ],
     "member_rollups": [IndexModel([("member_id", ASC)])],
     "idempotency": [IndexModel([("created_at", ASC)], expireAfterSeconds=IDEMPOTENCY_TTL_SECONDS)],
-    "stock_movements": [IndexModel([("sku", ASC), ("location_id", ASC), ("at", DESC)])],
+    "stock_movements": [
+        IndexModel([("sku", ASC), ("location_id", ASC), ("at", DESC)]),
+        IndexModel([("location_id", ASC), ("at", DESC), ("_id", DESC)]),
+        IndexModel([("sku", ASC), ("at", DESC), ("_id", DESC)]),
+    ],
+    "transfers": [
+        IndexModel([("created_at", DESC), ("_id", DESC)]),
+        IndexModel([("from_location_id", ASC), ("created_at", DESC)]),
+        IndexModel([("to_location_id", ASC), ("created_at", DESC)]),
+        IndexModel([("pending_since", ASC)]),  # steps cut half-way, for the sweeper
+    ],
     "points_ledger": [IndexModel([("member_id", ASC), ("at", DESC), ("_id", DESC)])],
     "merges": [IndexModel([("survivor_id", ASC)]), IndexModel([("merged_id", ASC)])],
     "consents": [IndexModel([("member_id", ASC), ("at", ASC), ("_id", ASC)])],

@@ -162,6 +162,27 @@ async def page_by_id(collection: Any, query: Doc, *, paging: Paging) -> list[Doc
                       sort=[("_id", direction)], limit=paging.limit)
 
 
+async def first_by_id_per_key(
+    collection: Any, *, key_field: str, keys: Sequence[Any], query: Doc, paging: Paging
+) -> dict[Any, list[Doc]]:
+    """For each key, a page (``paging.limit`` documents at most, in reading order) of its
+    ``_id``-ordered list: ONE aggregate for all keys."""
+    keyset: Doc = {}
+    if paging.after is not None:
+        keyset["$gt"] = paging.after.id
+    if paging.before is not None:
+        keyset["$lt"] = paging.before.id
+    match = combine({key_field: {"$in": list(dict.fromkeys(keys))}}, query,
+                    {"_id": keyset} if keyset else {})
+    pipeline: list[Doc] = [
+        {"$match": match},
+        {"$sort": {"_id": -1 if paging.backward else 1}},
+        {"$group": {"_id": f"${key_field}", "docs": {"$push": "$$ROOT"}}},
+        {"$project": {"docs": {"$slice": ["$docs", paging.limit]}}},
+    ]
+    return {row["_id"]: row["docs"] for row in await aggregate(collection, pipeline)}
+
+
 def nearest(docs: list[Doc], time_field: str, paging: Paging) -> list[Doc]:
     """The first ``paging.limit`` of documents gathered from several lists of one
     newest-first list, in reading order."""

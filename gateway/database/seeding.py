@@ -25,7 +25,7 @@ BATCH = 2_000
 COLLECTIONS: tuple[str, ...] = (
     "channels", "locations", "fx_rates", "products", "inventory",
     "members", "identities", "orders", "payments", "visits", "order_events", "refunds",
-    "returns",
+    "returns", "transfers", "stock_movements",
     "member_keys", "consents", "segments",
 )
 

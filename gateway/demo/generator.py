@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from gateway.database.seeding import COLLECTIONS, write_seed_files
 from gateway.demo import crm
 from gateway.demo.lifecycle import add_lifecycle
+from gateway.demo.supply import supply_chain
 from gateway.demo.tables import (
     _ABROAD,
     _ANONYMOUS_CHANNELS,
@@ -346,6 +347,7 @@ def _generate(scale: int, seed: int) -> dict[str, list[Doc]]:
                 visits=visits)
     add_lifecycle(data, seed)
     crm.add(data, seed)
+    supply_chain(data, seed=seed, end=END)
     for docs in data.values():
         docs.sort(key=lambda doc: doc["_id"])
     return {name: data[name] for name in COLLECTIONS}

@@ -3,6 +3,8 @@ time a field asks for it, and defined in its domain's module:
 
 - :mod:`~gateway.loaders.channels`: channels, locations, today's exchange rates;
 - :mod:`~gateway.loaders.products`: products and stock levels;
+- :mod:`~gateway.loaders.stock`: availability of offers, a location's levels, movements,
+  transfers;
 - :mod:`~gateway.loaders.members`: members, identities, merges, the points ledger, the
   per-channel summaries, and the member *cluster* their activity is keyed by;
 - :mod:`~gateway.loaders.activity`: orders, payments and visits by id, payments by order;
@@ -34,6 +36,7 @@ from gateway.loaders import (
     members,
     products,
     segments,
+    stock,
     timeline,
 )
 from gateway.telemetry import metrics, tracing
@@ -76,6 +79,12 @@ class Loaders:
     fx_rates = Lazy(channels.fx_rates)
     products_by_sku = Lazy(products.products_by_sku)
     stock_by_sku_location = Lazy(products.stock_by_sku_location)
+    availability_by_offer = Lazy(stock.availability_by_offer)
+    inventory_by_location = Lazy(stock.inventory_by_location)
+    movements_by_location = Lazy(stock.movements_by_location)
+    movements_by_sku = Lazy(stock.movements_by_sku)
+    movements_by_id = Lazy(stock.movements_by_id)
+    transfers_by_id = Lazy(stock.transfers_by_id)
     members_by_id = Lazy(members.members_by_id)
     members_for_rules = Lazy(members.members_for_rules)
     identities_by_id = Lazy(members.identities_by_id)

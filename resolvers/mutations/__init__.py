@@ -18,11 +18,12 @@ from resolvers.mutations.privacy import PrivacyMutation
 from resolvers.mutations.segments import SegmentMutation
 from resolvers.mutations.settlement import SettlementMutation
 from resolvers.mutations.stock import StockMutation
+from resolvers.mutations.transfers import TransferMutation
 
 
-@strawberry.type(description="Write orders, payments, visits, stock, members and identities; "
-                 "fulfil, refund and return orders.")
-class Mutation(OrderMutation, StockMutation, ActivityMutation, SettlementMutation,
-               FulfilmentMutation, MemberMutation, MergeMutation, ImportMutation,
-               PrivacyMutation, SegmentMutation):
+@strawberry.type(description="Write orders, payments, visits, stock, transfers, members and "
+                 "identities; fulfil, refund and return orders.")
+class Mutation(OrderMutation, StockMutation, TransferMutation, ActivityMutation,
+               SettlementMutation, FulfilmentMutation, MemberMutation, MergeMutation,
+               ImportMutation, PrivacyMutation, SegmentMutation):
     pass

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import strawberry
 
 from gateway import ids
-from gateway.clock import utc
 from gateway.commerce.idempotency import caller_of
 from gateway.commerce.stock import adjust_stock
 from gateway.context import Info
 from gateway.errors import Rejected
 from resolvers.mutations.common import UserError, user_errors
 from resolvers.products import StockLevel
-
-
-@strawberry.type(description="One audited change of on-hand stock.")
-class StockMovement:
-    id: strawberry.ID = strawberry.field(description="Movement id, prefix mov_.")
-    sku: strawberry.ID = strawberry.field(description="The product.")
-    location_id: strawberry.ID = strawberry.field(description="The location (loc_ id).")
-    delta: int = strawberry.field(
-        description="Units added (positive) or removed (negative), at most "
-        "OMNIGW_MAX_STOCK_ADJUSTMENT in size.")
-    reason: str = strawberry.field(description="Why, as given by the caller.")
-    before: int = strawberry.field(
-        description="On-hand units before, 0 to OMNIGW_MAX_STOCK_LEVEL.")
-    after: int = strawberry.field(description="On-hand units after, 0 to OMNIGW_MAX_STOCK_LEVEL.")
-    by: str = strawberry.field(description="Who made the change (the caller).")
-    at: datetime = strawberry.field(description="When (UTC).")
+from resolvers.stock import StockMovement
 
 
 @strawberry.type(description="The result of adjustStock.")
@@ -74,10 +57,6 @@ class StockMutation:
             return AdjustStockPayload(stock=None, movement=None, user_errors=user_errors(exc))
         return AdjustStockPayload(
             stock=StockLevel.from_doc(after),
-            movement=StockMovement(
-                id=strawberry.ID(movement["_id"]), sku=strawberry.ID(movement["sku"]),
-                location_id=strawberry.ID(movement["location_id"]), delta=movement["delta"],
-                reason=movement["reason"], before=movement["before"], after=movement["after"],
-                by=movement["by"], at=utc(movement["at"])),
+            movement=StockMovement.from_doc(movement),
             user_errors=[],
         )

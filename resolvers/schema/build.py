@@ -42,13 +42,14 @@ from resolvers.schema.federation import FederationSchema, RepresentationLimit
 from resolvers.schema.guard import Guard
 from resolvers.schema.operation import OperationChoice
 from resolvers.segments import SegmentQuery
+from resolvers.stock import StockMovement, Transfer, TransferQuery, load_movement, load_transfer
 from resolvers.subscriptions import Subscription
 from resolvers.visits import Visit, VisitQuery, load_visit
 
 
 @strawberry.type(description="Read the brand's channels, goods, members, orders and visits.")
 class Query(ChannelQuery, ProductQuery, MemberQuery, MemberSearchQuery, OrderQuery,
-            PaymentQuery, VisitQuery, ReachQuery, SegmentQuery, CohortQuery):
+            PaymentQuery, VisitQuery, ReachQuery, SegmentQuery, CohortQuery, TransferQuery):
     @strawberry.field(description="Any object by its global id (the prefix names the type).")
     async def node(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id.")]
@@ -79,6 +80,8 @@ NODE_LOADERS: dict[str, Callable[[Info, str], Awaitable[Node | None]]] = {
     "OrderEvent": load_event,
     "Refund": load_refund,
     "Return": load_return,
+    "StockMovement": load_movement,
+    "Transfer": load_transfer,
 }
 
 
@@ -98,8 +101,8 @@ def build_schema(**kwargs: Any) -> Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Activity, Channel, Location, Product, StockLevel, Member, Identity, Order, Payment,
-               Visit, OrderEvent, Refund, Return],
+        types=[Activity, Channel, Location, Product, StockLevel, StockMovement, Transfer, Member,
+               Identity, Order, Payment, Visit, OrderEvent, Refund, Return],
         extensions=[
             OperationSpan,  # first: its span encloses the work of the others
             DatabaseStats,

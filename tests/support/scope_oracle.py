@@ -5,10 +5,11 @@ partner's channels:
 
 - the ids of other channels' records: channels, locations, orders, payments, visits,
   consent records, identities, ledger entries, merges (a merge is the partner's when it moved
-  one of its identities), other owners' segments, audit entries, products offered in none
-  of its channels (and on none of its orders), and members it may not see (members holding
-  no identity in its channels, unless merged by a merge of its own, or named by one of its
-  own records);
+  one of its identities), other owners' segments, audit entries, stock movements (at other
+  channels' locations), transfers (unless both ends are its channels'), products offered in
+  none of its channels (and on none of its orders), and members it may not see (members
+  holding no identity in its channels, unless merged by a merge of its own, or named by one
+  of its own records);
 - personal data: every member's name, phone and email, and the external ids of other
   channels' identities (a rural outlet's is a phone number);
 - the names of every other API key (who merged, who adjusted stock, who placed an order).
@@ -29,12 +30,12 @@ from typing import Any
 from gateway.database import Database
 
 TOKEN = re.compile(
-    r"(?<![A-Za-z0-9])(?:ch|loc|sku|mem|ord|pay|vis|mrg|cns|seg|aud)_[A-Za-z0-9_]+")  # a stock
-# level's id (stk_<sku>@<location>) is checked by its parts
+    r"(?<![A-Za-z0-9])(?:ch|loc|sku|mem|ord|pay|vis|mrg|cns|seg|aud|trf|mov)_[A-Za-z0-9_]+")
+# a stock level's id (stk_<sku>@<location>) is checked by its parts
 MASK = "***"
 COLLECTIONS = ("channels", "locations", "products", "members", "identities", "orders",
                "payments", "visits", "points_ledger", "merges", "api_keys", "inventory",
-               "consents", "segments", "audit")
+               "consents", "segments", "audit", "transfers", "stock_movements")
 
 
 @dataclass
@@ -78,6 +79,10 @@ class Oracle:
         for doc in docs["inventory"]:  # a stock level's id names its SKU and location
             sort(f"stk_{doc['sku']}@{doc['location_id']}",
                  self.mine(location_channel.get(doc["location_id"])))
+        for doc in docs["stock_movements"]:  # at a location
+            sort(doc["_id"], self.mine(location_channel.get(doc["location_id"])))
+        for doc in docs["transfers"]:  # between two locations: both must be its own
+            sort(doc["_id"], self.mine(doc["from_channel_id"]) and self.mine(doc["to_channel_id"]))
         own_member_ids = {d["member_id"] for name in ("orders", "payments", "visits",
                                                      "points_ledger", "identities")
                           for d in docs[name] if self.mine(d.get("channel_id"))}

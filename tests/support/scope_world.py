@@ -8,7 +8,8 @@ member the partner sees; a merge undone; members enrolled in another channel and
 partner's; an import at a rural outlet; orders shipped and returned (one of another channel,
 taken back at the partner's store), one ready for pick-up; visits and stock adjustments in
 other channels; consent recorded in the partner's channel and another; a segment saved by
-the partner with every rule, and one by an admin.
+the partner with every rule, and one by an admin; transfers at every step between the
+partner's stores, between others' locations and across.
 
 The partner holds ``ch_freshmart`` (a supermarket chain) and ``ch_us_market`` (an overseas
 marketplace); every other channel is someone else's.
@@ -67,6 +68,16 @@ PREPARE = """mutation($o: ID!, $k: String!) { preparePickup(order: $o, idempoten
   order { id } userErrors { code message } } }"""
 ADJUST = """mutation($loc: ID!, $on: Int!) { adjustStock(sku: "sku_dried_mango_200g",
   location: $loc, delta: 3, reason: "count", expectedOnHand: $on) { userErrors { code } } }"""
+TRANSFER = """mutation($input: CreateTransferInput!) { createTransfer(input: $input) {
+  transfer { id } userErrors { code message } } }"""
+STEP = """mutation($id: ID!, $key: String!) { %s(transfer: $id, idempotencyKey: $key) {
+  transfer { id status } userErrors { code message } } }"""
+# (from, to, steps): the partner's own stores, another channel's warehouses, and across
+TRANSFERS = (("loc_fm_beijing_chaoyang", "loc_fm_chengdu_jinjiang", ("ship", "receive")),
+             ("loc_fm_shenzhen_nanshan", "loc_fm_beijing_chaoyang", ("ship",)),
+             ("loc_wh_hangzhou", "loc_wh_wuhan", ("ship", "receive")),
+             ("loc_wh_hangzhou", "loc_fm_shanghai_xuhui", ("ship", "receive")),
+             ("loc_fm_chengdu_jinjiang", "loc_vl_anji", ("cancel",)))
 
 
 CONSENT = """mutation($input: RecordConsentInput!) { recordConsent(input: $input) {
@@ -146,9 +157,26 @@ async def paid_order(client: httpx.AsyncClient, *, channel: str, member: str, ke
     return str(order["id"])
 
 
+async def transfers(admin: httpx.AsyncClient) -> list[str]:
+    """Transfers at every step, the partner's and others': their ids."""
+    made = []
+    for n, (source, destination, steps) in enumerate(TRANSFERS):
+        transfer = (await ok(admin, TRANSFER, {"input": {
+            "from": source, "to": destination, "idempotencyKey": f"walk-trf-{n}",
+            "lines": [{"sku": SKU, "quantity": 2}]}}))["transfer"]
+        for step in steps:
+            await ok(admin, STEP % f"{step}Transfer", {"id": transfer["id"],
+                                                       "key": f"walk-trf-{n}-{step}"})
+        made.append(transfer["id"])
+    return made
+
+
 async def build(admin: httpx.AsyncClient, db: Database, partner: httpx.AsyncClient
                 ) -> list[str]:
     """The writes of the module docstring; the ids they made, most telling first."""
+    await ok(admin, ADJUST.replace("delta: 3", "delta: 50"),
+             {"loc": "loc_wh_los_angeles_bonded", "on": 0})  # the partner's warehouse ships
+    moved = await transfers(admin)
     await paid_order(admin, channel="ch_flagship", member=FAR, key="far")
     await paid_order(admin, channel="ch_us_market", member=NEAR, key="near")
     await paid_order(admin, channel="ch_freshmart", member=NEAR, key="near-fm",
@@ -198,7 +226,7 @@ async def build(admin: httpx.AsyncClient, db: Database, partner: httpx.AsyncClie
         level = await db["inventory"].find_one({"_id": f"{SKU}@{location}"})
         await ok(admin, ADJUST, {"loc": location, "on": level["on_hand"]})
     return [SURVIVOR, NEAR, FAR, *UNDONE, *merges, undone, *enrolled, mine, cancelled,
-            *returns, *segments]
+            *returns, *segments, *moved]
 
 
 async def shipped_and_returned(admin: httpx.AsyncClient, *, channel: str, member: str,

@@ -5,11 +5,17 @@ Available units are ``on_hand - reserved``. Every change that lowers them is ONE
 update that matches only while enough units are available, so concurrent orders can never
 oversell and no level ever goes negative.
 
-A reservation for an order that is not written yet also appends a *hold* to the document's
-``holds`` array, in the same update: ``{order, quantity, until, token}`` (``token`` names the
-attempt that made it). Giving a hold back removes it in the update that lowers ``reserved``,
-and matches only while it is there, so its units come back at most once
-(``gateway.commerce.reservations``).
+A reservation for an order or a transfer that is not written yet also appends a *hold* to the
+document's ``holds`` array, in the same update: ``{order, quantity, until, token}`` (``order``
+names the owner, an ``ord_`` or ``trf_`` id; ``token`` the attempt that made it). Giving a
+hold back removes it in the update that lowers ``reserved``, and matches only while it is
+there, so its units come back at most once (``gateway.commerce.reservations``).
+
+A transfer's holds outlive its insert: at its source a hold of the units it will take
+(``quantity``), at its destination a hold of none with the units on their way
+(``incoming``). Shipping removes the first in the update that takes the units out, receiving
+the second in the update that puts them in, so each side changes exactly once however many
+callers (or retries of a step cut half-way) run the step (``gateway.commerce.transfers``).
 """
 
 from __future__ import annotations
@@ -19,11 +25,13 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from gateway.database import Database
 from gateway.database.products import stock_key
 from gateway.database.query import Doc
+
+DUPLICATE_KEY = 11000
 
 
 def _available_at_least(quantity: int) -> Doc:
@@ -75,6 +83,78 @@ async def unhold(db: Database, *, sku: str, location_id: str, quantity: int, hol
     return bool(result.modified_count == 1)
 
 
+async def add_incoming(
+    db: Database, *, sku: str, location_id: str, quantity: int, hold: Hold
+) -> bool:
+    """Announce ``quantity`` units on their way to a location for ``hold.order_id`` (a hold of
+    no reserved units, ``incoming: q``), creating the level at 0 when the SKU is new there;
+    False when the owner already has a hold here."""
+    try:
+        result = await db["inventory"].update_one(
+            {"_id": stock_key(sku, location_id), "holds.order": {"$ne": hold.order_id}},
+            {"$push": {"holds": {"order": hold.order_id, "quantity": 0, "incoming": quantity,
+                                 "until": hold.until, "token": hold.token}},
+             "$setOnInsert": {"sku": sku, "location_id": location_id, "on_hand": 0,
+                              "reserved": 0}},
+            upsert=True,
+        )
+    except DuplicateKeyError:  # the level exists and the owner already holds here
+        return False
+    return bool(result.modified_count == 1 or result.upserted_id is not None)
+
+
+async def take_held(
+    db: Database, *, sku: str, location_id: str, quantity: int, owner: str
+) -> Doc | None:
+    """The units ``owner`` holds here leave the location: ``on_hand -= q``, ``reserved -= q``
+    and the hold removed, in one update that matches only while the hold is there (exactly
+    once). The level after, or ``None`` when the hold was gone."""
+    found: Doc | None = await db["inventory"].find_one_and_update(
+        {"_id": stock_key(sku, location_id),
+         "holds": {"$elemMatch": {"order": owner, "quantity": quantity}}},
+        {"$inc": {"on_hand": -quantity, "reserved": -quantity},
+         "$pull": {"holds": {"order": owner}}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return found
+
+
+async def put_incoming(
+    db: Database, *, sku: str, location_id: str, quantity: int, owner: str, ceiling: int
+) -> Doc | None:
+    """The units on their way for ``owner`` arrive: ``on_hand += q`` and its incoming hold
+    removed, in one update that matches only while that hold is there (exactly once) and the
+    level stays at or below ``ceiling``. The level after, or ``None``."""
+    found: Doc | None = await db["inventory"].find_one_and_update(
+        {"_id": stock_key(sku, location_id),
+         "holds": {"$elemMatch": {"order": owner, "incoming": quantity}},
+         "on_hand": {"$lte": ceiling - quantity}},
+        {"$inc": {"on_hand": quantity}, "$pull": {"holds": {"order": owner}}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return found
+
+
+async def release_held(
+    db: Database, *, sku: str, location_id: str, quantity: int, owner: str
+) -> bool:
+    """Give back the units ``owner`` holds here (``reserved -= q``, the hold removed), once."""
+    result = await db["inventory"].update_one(
+        {"_id": stock_key(sku, location_id),
+         "holds": {"$elemMatch": {"order": owner, "quantity": quantity}}},
+        {"$inc": {"reserved": -quantity}, "$pull": {"holds": {"order": owner}}},
+    )
+    return bool(result.modified_count == 1)
+
+
+async def drop_holds(db: Database, *, doc_ids: list[str], owner: str) -> None:
+    """Remove the holds of no reserved units ``owner`` has on these levels (one command)."""
+    await db["inventory"].update_many(
+        {"_id": {"$in": doc_ids}, "holds": {"$elemMatch": {"order": owner, "quantity": 0}}},
+        {"$pull": {"holds": {"order": owner, "quantity": 0}}},
+    )
+
+
 async def expired_holds(db: Database, *, now: datetime, limit: int) -> list[Doc]:
     """Inventory documents with a hold past its deadline (``_id`` and ``holds`` only)."""
     docs: list[Doc] = await db["inventory"].find(
@@ -93,6 +173,16 @@ async def end_hold(
     result = await db["inventory"].update_one(
         {"_id": doc_id, "holds": {"$elemMatch": {"order": order_id, "until": {"$lt": now}}}},
         update,
+    )
+    return bool(result.modified_count == 1)
+
+
+async def confirm_hold(db: Database, *, doc_id: str, owner: str, now: datetime) -> bool:
+    """Keep an expired hold whose owner was written, without a deadline (a transfer's holds
+    stay until it ships or is received); matches only while it is there and still expired."""
+    result = await db["inventory"].update_one(
+        {"_id": doc_id, "holds": {"$elemMatch": {"order": owner, "until": {"$lt": now}}}},
+        {"$unset": {"holds.$.until": ""}},
     )
     return bool(result.modified_count == 1)
 
@@ -153,6 +243,61 @@ async def level(db: Database, *, sku: str, location_id: str) -> Doc | None:
     return found
 
 
+async def take_reserved(
+    db: Database, *, sku: str, location_id: str, quantity: int, order_id: str
+) -> Doc | None:
+    """Units reserved for an order leave the location: ``on_hand -= q`` and ``reserved -= q``
+    while at least ``q`` are reserved (and the order's hold here removed, if the sweeper has
+    not yet). The level after, or ``None``."""
+    found: Doc | None = await db["inventory"].find_one_and_update(
+        {"_id": stock_key(sku, location_id), "reserved": {"$gte": quantity},
+         "on_hand": {"$gte": quantity}},
+        {"$inc": {"on_hand": -quantity, "reserved": -quantity},
+         "$pull": {"holds": {"order": order_id}}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return found
+
+
+async def restock(
+    db: Database, *, sku: str, location_id: str, quantity: int, ceiling: int
+) -> Doc | None:
+    """Units come (back) onto a location's shelf: ``on_hand += q`` while the level stays at or
+    below ``ceiling``, creating the level when the SKU is new there. The level after, or
+    ``None`` when it would pass the ceiling."""
+    try:
+        found: Doc | None = await db["inventory"].find_one_and_update(
+            {"_id": stock_key(sku, location_id), "on_hand": {"$lte": ceiling - quantity}},
+            {"$inc": {"on_hand": quantity},
+             "$setOnInsert": {"sku": sku, "location_id": location_id, "reserved": 0}},
+            upsert=True, return_document=ReturnDocument.AFTER,
+        )
+    except DuplicateKeyError:  # the level exists and is too high to take them
+        return None
+    return found
+
+
 async def insert_movement(db: Database, movement: Doc) -> None:
     """Append one audit entry: who, why, before, after."""
     await db["stock_movements"].insert_one(movement)
+
+
+async def record_movements(db: Database, movements: list[Doc]) -> None:
+    """Write movements whose ids are derived from what made them (a transfer's step, a
+    caller's key), in one command: a movement already written is kept, except that one made
+    by the change itself (``after`` known) gives its levels, author and time to one written
+    first by a caller that found the change already made (and knew none of them)."""
+    if not movements:
+        return
+    try:
+        await db["stock_movements"].insert_many(movements, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != DUPLICATE_KEY for error in errors):
+            raise
+        for error in errors:
+            movement = movements[error["index"]]
+            if movement.get("after") is not None:
+                await db["stock_movements"].update_one(
+                    {"_id": movement["_id"], "after": None},
+                    {"$set": {k: movement[k] for k in ("before", "after", "by", "at")}})
