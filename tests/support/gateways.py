@@ -24,9 +24,11 @@ DATABASE = "omnigw_test"
 
 # The shared clients run the whole suite at full speed: their cost buckets never run dry, and
 # a key stays cached through a database restart (tests/test_errors.py). tests/test_cost.py and
-# tests/test_auth.py build gateways with the default settings.
+# tests/test_auth.py build gateways with the default settings. A bucket lasts 10 s at the
+# restore rate: a charge that waits longer than that for the database (100 concurrent
+# requests on a loaded machine) would find the bucket moved on past its clock.
 TEST_DEFAULTS: dict[str, Any] = {"throttle_bucket_size": 10_000_000,
-                                 "throttle_restore_rate": 10_000_000,
+                                 "throttle_restore_rate": 1_000_000,
                                  "key_cache_ttl_seconds": 300}
 PARTNER_A = ("ch_my_market", "ch_us_market")
 PARTNER_B = ("ch_freshmart", "ch_th_market")
