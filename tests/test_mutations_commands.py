@@ -17,6 +17,10 @@ SKUS = ["sku_baby_diapers_m_60", "sku_baby_wipes_6x80", "sku_bamboo_chopsticks_1
         "sku_bamboo_toothbrush_4pk", "sku_cherry_tomatoes_1kg", "sku_daily_mixed_nuts_30x25g",
         "sku_dianhong_black_tea_200g", "sku_dish_soap_1_5kg", "sku_dried_mango_200g",
         "sku_facial_tissue_18pk"]
+ONLINE_SKUS = ["sku_hand_cream_50ml", "sku_hawthorn_rolls_250g", "sku_herbal_shampoo_750ml",
+               "sku_jasmine_rice_5kg", "sku_mint_toothpaste_180g", "sku_northeast_rice_10kg",
+               "sku_peanut_oil_5l", "sku_pocket_tissues_24pk", "sku_rapeseed_oil_5l",
+               "sku_seaweed_snack_12x4g"]
 
 
 @pytest.fixture(scope="module", params=["wire", "embedded"])
@@ -61,6 +65,38 @@ async def test_place_order_commands_for_1_and_10_lines(gw: WritingGateway) -> No
     # a replay: the claim insert fails, the claim is read, the order is read for the payload
     replay = await commands(gw, PLACE, order("cmd-10", SKUS))
     assert replay == {"commands": 3, "byCollection": {"idempotency": 2, "orders": 1}}
+
+
+async def test_place_order_online_commands_for_1_and_10_lines(gw: WritingGateway) -> None:
+    # placeOrder without a location sends what one at a store sends, but for the location
+    # lookup: allocation reads every line's level at every fulfilment location in one find
+    #   1 insert        idempotency   claim the key
+    #   3 find          channels, products, members
+    #   1 find          inventory     the levels allocation chooses from
+    #   n update        inventory     one conditional reservation per line, where it chose
+    #   1 insert        orders        with its rollup's due entry
+    #   1 update        member_rollups, 1 update orders: the rollup folded
+    #   1 update        idempotency   DONE
+    # = 9 + n commands: 10 for 1 line, 19 for 10 lines.
+    for sku in ONLINE_SKUS:
+        await gw.db["inventory"].update_one(
+            {"_id": f"{sku}@loc_wh_hangzhou"}, {"$set": {
+                "sku": sku, "location_id": "loc_wh_hangzhou", "on_hand": 100, "reserved": 0}},
+            upsert=True)
+
+    def online(key: str, skus: list[str]) -> dict[str, Any]:
+        variables = order(key, skus)
+        variables["input"].update(channel="ch_flagship", location=None)
+        return variables
+
+    one = await commands(gw, PLACE, online("cmd-o1", ONLINE_SKUS[:1]))
+    ten = await commands(gw, PLACE, online("cmd-o10", ONLINE_SKUS))
+    assert one == {"commands": 10, "byCollection": {
+        "channels": 1, "idempotency": 2, "inventory": 2, "member_rollups": 1, "members": 1,
+        "orders": 2, "products": 1}}
+    assert ten == {"commands": 19, "byCollection": {
+        "channels": 1, "idempotency": 2, "inventory": 11, "member_rollups": 1, "members": 1,
+        "orders": 2, "products": 1}}
 
 
 PAY = """mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {

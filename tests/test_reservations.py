@@ -135,3 +135,40 @@ async def test_a_retry_that_takes_over_rearms_the_holds_it_finds(gw: WritingGate
     assert doc["reserved"] == 4
     assert [(h["order"], h["quantity"]) for h in doc["holds"]] == [("ord_dead1", 2)]
     assert doc["holds"][0]["token"] != "dead"
+
+
+ONLINE_SKU, WAREHOUSE = "sku_hand_cream_50ml", "loc_wh_hangzhou"
+
+
+async def test_an_online_order_killed_between_allocation_and_insert_gives_its_units_back(
+    gw: WritingGateway, killed_before_insert: asyncio.Event, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given 10 hand creams on hand at the flagship's first fulfilment location, 2 reserved
+    key = f"{ONLINE_SKU}@{WAREHOUSE}"
+    await gw.db["inventory"].update_one({"_id": key}, {"$set": {
+        "on_hand": 10, "reserved": 2, "holds": []}})
+    online = {"input": {"channel": "ch_flagship", "member": "mem_00007",
+                        "idempotencyKey": "killed-online",
+                        "lines": [{"sku": ONLINE_SKU, "quantity": 3}]}}
+    orders = await gw.db["orders"].count_documents({})
+    # when a placeOrder without a location is allocated there and dies before its insert
+    request = asyncio.create_task(gql(gw.client, PLACE, online))
+    await asyncio.wait_for(killed_before_insert.wait(), 5)
+    doc = await gw.db["inventory"].find_one({"_id": key})
+    assert (doc["reserved"], [h["quantity"] for h in doc["holds"]]) == (5, [3])
+    # then once the reservation's deadline has passed the 3 units come back, once
+    for _ in range(int((TIMEOUT + 3) / 0.05)):
+        doc = await gw.db["inventory"].find_one({"_id": key})
+        if not doc["holds"]:
+            break
+        await asyncio.sleep(0.05)
+    assert (doc["reserved"], doc["holds"]) == (2, [])
+    request.cancel()
+    await asyncio.gather(request, return_exceptions=True)
+    assert (await gw.db["inventory"].find_one({"_id": key}))["reserved"] == 2
+    assert await gw.db["orders"].count_documents({}) == orders
+    # and the client's retry places the order, reserving the units once
+    monkeypatch.undo()
+    placed = await data(gw.client, PLACE, online)
+    assert placed["placeOrder"]["userErrors"] == []
+    assert (await gw.db["inventory"].find_one({"_id": key}))["reserved"] == 5
