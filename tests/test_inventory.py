@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support import PARTNER_A, PARTNER_B, WritingGateway, data, fresh_gateway, gql
+from tests.support.orders import COLLECT, PREPARE, RETURN, SHIP, pay, place
 
 STORE = "loc_fm_shanghai_xuhui"
 INVENTORY = """query($loc: ID!, $filter: InventoryFilter, $first: Int, $after: String) {
@@ -166,3 +167,55 @@ async def test_a_partner_sees_stock_and_movements_only_at_its_locations(
         assert shown["node"]["id"] == movement
         assert shown["location"]["movements"]["edges"]
         assert await inventory(insider, STORE) == await expected_levels(gw, STORE)
+
+
+async def order_movements(gw: WritingGateway, order_id: str) -> list[tuple[Any, ...]]:
+    docs = await gw.db["stock_movements"].find({"order_id": order_id}).to_list(None)
+    return sorted((m["kind"], m["sku"], m["location_id"], m["delta"], m["before"], m["after"])
+                  for m in docs)
+
+
+NODE = """query($id: ID!) { node(id: $id) { ... on StockMovement { kind order { id } } } }"""
+
+
+async def test_an_orders_units_shipped_collected_and_returned_are_movements(
+    gw: WritingGateway,
+) -> None:
+    # given hand cream at the flagship's warehouse and at the store that ships, none elsewhere
+    cream, warehouse = "sku_hand_cream_50ml", "loc_wh_hangzhou"
+    for location, on_hand in ((warehouse, 20), (STORE, 6)):
+        await gw.db["inventory"].update_one({"_id": f"{cream}@{location}"}, {"$set": {
+            "sku": cream, "location_id": location, "on_hand": on_hand, "reserved": 0,
+            "holds": []}}, upsert=True)
+    # when an online order of 3 is allocated at the warehouse, paid, shipped from there and
+    # one unit returned at the store
+    shipped, total = await place(gw, "life-ship", channel="ch_flagship", member="mem_00009",
+                                 lines=[(cream, 3)])
+    await pay(gw, shipped, total, "life-ship-pay")
+    ship = await data(gw.client, SHIP, {"input": {
+        "order": shipped, "location": warehouse, "carrier": "SF", "trackingNumber": "SF1",
+        "idempotencyKey": "life-ship"}})
+    assert ship["shipOrder"]["userErrors"] == []
+    returned = await data(gw.client, RETURN, {"input": {
+        "order": shipped, "location": STORE, "reason": "too small", "idempotencyKey": "life-r",
+        "lines": [{"sku": cream, "quantity": 1}]}})
+    assert returned["returnOrder"]["userErrors"] == []
+    # then the units left the warehouse once and one came back at the store, each a movement
+    assert await order_movements(gw, shipped) == [
+        ("RETURN", cream, STORE, 1, 6, 7), ("SHIPMENT", cream, warehouse, -3, 20, 17)]
+    # when an order the warehouse cannot serve (2 of its 17 left) goes to the store, collected
+    await gw.db["inventory"].update_one({"_id": f"{cream}@{warehouse}"},
+                                        {"$set": {"reserved": 15}})
+    collected, total = await place(gw, "life-pickup", channel="ch_flagship",
+                                   member="mem_00009", lines=[(cream, 7)])
+    await pay(gw, collected, total, "life-pickup-pay")
+    ready = await data(gw.client, PREPARE, {"o": collected, "k": "life-ready"})
+    assert ready["preparePickup"]["userErrors"] == []
+    code = ready["preparePickup"]["order"]["pickup"]["code"]
+    done = await data(gw.client, COLLECT, {"o": collected, "c": code, "k": "life-collect"})
+    assert done["collectOrder"]["userErrors"] == []
+    # then the 7 units left the store as a pick-up, and the movement names its order
+    assert await order_movements(gw, collected) == [("PICKUP", cream, STORE, -7, 7, 0)]
+    pickup = await gw.db["stock_movements"].find_one({"order_id": collected})
+    assert await data(gw.client, NODE, {"id": pickup["_id"]}) == {
+        "node": {"kind": "PICKUP", "order": {"id": collected}}}

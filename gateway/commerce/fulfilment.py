@@ -102,7 +102,8 @@ async def _new_shipment(
                    what="shipped")
     reserved = order.get("stock") == "RESERVED" and order["location_id"] == location_id
     await order_stock.take(db, location_id=location_id, units=units, reserved=reserved,
-                           op_id=shipment_id, by=caller)
+                           op_id=shipment_id, order_id=order["_id"], kind="SHIPMENT",
+                           by=caller)
     shipment = {"id": shipment_id, "location_id": location_id, "carrier": carrier,
                 "tracking_number": tracking_number, "at": now(), "by": caller,
                 "lines": [{"sku": u.sku, "quantity": u.quantity, "line": u.line}
@@ -247,7 +248,8 @@ async def collect_order(
                 await lifecycle.pickup_failed(db, order_id=order_id)
                 raise reject("INVALID", "Wrong collection code.", field="code")
             await order_stock.take(db, location_id=pickup["location_id"], units=units,
-                                   reserved=True, op_id=op_id, by=caller)
+                                   reserved=True, op_id=op_id, order_id=order_id,
+                                   kind="PICKUP", by=caller)
             changed = await lifecycle.change_order(
                 db, scope=scope, order_id=order_id, op_id=op_id,
                 where={"status": "PAID", "pickup.status": "READY", "pickup.code": code,

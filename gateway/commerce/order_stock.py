@@ -1,6 +1,9 @@
 """The stock side of fulfilment and returns, in three functions: units leave with a shipment
 or a collection, reserved units are released, returned units are restocked. Each is applied
-once per operation id and leaves a ``stock_movements`` entry (one insert for all its lines).
+once per operation id and leaves a movement per line (``gateway.commerce.stock.movement``,
+kind ``SHIPMENT``, ``PICKUP`` or ``RETURN``, naming the order; one insert for all its lines).
+A retry that finds a line already applied records its movement without the level before and
+after, which only the attempt that changed it read.
 """
 
 from __future__ import annotations
@@ -8,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.clock import now
 from gateway.commerce.operations import stable_id
+from gateway.commerce.stock import movement
 from gateway.database import Database
+from gateway.database.query import Doc
 from gateway.database.writes import lifecycle
 from gateway.errors import reject
 
@@ -25,10 +29,12 @@ class Units:
 
 
 async def take(db: Database, *, location_id: str, units: Sequence[Units], reserved: bool,
-               op_id: str, by: str, field: str = "lines") -> None:
-    """Units leave ``location_id`` (on-hand, and the order's reservation when ``reserved``);
-    INSUFFICIENT_STOCK, with every unit put back, when one line is short."""
+               op_id: str, order_id: str, kind: str, by: str, field: str = "lines") -> None:
+    """Units leave ``location_id`` (on-hand, and the order's reservation when ``reserved``),
+    shipped or collected (``kind``); INSUFFICIENT_STOCK, with every unit put back, when one
+    line is short."""
     done: list[Units] = []
+    levels: list[Doc | None] = []
     for unit in units:
         after = await lifecycle.take_stock(db, sku=unit.sku, location_id=location_id,
                                            quantity=unit.quantity, reserved=reserved,
@@ -42,7 +48,9 @@ async def take(db: Database, *, location_id: str, units: Sequence[Units], reserv
             raise reject("INSUFFICIENT_STOCK", f"Not enough {unit.sku} at {location_id} for "
                          f"{unit.quantity}.", field=f"{field}.{unit.line}.quantity")
         done.append(unit)
-    await _moved(db, location_id=location_id, units=units, sign=-1, op_id=op_id, by=by)
+        levels.append(after)
+    await _moved(db, location_id=location_id, units=units, levels=levels, sign=-1,
+                 op_id=op_id, order_id=order_id, kind=kind, by=by)
 
 
 async def release(db: Database, *, location_id: str, units: Sequence[Units], op_id: str) -> None:
@@ -53,19 +61,22 @@ async def release(db: Database, *, location_id: str, units: Sequence[Units], op_
 
 
 async def restock(db: Database, *, location_id: str, units: Sequence[Units], op_id: str,
-                  by: str) -> None:
+                  order_id: str, by: str) -> None:
     """Returned units go back on the shelf at ``location_id``."""
-    for unit in units:
-        await lifecycle.put_stock(db, sku=unit.sku, location_id=location_id,
-                                  quantity=unit.quantity, op_id=op_id)
-    await _moved(db, location_id=location_id, units=units, sign=1, op_id=op_id, by=by)
+    levels = [await lifecycle.put_stock(db, sku=unit.sku, location_id=location_id,
+                                        quantity=unit.quantity, op_id=op_id)
+              for unit in units]
+    await _moved(db, location_id=location_id, units=units, levels=levels, sign=1,
+                 op_id=op_id, order_id=order_id, kind="RETURN", by=by)
 
 
-async def _moved(db: Database, *, location_id: str, units: Sequence[Units], sign: int,
-                 op_id: str, by: str) -> None:
+async def _moved(db: Database, *, location_id: str, units: Sequence[Units],
+                 levels: Sequence[Doc | None], sign: int, op_id: str, order_id: str,
+                 kind: str, by: str) -> None:
     if units:
         await lifecycle.insert_many_once(db, "stock_movements", [
-            {"_id": stable_id("mov_", op_id, unit.sku, location_id), "sku": unit.sku,
-             "location_id": location_id, "delta": sign * unit.quantity, "reason": op_id,
-             "by": by, "at": now()}
-            for unit in units])
+            movement(kind=kind, sku=unit.sku, location_id=location_id,
+                     delta=sign * unit.quantity, after=after, by=by, reason=op_id,
+                     movement_id=stable_id("mov_", op_id, unit.sku, location_id),
+                     order_id=order_id)
+            for unit, after in zip(units, levels, strict=True)])

@@ -74,7 +74,7 @@ async def return_order(
         restocked = [Units(x["sku"], x["quantity"], x["line"]) for x in record["lines"]
                      if x.get("write_off_reason") is None]
         await order_stock.restock(db, location_id=record["location_id"], units=restocked,
-                                  op_id=return_id, by=caller)
+                                  op_id=return_id, order_id=order["_id"], by=caller)
         stored = [{"sku": x["sku"], "quantity": x["quantity"],
                    "unit_price": order["lines"][x["line"]]["unit_price"],
                    "write_off_reason": x.get("write_off_reason")} for x in record["lines"]]

@@ -3,19 +3,11 @@
 A **movement** is one change of a location's on-hand units, in ``stock_movements``: its kind,
 the SKU and location, the change (``delta``), the level before and after, why, who and when,
 and what made it (a transfer, an order). Every change of on-hand units writes one:
-``adjustStock`` (``ADJUSTMENT``), a transfer leaving and arriving (``TRANSFER_OUT``,
-``TRANSFER_IN``, :mod:`gateway.commerce.transfers`), units of an order leaving the location
-(``SHIPMENT``, ``PICKUP``: :func:`take_reserved`) and units coming back (``RETURN``:
-:func:`restock`). Reserving and releasing change only ``reserved`` (a promise, not a
-movement).
-
-The public functions below are the stock side of the other writes (fulfilment, returns,
-cancellations); they take keyword arguments only. Each is one conditional update of one
-inventory document (atomic on every engine), then one write of its movement. They do not
-decide *whether* a change should happen: the caller's own state change (an order moving to
-``SHIPPED``, a return being recorded) is what makes it exactly once. A caller that may retry a
-change after a failure passes a ``movement_id`` derived from what it records (e.g.
-``mov_<shipment>-<line>``): the movement is then written once, however many times it is sent.
+``adjustStock`` (``ADJUSTMENT``, below), a transfer leaving and arriving (``TRANSFER_OUT``,
+``TRANSFER_IN``, :mod:`gateway.commerce.transfers`), an order's units shipped or collected
+(``SHIPMENT``, ``PICKUP``) and returned units put back on the shelf (``RETURN``, both in
+:mod:`gateway.commerce.order_stock`). Reserving and releasing change only ``reserved`` (a
+promise, not a movement). :func:`movement` makes the document for all of them.
 """
 
 from __future__ import annotations
@@ -53,53 +45,6 @@ def movement(
         "reason": reason, "by": by, "at": now(), "transfer_id": transfer_id,
         "order_id": order_id,
     }
-
-
-async def take_reserved(
-    *, db: Database, sku: str, location_id: str, quantity: int, order_id: str, by: str,
-    kind: str = "SHIPMENT", reason: str = "shipped", movement_id: str | None = None,
-) -> Doc | None:
-    """Units reserved for ``order_id`` at ``location_id`` leave it (shipped, or collected with
-    ``kind="PICKUP"``): ``on_hand -= q`` and ``reserved -= q`` in one update that matches only
-    while at least ``q`` units are reserved there, then a movement. Returns the movement, or
-    ``None`` when nothing was taken (fewer units reserved: already taken, or released)."""
-    after = await stock_writes.take_reserved(db, sku=sku, location_id=location_id,
-                                             quantity=quantity, order_id=order_id)
-    if after is None:
-        return None
-    entry = movement(kind=kind, sku=sku, location_id=location_id, delta=-quantity, after=after,
-                     by=by, reason=reason, movement_id=movement_id, order_id=order_id)
-    await stock_writes.record_movements(db, [entry])
-    return entry
-
-
-async def release_reserved(
-    *, db: Database, sku: str, location_id: str, quantity: int, order_id: str
-) -> bool:
-    """Give back units reserved for ``order_id`` (cancelled, or a line that will not ship):
-    ``reserved -= q``, never below zero, and the order's hold removed. No movement: on-hand
-    does not change. False when fewer than ``q`` units were reserved."""
-    return await stock_writes.release(db, sku=sku, location_id=location_id, quantity=quantity,
-                                      order_id=order_id)
-
-
-async def restock(
-    *, db: Database, settings: Settings, sku: str, location_id: str, quantity: int, by: str,
-    reason: str, order_id: str | None = None, kind: str = "RETURN",
-    movement_id: str | None = None,
-) -> Doc | None:
-    """Units come back onto the shelf of ``location_id`` (a return, restocked where it was
-    handed in, whatever channel sold it): ``on_hand += q`` in one update, creating the level
-    when the SKU is new there, then a movement. Returns the movement, or ``None`` when the
-    level would pass ``OMNIGW_MAX_STOCK_LEVEL`` (nothing changed)."""
-    after = await stock_writes.restock(db, sku=sku, location_id=location_id, quantity=quantity,
-                                       ceiling=settings.max_stock_level)
-    if after is None:
-        return None
-    entry = movement(kind=kind, sku=sku, location_id=location_id, delta=quantity, after=after,
-                     by=by, reason=reason, movement_id=movement_id, order_id=order_id)
-    await stock_writes.record_movements(db, [entry])
-    return entry
 
 
 async def adjust_stock(

@@ -18,7 +18,8 @@ so no resolver, loader or cursor can reach another channel's rows:
 - ``members``: members holding an identity in its channels, or merged into another by a merge
   it sees; personal data masked, member-wide ``points`` and ``tier`` removed.
 
-``stock_movements`` (the stock audit trail) is written, never read back through the API.
+``inventory``, ``stock_movements`` and ``transfers`` name locations, not a channel: their
+scope (at the partner's locations) is in :mod:`gateway.database.stock`.
 """
 
 from __future__ import annotations

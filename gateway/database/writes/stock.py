@@ -243,40 +243,6 @@ async def level(db: Database, *, sku: str, location_id: str) -> Doc | None:
     return found
 
 
-async def take_reserved(
-    db: Database, *, sku: str, location_id: str, quantity: int, order_id: str
-) -> Doc | None:
-    """Units reserved for an order leave the location: ``on_hand -= q`` and ``reserved -= q``
-    while at least ``q`` are reserved (and the order's hold here removed, if the sweeper has
-    not yet). The level after, or ``None``."""
-    found: Doc | None = await db["inventory"].find_one_and_update(
-        {"_id": stock_key(sku, location_id), "reserved": {"$gte": quantity},
-         "on_hand": {"$gte": quantity}},
-        {"$inc": {"on_hand": -quantity, "reserved": -quantity},
-         "$pull": {"holds": {"order": order_id}}},
-        return_document=ReturnDocument.AFTER,
-    )
-    return found
-
-
-async def restock(
-    db: Database, *, sku: str, location_id: str, quantity: int, ceiling: int
-) -> Doc | None:
-    """Units come (back) onto a location's shelf: ``on_hand += q`` while the level stays at or
-    below ``ceiling``, creating the level when the SKU is new there. The level after, or
-    ``None`` when it would pass the ceiling."""
-    try:
-        found: Doc | None = await db["inventory"].find_one_and_update(
-            {"_id": stock_key(sku, location_id), "on_hand": {"$lte": ceiling - quantity}},
-            {"$inc": {"on_hand": quantity},
-             "$setOnInsert": {"sku": sku, "location_id": location_id, "reserved": 0}},
-            upsert=True, return_document=ReturnDocument.AFTER,
-        )
-    except DuplicateKeyError:  # the level exists and is too high to take them
-        return None
-    return found
-
-
 async def insert_movement(db: Database, movement: Doc) -> None:
     """Append one audit entry: who, why, before, after."""
     await db["stock_movements"].insert_one(movement)
