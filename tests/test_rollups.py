@@ -21,6 +21,7 @@ from gateway.database.writes.rollups import rollup_id
 from tests.support import WritingGateway, data, fresh_gateway
 
 MEMBER = "mem_00020"
+SKU = "sku_aloe_body_wash_1l"
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { id total { minorUnits } } userErrors { code } } }"""
 PAY = """mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {
@@ -44,12 +45,17 @@ SUMMARIES = """query($id: ID!) { member(id: $id) { lifetimeValue { minorUnits }
 async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[WritingGateway]:
     # the per-key throttle in memory: these tests are about rollups, not the shared bucket
     async for gateway in fresh_gateway(request.param, seeded, "rollups", throttle_store="memory"):
+        # online orders are served from stock: enough at the flagship's warehouse for them all
+        await gateway.db["inventory"].update_one(
+            {"_id": f"{SKU}@loc_wh_hangzhou"},
+            {"$set": {"sku": SKU, "location_id": "loc_wh_hangzhou", "on_hand": 10_000,
+                      "reserved": 0, "holds": []}}, upsert=True)
         yield gateway
 
 
 def place(key: str, member: str = MEMBER) -> dict[str, Any]:
     return {"input": {"channel": "ch_flagship", "member": member, "idempotencyKey": key,
-                      "lines": [{"sku": "sku_aloe_body_wash_1l", "quantity": 1}]}}
+                      "lines": [{"sku": SKU, "quantity": 1}]}}
 
 
 def visit(key: str) -> dict[str, Any]:

@@ -71,6 +71,11 @@ async def pay(client: httpx.AsyncClient, order_id: str, key: str) -> dict[str, A
 @pytest.fixture(scope="module", params=["wire", "embedded"])
 async def world(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[World]:
     async for gw in fresh_gateway(request.param, seeded, "scoping_members"):
+        # online orders are served from stock: the US marketplace's bonded warehouse has some
+        await gw.db["inventory"].update_one(
+            {"_id": f"{SKU}@loc_wh_los_angeles_bonded"},
+            {"$set": {"sku": SKU, "location_id": "loc_wh_los_angeles_bonded", "on_hand": 100,
+                      "reserved": 0, "holds": []}}, upsert=True)
         key = await gw.gateway.key("members-partner", "partner", PARTNER_A)
         async with gw.gateway.client(key) as partner:
             # points earned and taken back in other channels, before and after the merges
