@@ -32,7 +32,21 @@ Stores (``throttle_store``):
 Refunds and the small charge every refused request pays (``owe``) are kept in the process and
 settled in the key's next update (at once when they reach a tenth of the bucket), so a refused
 request costs no database command. The charge runs outside the request's ``extensions.db``
-count, like the key lookup: a request costs one more command, on ``rate_limits``.
+count, like the key lookup: a request that updates the bucket costs one more command, on
+``rate_limits``.
+
+Leases (``mongodb`` store, buckets of at least 1,000 points): a charge that goes to MongoDB also
+takes ``LEASE_FRACTION`` of the bucket ahead, in the same conditional update and under the
+same ceiling, and the process spends it on the key's next charges without a command until it
+is used up or ``LEASE_SECONDS`` old; what is left then goes back with the key's next update.
+Every point spent was taken from the shared bucket first, so the processes together never
+spend more than was taken; a leased point is only spent up to ``LEASE_SECONDS`` after it was
+taken, so in any window a key may spend at most ``min(lease, rate * LEASE_SECONDS)`` points
+more than its bucket and rate allow, per process (what a clock skew of ``LEASE_SECONDS``
+allows; with the defaults, 1,000 points at 100 per second: 5 points). Meanwhile the other
+processes see up to one lease per process fewer points than the key has. A charge the bucket
+cannot pay with the lease is asked again without it, so a nearly empty bucket still pays to
+its last point. Smaller buckets (the lease would be under ``MIN_LEASE`` points) take no lease.
 """
 
 from __future__ import annotations
@@ -54,6 +68,9 @@ from gateway.database.monitoring import current_stats
 MAX_KEYS = 100_000  # keys remembered per process (least recently used forgotten first)
 STALE_CLOCK = 0.05  # seconds: a refusal that took longer than this is asked again
 COLLECTION = "rate_limits"
+LEASE_FRACTION = 0.01  # of the bucket: points taken ahead per key and process (shared store)
+LEASE_SECONDS = 0.05  # a lease older than this is not spent; what is left goes back
+MIN_LEASE = 10  # points: a smaller lease would pay for few charges
 
 
 class Store(Protocol):
@@ -165,6 +182,10 @@ class Throttle:
         self.clock = clock
         self._seen: OrderedDict[str, float] = OrderedDict()  # last tat seen per key
         self._owed: dict[str, float] = {}  # points not yet written (refunds negative)
+        # points taken ahead per key (see the module docstring): (left, spendable until)
+        lease = math.floor(size * LEASE_FRACTION)
+        self.lease = 0 if isinstance(self.store, MemoryStore) or lease < MIN_LEASE else lease
+        self._leases: dict[str, tuple[float, float]] = {}
 
     @property
     def window(self) -> float:
@@ -177,22 +198,36 @@ class Throttle:
         if len(self._seen) > MAX_KEYS:
             forgotten, _ = self._seen.popitem(last=False)
             self._owed.pop(forgotten, None)
+            self._leases.pop(forgotten, None)  # its points stay spent: errs on the safe side
 
     def available(self, key: str) -> float:
         """The points this process believes the key has (no I/O); never more than the size."""
         now = self.clock()
         tat = self._seen.get(key, now)
         level = (self.window - (max(tat, now) - now)) * self.rate
-        return min(float(self.size), level - self._owed.get(key, 0.0))
+        leased = self._leases.get(key, (0.0, 0.0))[0]
+        return min(float(self.size), level - self._owed.get(key, 0.0) + leased)
 
     async def charge(self, key: str, cost: int) -> float | None:
-        """Take ``cost`` points (plus what the key owes); ``None`` on success, else the seconds
-        to wait before retrying."""
-        owed = self._owed.pop(key, 0.0)
-        points = cost + owed
+        """Take ``cost`` points (plus what the key owes), from the key's lease when it holds
+        them, else from the store; ``None`` on success, else the seconds to wait before
+        retrying."""
         now = self.clock()
-        ok, tat = await self.store.take(key, points / self.rate, now=now,
+        points = cost + self._owed.pop(key, 0.0)
+        lease = self._leases.pop(key, None)
+        if lease is not None:
+            left, until = lease
+            if now <= until and left >= points:
+                self._leases[key] = (left - points, until)
+                return None
+            points -= left  # what is left of the lease pays first, or goes back when too old
+        ahead = self.lease if self.lease and self.available(key) >= points + self.lease else 0
+        ok, tat = await self.store.take(key, (points + ahead) / self.rate, now=now,
                                         ceiling=now + self.window, hint=self._seen.get(key))
+        if not ok and ahead:
+            ahead = 0  # the bucket cannot pay the lease too: the charge alone
+            ok, tat = await self.store.take(key, points / self.rate, now=now,
+                                            ceiling=now + self.window, hint=tat)
         if not ok and self.clock() - now > STALE_CLOCK:
             # The store answered late (a loaded server): the refusal measured the bucket
             # against a moment long gone, while other charges moved it on. Ask again, now.
@@ -201,9 +236,11 @@ class Throttle:
                                             ceiling=now + self.window, hint=tat)
         self._remember(key, tat)
         if ok:
+            if ahead:
+                self._leases[key] = (float(ahead), now + LEASE_SECONDS)
             return None
-        if owed:
-            self._owed[key] = owed
+        if points != cost:
+            self._owed[key] = points - cost  # still owed (or, negative, still to give back)
         wait = max(tat, now) + points / self.rate - (now + self.window)
         return max(0.01, math.ceil(round(wait * 100, 6)) / 100)
 
