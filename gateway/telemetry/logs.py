@@ -103,13 +103,16 @@ class RequestContext:
                 ]
             await send(message)
 
-        trace.get_current_span().set_attribute("request.id", rid)
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attribute("request.id", rid)
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            access_log.info(
-                "%s %s %s", method, path, status,
-                extra={"method": method, "path": path, "status": status,
-                       "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %s", method, path, status,
+                    extra={"method": method, "path": path, "status": status,
+                           "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                )
             request_id.reset(token)
