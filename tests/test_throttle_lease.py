@@ -3,6 +3,7 @@ without a command, yet the processes together never spend more than the bucket h
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 
@@ -58,6 +59,25 @@ async def test_charges_within_a_lease_send_no_command_and_the_rest_goes_back(
     doc = await wire_gateway.app.state.db["rate_limits"].find_one({"_id": key})
     # spent 15 points; the store holds them and one live lease of 10, no more
     assert doc["tat"] == pytest.approx(1000 + (15 + 10) / 100)
+
+
+async def test_concurrent_charges_keep_every_lease_they_took(
+    wire_gateway: Gateway, commands: list[str],
+) -> None:
+    now = [4000.0]
+    bucket = Throttle(size=1000, rate=100, store=MongoStore(wire_gateway.app.state.db),
+                      clock=lambda: now[0])
+    key = f"k-{uuid.uuid4().hex}"
+    # two charges at once both go to MongoDB (the second may guess the key's form wrong: one
+    # more update), each taking a lease of 10
+    assert await asyncio.gather(bucket.charge(key, 1), bucket.charge(key, 1)) == [None, None]
+    sent = len(commands)
+    assert 2 <= sent <= 3
+    # both leases are this process's to spend: 20 points without a command
+    for _ in range(20):
+        assert await bucket.charge(key, 1) is None
+    assert len(commands) == sent
+    assert bucket.available(key) == pytest.approx(1000 - 22)
 
 
 async def test_processes_sharing_a_bucket_never_spend_more_than_it_holds(

@@ -237,12 +237,21 @@ class Throttle:
         self._remember(key, tat)
         if ok:
             if ahead:
-                self._leases[key] = (float(ahead), now + LEASE_SECONDS)
+                self._lease(key, ahead, now)
             return None
         if points != cost:
             self._owed[key] = points - cost  # still owed (or, negative, still to give back)
         wait = max(tat, now) + points / self.rate - (now + self.window)
         return max(0.01, math.ceil(round(wait * 100, 6)) / 100)
+
+    def _lease(self, key: str, points: float, now: float) -> None:
+        """Keep ``points`` taken ahead; beside a lease that concurrent charges took meanwhile,
+        none of whose points lives longer than it would have."""
+        left, until = self._leases.get(key, (0.0, now + LEASE_SECONDS))
+        if until < now:  # too old to spend: what is left goes back with the next update
+            self._owed[key] = self._owed.get(key, 0.0) - left
+            left, until = 0.0, now + LEASE_SECONDS
+        self._leases[key] = (left + points, until)
 
     async def owe(self, key: str, points: float) -> None:
         """Charge ``points`` whatever is available (a refused request's admission charge, or a
