@@ -13,12 +13,12 @@ on keep-alive connections for ``--seconds`` after a one-second warm-up:
   connections): 11 database commands.
 
 The gateway runs as an operator runs it (one process, then ``--workers 2``), with an admin
-key, so every request passes the gate (key lookup, cached; the cost bucket's findAndModify in
-MongoDB), the deadline and the telemetry middleware; the bucket and the cost cap are raised
-so that nothing is refused. The plain app (tests/benchmarks/plain_app.py) serves the first two
-from memory with strawberry's defaults. Both answers are checked to be the same before the
-load. The printed figures: requests per second, p50 and p99 (wrk's latency distribution), and
-the ratio of the gateway to the plain app.
+key, so every request passes the gate (key lookup, cached; the cost bucket, shared through
+MongoDB, whose lease spares most requests its findAndModify), the deadline and the telemetry
+middleware; the bucket and the cost cap are raised so that nothing is refused. The plain app
+(tests/benchmarks/plain_app.py) serves the first two from memory with strawberry's defaults.
+Both answers are checked to be the same before the load. The printed figures: requests per
+second, p50 and p99 (wrk's latency distribution), and the ratio of the gateway to the plain app.
 """
 
 from __future__ import annotations
