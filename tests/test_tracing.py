@@ -230,3 +230,26 @@ async def test_background_rounds_are_traces_of_their_own_and_pings_are_not_trace
     assert all(c.parent is not None for c in commands)
     # and the ping left no span
     assert not [s for s in finished if s.name.endswith(".ping")]
+
+
+async def test_requests_pass_the_asgi_instrumentation_only_while_tracing_is_on(
+    client: httpx.AsyncClient,
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    # off (no provider): no span is made, and the request is answered as ever
+    assert not tracing.tracing_on()
+    response = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert response.json()["data"] == {"__typename": "Query"}
+    assert response.headers["x-request-id"]
+    # on, for the same app: the request's span comes from the ASGI instrumentation again
+    tracing.use_provider(provider)
+    try:
+        assert tracing.tracing_on()
+        await client.post("/graphql", json={"query": "{ __typename }"})
+    finally:
+        tracing.use_provider(None)
+    names = {s.name: s.instrumentation_scope for s in exporter.get_finished_spans()}
+    assert names["POST /graphql"] is not None
+    assert names["POST /graphql"].name == "opentelemetry.instrumentation.asgi"
