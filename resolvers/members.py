@@ -202,8 +202,9 @@ class Member(Node):
         return await _summaries(info, rows)
 
     @strawberry.field(
-        description="Total spend of non-cancelled orders, converted with each order's FX "
-        "snapshot to the base currency (half-even rounding to the minor unit); in another "
+        description="Total spend of non-cancelled orders less their refunds (returns "
+        "included), converted with each order's FX snapshot to the base currency (half-even "
+        "rounding to the minor unit); in another "
         "currency, converted from the base at today's rate. For a partner key, the spend in "
         "its channels."
     )

@@ -94,9 +94,10 @@ class ScoreRange:
 @strawberry.type(description="Recency, frequency and monetary scores, 1 (low) to 5 (high), over "
                  "the member's non-cancelled orders: R from days since the latest order (<=30: "
                  "5, <=90: 4, <=180: 3, <=365: 2, else 1), F from the number of orders (>=20: "
-                 "5, >=10: 4, >=5: 3, >=2: 2, else 1), M from their base-currency total "
-                 "(>=10,000: 5, >=5,000: 4, >=2,000: 3, >=500: 2, else 1, in major units). A "
-                 "member without an order has no scores and matches no RFM rule.")
+                 "5, >=10: 4, >=5: 3, >=2: 2, else 1), M from their base-currency total less "
+                 "refunds, as Member.lifetimeValue (>=10,000: 5, >=5,000: 4, >=2,000: 3, "
+                 ">=500: 2, else 1, in major units). A member without an order has no scores "
+                 "and matches no RFM rule.")
 class RfmRule:
     recency: ScoreRange | None = strawberry.field(description="R score range.")
     frequency: ScoreRange | None = strawberry.field(description="F score range.")
@@ -113,7 +114,8 @@ class SegmentDefinition:
     tiers: list[MemberTier] | None = strawberry.field(description="One of these tiers.")
     active_in: ActiveInRule | None = strawberry.field(description="Active in channel kinds.")
     lifetime_value: AmountRange | None = strawberry.field(
-        description="Base-currency total of the member's orders (FX snapshots).")
+        description="Base-currency total of the member's orders less their refunds (FX "
+        "snapshots), as Member.lifetimeValue.")
     last_activity: LastActivityRule | None = strawberry.field(description="Latest activity.")
     visited: VisitedRule | None = strawberry.field(description="Visited locations.")
     rfm: RfmRule | None = strawberry.field(description="RFM scores.")

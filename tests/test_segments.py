@@ -1,7 +1,7 @@
 """Saved segments: counts and pages against an independent computation in plain Python over
 the demo data, partner scope, consent, batching (command counts) and the writes.
 
-The oracle below reads the seed files only and applies the rules as docs/segments.md states
+The oracle below reads the seed files only and applies the rules as docs/members.md states
 them, from the raw orders, visits, identities and consent records (not the member documents'
 consent state, which the gateway matches on), one member at a time."""
 
@@ -69,7 +69,7 @@ def expected(segment: dict[str, Any], *, channels: tuple[str, ...] | None,
             continue
         acts = [(o["channel_id"], o["placed_at"]) for o in orders[m]] + [
             (v["channel_id"], v["at"]) for v in visits[m]]
-        spend = sum(o["total_base"] for o in orders[m])
+        spend = sum(o["total_base"] - o.get("refunded_base", 0) for o in orders[m])
         if rules.get("tiers") and member["tier"] not in rules["tiers"]:
             continue
         if (active := rules.get("active_in")) is not None:
@@ -345,3 +345,82 @@ async def test_concurrent_saves_of_one_name_make_one_segment(gw: WritingGateway)
     assert len(stored) == 1
     # the rules in force are one of the saves', whole
     assert stored[0]["definition"]["last_activity"]["within_days"] in range(10, 22)
+
+
+def _crossing() -> tuple[str, str, int]:
+    """A member with analytics consent and a captured base-currency payment large enough that
+    refunding part of it takes the member's lifetime value below an M threshold: the member,
+    the payment and the threshold (base minor units), from the seed files."""
+    orders = {o["_id"]: o for o in SEEDS["orders"]}
+    value: dict[str, int] = defaultdict(int)
+    for o in SEEDS["orders"]:
+        if o["status"] != "CANCELLED" and o["member_id"]:
+            value[o["member_id"]] += o["total_base"] - o.get("refunded_base", 0)
+    consenting = {m["_id"] for m in SEEDS["members"]
+                  if any(k.startswith("ANALYTICS:") for k in m.get("consented", []))}
+    for p in SEEDS["payments"]:
+        order = orders[p["order_id"]]
+        if (p["status"] == "CAPTURED" and p["member_id"] in consenting
+                and order["total"] == order["total_base"]):
+            for t in (u * 100 for u in M_UNITS):
+                if value[p["member_id"]] - p["amount"] < t <= value[p["member_id"]]:
+                    return p["member_id"], p["_id"], t
+    raise AssertionError("no member of the demo data fits")
+
+
+LIFETIME = """query($id: ID!) { member(id: $id) { lifetimeValue { minorUnits } } }"""
+SAVE_RULES = """mutation($input: SaveSegmentInput!) { saveSegment(input: $input) {
+  segment { id } userErrors { code } } }"""
+HOLDS = """query($id: ID!) { segment(id: $id) { members(first: 100) {
+  totalCount edges { node { id } } } } }"""
+REFUND = """mutation($input: RefundPaymentInput!) { refundPayment(input: $input) {
+  userErrors { code message } } }"""
+
+
+async def test_a_refund_moves_a_member_across_segments_as_its_lifetime_value_says(
+    gw: WritingGateway,
+) -> None:
+    member, payment, threshold = _crossing()
+
+    async def lifetime_value() -> int:
+        found = await data(gw.client, LIFETIME, {"id": member})
+        return int(found["member"]["lifetimeValue"]["minorUnits"])
+
+    async def segment(name: str, definition: dict[str, Any]) -> str:
+        saved = await data(gw.client, SAVE_RULES, {"input": {
+            "name": name, "purpose": "ANALYTICS", "definition": definition,
+            "idempotencyKey": f"ltv-{name}"}})
+        assert saved["saveSegment"]["userErrors"] == []
+        return str(saved["saveSegment"]["segment"]["id"])
+
+    async def holds(segment_id: str) -> bool:
+        found = (await data(gw.client, HOLDS, {"id": segment_id}))["segment"]["members"]
+        assert int(found["totalCount"]) <= 100
+        return member in [e["node"]["id"] for e in found["edges"]]
+
+    before = await lifetime_value()
+    assert before >= threshold
+    m_before = score(before, tuple(u * 100 for u in M_UNITS))
+    exactly_before = await segment("LTV exactly before", {"lifetimeValue": {
+        "atLeast": str(before), "below": str(before + 1)}})
+    m_score_before = await segment("M as before", {"rfm": {"monetary": {
+        "min": m_before, "max": m_before}}})
+    assert await holds(exactly_before) and await holds(m_score_before)
+    # when part of one of its payments is refunded, taking its lifetime value below the
+    # threshold of its M score
+    refunded = await data(gw.client, REFUND, {"input": {
+        "payment": payment, "amount": str(before - threshold + 1), "reason": "damaged",
+        "idempotencyKey": "ltv-refund"}})
+    assert refunded["refundPayment"]["userErrors"] == []
+    after = await lifetime_value()
+    assert after == threshold - 1
+    m_after = score(after, tuple(u * 100 for u in M_UNITS))
+    assert m_after == m_before - 1
+    # then the segments follow lifetimeValue: out of those of the value before, into those of
+    # the value after, by the lifetime-value rule and by the M score alike
+    exactly_after = await segment("LTV exactly after", {"lifetimeValue": {
+        "atLeast": str(after), "below": str(after + 1)}})
+    m_score_after = await segment("M as after", {"rfm": {"monetary": {
+        "min": m_after, "max": m_after}}})
+    assert [await holds(s) for s in (exactly_before, m_score_before, exactly_after,
+                                      m_score_after)] == [False, False, True, True]

@@ -16,6 +16,15 @@ share ``as_of`` are answered by ONE aggregate on ``members``:
 5. ``$facet``: every count in one ``$group``, and one branch per page asked (``$match`` the
    segment, keyset on ``_id``, ``$sort``, ``$limit``).
 
+**Spend** (the ``lifetimeValue`` rule, the M of RFM) is, per order, its base total less what
+was refunded of it (``total_base - refunded_base``, refunds of returns included): the sum the
+member rollups hold, so for a segment evaluated now it is ``Member.lifetimeValue`` exactly
+(``gateway.database.rollups.recompute`` sums the same; a write folds its change into the
+rollups right after it, or the sweeper within a minute when the request died between). It is
+computed from the orders, not read from the rollups, because a rollup holds today's totals
+and a segment may be evaluated as of a past moment; an order refunded since that moment
+counts net of the refund, as an order cancelled since counts not at all.
+
 Nothing but the counts and the ids of the pages comes back. Relations are DataLoaders
 everywhere else; a segment is the one place that joins in the database, because its rules
 span members, orders and visits at once and the answer must not load every member into the
@@ -106,7 +115,8 @@ def _pipeline(specs: list[Spec], asked: list[Question], as_of: datetime,
         stages.append(_lookup("orders", "o"))
         live = {"$and": [{"$ne": ["$$x.status", "CANCELLED"]}, {"$lt": ["$$x.placed_at", as_of]}]}
         compact["o"] = {"$map": {"input": _filter("$o", live), "as": "x", "in": {
-            "c": "$$x.channel_id", "t": "$$x.placed_at", "b": "$$x.total_base"}}}
+            "c": "$$x.channel_id", "t": "$$x.placed_at", "b": {"$subtract": [
+                "$$x.total_base", {"$ifNull": ["$$x.refunded_base", 0]}]}}}}
     if visits:
         stages.append(_lookup("visits", "v"))
         compact["v"] = {"$map": {"input": _filter("$v", {"$lt": ["$$x.at", as_of]}), "as": "x",

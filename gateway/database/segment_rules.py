@@ -5,10 +5,12 @@ evaluates it in the database. Every rule is optional; the rules given are combin
 
 Activity
     An *order* is a non-cancelled order; an *activity* is an order or an identified visit.
+    An order's *value* is its base-currency total (its FX snapshot) less what was refunded of
+    it (returns included), as the member rollups and ``Member.lifetimeValue`` count it.
     Only activity in the segment's channels counts (every channel for an admin's segment; a
     partner's segment, its channels), and only activity before the evaluation time ``asOf``
     (by default now): a segment evaluated ``asOf`` a past moment sees the data as it was
-    then, orders since cancelled aside.
+    then, orders since cancelled or refunded aside (they count as they are now).
 
 Windows
     A window is either ``withinDays`` (the ``N`` days up to ``asOf``) or ``since`` and/or
@@ -18,9 +20,9 @@ Rules
     - ``tiers``: the member's tier is one of these (admin segments only: a tier counts every
       channel).
     - ``activeIn``: the member has activity in *every* listed channel kind within the window.
-    - ``lifetimeValue``: the base-currency total of the member's orders (each order's FX
-      snapshot, as ``Member.lifetimeValue``) is at least ``atLeast`` and below ``below``
-      (minor units).
+    - ``lifetimeValue``: the sum of the values of the member's orders (net of refunds, as
+      ``Member.lifetimeValue``) is at least ``atLeast`` and below ``below`` (base-currency
+      minor units).
     - ``lastActivity``: the member's latest activity is within the last ``withinDays``,
       and/or not within the last ``notWithinDays`` (lapsed members), and/or at or after
       ``since``, and/or before ``before``. A member with no activity never matches it.
@@ -35,7 +37,7 @@ RFM
     ========  ==========================================  =====  =====  =====  =====
     R         days from the latest order to ``asOf``       <=30   <=90   <=180  <=365
     F         number of orders                             >=20   >=10   >=5    >=2
-    M         base-currency total (major units)            >=10k  >=5k   >=2k   >=500
+    M         sum of the orders' values (major units)      >=10k  >=5k   >=2k   >=500
     ========  ==========================================  =====  =====  =====  =====
 
     Anything below the ``2`` column scores 1. The M thresholds are in the base currency

@@ -92,7 +92,8 @@ class SegmentDefinitionInput:
     active_in: ActiveInInput | None = strawberry.field(default=None,
                                                        description="Active in channel kinds.")
     lifetime_value: AmountRangeInput | None = strawberry.field(
-        default=None, description="Base-currency total of the member's orders.")
+        default=None, description="Base-currency total of the member's orders less their "
+        "refunds, as Member.lifetimeValue.")
     last_activity: LastActivityInput | None = strawberry.field(default=None,
                                                                description="Latest activity.")
     visited: VisitedInput | None = strawberry.field(default=None,
