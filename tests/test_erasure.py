@@ -1,5 +1,9 @@
 """eraseMember and exportMember, on both stores.
 
+The export is walked against every collection the gateway declares an index for, seeds or
+holds: each is exported or named as holding no member data, and every stored document that
+names the person is in the export.
+
 A person (a demo member with five identities, consent records and a year of orders, plus a
 member enrolled through the API with a phone, an e-mail and a rural outlet identity, who paid
 for an order placed by that identity and was then merged into the first) is exported, then
@@ -13,6 +17,7 @@ and after."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +26,9 @@ import pytest
 from graphql import get_introspection_query
 from graphql.utilities import build_client_schema
 
+from gateway.commerce.erasure import EXPORTED, NOT_EXPORTED
+from gateway.database import seeding
+from gateway.database.indexes import INDEXES
 from tests.support import PARTNER_A, SEEDS, WritingGateway, data, fresh_gateway, gql
 from tests.support.schema_walk import Pool, Walk
 
@@ -41,7 +49,14 @@ ENROL = """mutation($input: EnrolMemberInput!) { enrolMember(input: $input) {
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { id total { minorUnits } } userErrors { code } } }"""
 PAY = """mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {
+  payment { id } userErrors { code } } }"""
+REFUND = """mutation($input: RefundPaymentInput!) { refundPayment(input: $input) {
   userErrors { code } } }"""
+RETURN = """mutation($input: ReturnOrderInput!) { returnOrder(input: $input) {
+  userErrors { code } } }"""
+# a delivered order of the person, to return a unit of
+DELIVERED = next(o for o in SEEDS["orders"]
+                 if o["member_id"] == MEMBER and o["status"] == "COMPLETED")
 CONSENT = """mutation($input: RecordConsentInput!) { recordConsent(input: $input) {
   userErrors { code } } }"""
 MERGE = """mutation($s: ID!, $m: ID!) { mergeMembers(survivor: $s, merged: $m) {
@@ -86,9 +101,19 @@ async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[Writi
             "lines": [{"sku": "sku_dried_mango_200g", "quantity": 1}],
             "idempotencyKey": "erase-order"}})
         order = placed["placeOrder"]["order"]
-        assert (await data(client, PAY, {"input": {
+        paid = await data(client, PAY, {"input": {
             "order": order["id"], "amount": order["total"]["minorUnits"], "currency": "CNY",
-            "method": "CASH", "idempotencyKey": "erase-pay"}}))["recordPayment"] == {
+            "method": "CASH", "idempotencyKey": "erase-pay"}})
+        assert paid["recordPayment"]["userErrors"] == []
+        # the order's life: part of that payment refunded, a unit of a delivered order returned
+        assert (await data(client, REFUND, {"input": {
+            "payment": paid["recordPayment"]["payment"]["id"], "amount": "100",
+            "reason": "damaged box", "idempotencyKey": "erase-refund"}}))["refundPayment"] == {
+            "userErrors": []}
+        assert (await data(client, RETURN, {"input": {
+            "order": DELIVERED["_id"], "location": DELIVERED["location_id"],
+            "lines": [{"sku": DELIVERED["lines"][0]["sku"], "quantity": 1}],
+            "reason": "wrong size", "idempotencyKey": "erase-return"}}))["returnOrder"] == {
             "userErrors": []}
         assert (await data(client, CONSENT, {"input": {
             "member": new, "channel": "ch_villagelink", "purpose": "MARKETING",
@@ -97,6 +122,46 @@ async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[Writi
         assert (await data(client, MERGE, {"s": MEMBER, "m": new}))["mergeMembers"] == {
             "userErrors": []}
         yield gateway
+
+
+async def collections(gw: WritingGateway) -> set[str]:
+    """The collections the database holds."""
+    names = (gw.db.db._database.list_collection_names() if gw.kind == "embedded"
+             else await gw.db.db.list_collection_names())
+    return set(names)
+
+
+async def test_the_export_holds_every_document_that_names_the_person(
+    gw: WritingGateway,
+) -> None:
+    exported = await data(gw.client, EXPORT, {"input": {"member": MEMBER,
+                                                        "idempotencyKey": "export-walk"}})
+    stored = json.loads(exported["exportMember"]["export"]["document"])["collections"]
+    assert list(stored) == list(EXPORTED)
+    # every collection the gateway declares an index for, seeds or holds is exported or named
+    # as holding no member data
+    names = set(INDEXES) | set(seeding.COLLECTIONS) | await collections(gw)
+    assert set(EXPORTED).isdisjoint(NOT_EXPORTED)
+    assert names - set(EXPORTED) - set(NOT_EXPORTED) == set()
+    # every stored document that names a member of the person is in the export; none of a
+    # collection said to hold no member data names one
+    person = re.compile("|".join(rf"\b{m['_id']}\b" for m in stored["members"]))
+    assert len(stored["members"]) == 2
+    naming: dict[str, set[str]] = {}
+    for name in sorted(names):
+        for doc in await gw.db[name].find({}).to_list(None):
+            if person.search(json.dumps(doc, default=str)):
+                naming.setdefault(name, set()).add(doc["_id"])
+    assert {name: {d["_id"] for d in stored.get(name, [])} >= ids
+            for name, ids in naming.items()} == dict.fromkeys(naming, True)
+    # the order's life is among them: the refund, the return and their events, the rollups
+    assert {"order_events", "refunds", "returns", "member_rollups", "idempotency"} <= set(
+        naming)
+    assert [r["reason"] for r in stored["refunds"]] == ["damaged box"]
+    assert [r["reason"] for r in stored["returns"]] == ["wrong size"]
+    assert {e["kind"] for e in stored["order_events"]} >= {"REFUNDED", "RETURNED"}
+    assert {r["member_id"] for r in stored["member_rollups"]} == {
+        m["_id"] for m in stored["members"]}
 
 
 async def test_export_then_erase_leaves_nothing_personal_and_every_aggregate_exact(
@@ -142,8 +207,7 @@ async def test_export_then_erase_leaves_nothing_personal_and_every_aggregate_exa
     # then every aggregate is what it was
     assert await data(client, AGGREGATES) == before
     # and no document of any collection holds any of the person's data
-    names = (gw.db.db._database.list_collection_names() if gw.kind == "embedded"
-             else await gw.db.db.list_collection_names())
+    names = await collections(gw)
     assert {"members", "identities", "orders", "consents", "idempotency", "audit"} <= set(names)
     for name in names:
         for doc in await gw.db[name].find({}).to_list(None):

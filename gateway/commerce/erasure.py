@@ -28,7 +28,11 @@ into it; erasing a merged member erases its survivor's cluster):
                           a key returns the stored result without comparing inputs.
 ``orders``, ``payments``,  nothing: they hold no personal datum beyond the pseudonymous
 ``visits``,               member id (the test of erasure scans every field of every
-``points_ledger``         document of every collection for the person's data).
+``points_ledger``,        document of every collection for the person's data).
+``order_events``,
+``refunds``,
+``returns``,
+``member_rollups``
 ``audit``                 an entry records the erasure: the member id, who, when.
 ========================  ==============================================================
 
@@ -37,8 +41,17 @@ or a new one) completes an erasure that stopped half-way; erasing an erased memb
 nothing more and is recorded again. Partners no longer see the member (they see members
 through identities). Segments leave erased members out.
 
-**Export** returns every stored document of the cluster in the collections above, as one
-JSON document, and records an audit entry. Both need an admin key.
+**Export** returns every stored document that names the person, as one JSON document by
+collection (:data:`EXPORTED`), and records an audit entry: the cluster's members, and the
+documents of :data:`BY_MEMBER` whose field names one of them (each on an index that starts
+with that field); the refunds and returns of the person's orders (on their ``order_id``
+index: each names its order's member); the merges the cluster took part in; the idempotency
+records of the writes erasure strips (whose result is the member, or one of its orders,
+payments, visits or consent records). Every other collection is named in
+:data:`NOT_EXPORTED`, with why it holds no member data; ``tests/test_erasure.py`` walks every
+collection the gateway declares, seeds or holds, so a new one fails it until it is one or the
+other, and checks that every stored document naming the person is in the export. Both
+erasure and export need an admin key.
 """
 
 from __future__ import annotations
@@ -59,10 +72,32 @@ from gateway.settings import Settings
 ERASED_NAME: Final = "Erased member"
 ERASED_SOURCE: Final = "erased"
 # The collections whose documents of the member are exported, with the field naming it.
-EXPORTED: Final = (("identities", "member_id"), ("orders", "member_id"),
-                   ("payments", "member_id"), ("visits", "member_id"),
-                   ("points_ledger", "member_id"), ("consents", "member_id"),
-                   ("member_keys", "member_id"), ("audit", "member_id"))
+BY_MEMBER: Final = (("identities", "member_id"), ("orders", "member_id"),
+                    ("payments", "member_id"), ("visits", "member_id"),
+                    ("order_events", "member_id"), ("points_ledger", "member_id"),
+                    ("member_rollups", "member_id"), ("consents", "member_id"),
+                    ("member_keys", "member_id"), ("audit", "member_id"))
+# Exported as the person's orders' (their ``order_id`` is indexed; their ``member_id`` is not).
+BY_ORDER: Final = ("refunds", "returns")
+# The documents the person's own writes create: their idempotency records hold digests of
+# inputs with personal data (erasure strips them; export returns them).
+WRITTEN: Final = ("orders", "payments", "visits", "consents")
+# Every collection in the export, in its order.
+EXPORTED: Final = ("members", *(c for c, _ in BY_MEMBER), *BY_ORDER, "merges", "idempotency")
+# Every other collection, and why it holds no data of a member.
+NOT_EXPORTED: Final[dict[str, str]] = {
+    "channels": "the brand's channels: reference data",
+    "locations": "stores, outlets and warehouses: reference data",
+    "fx_rates": "exchange-rate snapshots: reference data",
+    "products": "the catalogue and its prices per channel",
+    "inventory": "stock per SKU and location; a reservation hold names an order, not a "
+                 "member, and goes when the order is paid or the hold expires",
+    "stock_movements": "changes of stock per SKU and location, by the key that made them",
+    "segments": "saved rules of a key's owner (tiers, kinds, windows, locations); members "
+                "are evaluated on read, never stored",
+    "api_keys": "the callers' keys",
+    "rate_limits": "request buckets per key",
+}
 
 
 async def person(db: Database, member_id: str) -> list[Doc]:
@@ -89,7 +124,7 @@ async def erase_member(*, db: Database, settings: Settings, caller: str, member_
         await check_not_done(db, privacy.AUDIT, entry_id, resumed)
         docs = await person(db, member_id)
         cluster = [d["_id"] for d in docs]
-        written = [i for collection in ("orders", "payments", "visits", "consents")
+        written = [i for collection in WRITTEN
                    for i in await privacy.ids_of(db, collection, cluster)]
         await privacy.update_all(db, "idempotency", {"result_id": {"$in": cluster + written}},
                                  {"$unset": {"fingerprint": ""}})
@@ -132,13 +167,21 @@ async def export_member(*, db: Database, settings: Settings, caller: str, member
 
 
 async def export_document(db: Database, member_id: str) -> dict[str, list[Doc]]:
-    """Every stored document of the person, by collection (members first)."""
+    """Every stored document of the person, by collection in :data:`EXPORTED` order: the
+    members, then one find per other collection."""
     docs = await person(db, member_id)
     cluster = [d["_id"] for d in docs]
     found: dict[str, list[Doc]] = {"members": docs}
-    for collection, field in EXPORTED:
+    for collection, field in BY_MEMBER:
         found[collection] = await privacy.records_of(db, collection,
                                                      {field: {"$in": cluster}})
+    orders = [d["_id"] for d in found["orders"]]
+    for collection in BY_ORDER:
+        found[collection] = await privacy.records_of(db, collection,
+                                                     {"order_id": {"$in": orders}})
     found["merges"] = await privacy.records_of(db, "merges", {"$or": [
         {"survivor_id": {"$in": cluster}}, {"merged_id": {"$in": cluster}}]})
+    written = [d["_id"] for collection in WRITTEN for d in found[collection]]
+    found["idempotency"] = await privacy.records_of(
+        db, "idempotency", {"result_id": {"$in": cluster + written}})
     return found

@@ -12,7 +12,7 @@ import strawberry
 from gateway import ids
 from gateway.clock import now, utc
 from gateway.commerce.consent import record_consent
-from gateway.commerce.erasure import erase_member, export_document, export_member
+from gateway.commerce.erasure import EXPORTED, erase_member, export_document, export_member
 from gateway.commerce.idempotency import caller_of
 from gateway.context import Info
 from gateway.database.writes.privacy import AUDIT, records_of
@@ -82,10 +82,9 @@ class MemberExport:
     generated_at: datetime = strawberry.field(description="When the document was read.")
     document: str = strawberry.field(description=(
         "A JSON object: `format` (\"omnigw-member-export/1\"), `memberId`, `generatedAt`, "
-        "and `collections`, every stored document of the person by collection (members, "
-        "identities, orders, payments, visits, points_ledger, consents, member_keys, audit, "
-        "merges), with times in RFC 3339 and amounts in minor units. A replay of the same "
-        "idempotency key reads the data again under the same export id."))
+        f"and `collections`, every stored document of the person by collection "
+        f"({', '.join(EXPORTED)}), with times in RFC 3339 and amounts in minor units. A "
+        "replay of the same idempotency key reads the data again under the same export id."))
     audit: AuditEntry = strawberry.field(description="The audit entry of the export.")
 
 
@@ -140,7 +139,7 @@ class PrivacyMutation:
         "Erase a person's personal data (PIPL, GDPR): the member and every member merged into "
         "it keep their id as a pseudonym and all their activity, so every aggregate stays "
         "exact, while name, phone, e-mail, identities (channel account ids), search fields, "
-        "consent sources and request fingerprints go (docs/privacy.md lists each "
+        "consent sources and request fingerprints go (docs/members.md lists each "
         "collection). Audited; exactly once per idempotency key, and erasing again changes "
         "nothing more. Needs an admin key (FORBIDDEN otherwise)."))
     async def erase_member(
