@@ -92,7 +92,9 @@ NOT_EXPORTED: Final[dict[str, str]] = {
     "products": "the catalogue and its prices per channel",
     "inventory": "stock per SKU and location; a reservation hold names an order, not a "
                  "member, and goes when the order is paid or the hold expires",
-    "stock_movements": "changes of stock per SKU and location, by the key that made them",
+    "stock_movements": "changes of stock per SKU and location, by the key that made them "
+                       "(a shipment, pick-up or return names its order, never a member)",
+    "transfers": "units moved between locations, by the key that moved them",
     "segments": "saved rules of a key's owner (tiers, kinds, windows, locations); members "
                 "are evaluated on read, never stored",
     "api_keys": "the callers' keys",
