@@ -220,14 +220,15 @@ async def test_background_rounds_are_traces_of_their_own_and_pings_are_not_trace
         await watchdog.stop(seconds=1)
     assert sweeper.passes and watchdog.pings
     finished = list(spans.get_finished_spans())
-    # then the pass is one trace: a root `omnigw reservation sweep`, its commands beneath
-    [root] = [s for s in finished if s.name == "omnigw reservation sweep"]
-    assert root.parent is None and root.kind is SpanKind.INTERNAL
+    # then each pass is one trace: a root `omnigw reservation sweep`, its commands beneath
+    # (the session gateways' own sweepers may pass meanwhile too, as traces of their own; a
+    # pass that began before this test set its tracer has no root: not counted here)
+    roots = [s for s in finished if s.name == "omnigw reservation sweep"]
+    assert roots and all(r.parent is None and r.kind is SpanKind.INTERNAL for r in roots)
     commands = [s for s in finished if s.kind is SpanKind.CLIENT]
-    mine = [c for c in commands if c.context.trace_id == root.context.trace_id]
-    assert mine and all(parent_of(c, finished) is root for c in mine)
-    # (the session gateways' own background rounds may end meanwhile: under roots of their own)
-    assert all(c.parent is not None for c in commands)
+    for root in roots:
+        mine = [c for c in commands if c.context.trace_id == root.context.trace_id]
+        assert mine and all(parent_of(c, finished) is root for c in mine)
     # and the ping left no span
     assert not [s for s in finished if s.name.endswith(".ping")]
 
