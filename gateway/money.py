@@ -9,7 +9,7 @@ place that converts; resolvers load the rates (``loaders.fx_rates``) and map the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final
 
@@ -41,6 +41,8 @@ class Rates:
 
     base: str
     per_unit: Mapping[str, Decimal]
+    # the id of the snapshot each rate belongs to (``setFxRate`` starts a new one), if any
+    snapshots: Mapping[str, str] = field(default_factory=dict)
 
     def rate(self, currency: str) -> Decimal | None:
         """Units of the base currency per unit of ``currency``: 1 for the base, ``None`` when

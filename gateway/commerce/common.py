@@ -19,10 +19,13 @@ def new_id(prefix: str) -> str:
 
 @dataclass(frozen=True)
 class FxSnapshot:
-    """The rate to the base currency at the moment of a write, and the converted amount."""
+    """The rate to the base currency at the moment of a write, the converted amount, and the
+    id of the rate's snapshot (``None`` in the base currency, and for rates set before
+    snapshots had ids)."""
 
     rate: Decimal
     base_amount: int
+    snapshot_id: str | None = None
 
     @property
     def rate_text(self) -> str:
@@ -39,7 +42,8 @@ async def fx_snapshot(
     rate, base_amount = rates.rate(currency), rates.to_base(amount, currency)
     if rate is None or base_amount is None:
         raise reject("INVALID", f"No exchange rate for {currency}.", field=field)
-    return FxSnapshot(rate=rate, base_amount=base_amount)
+    return FxSnapshot(rate=rate, base_amount=base_amount,
+                      snapshot_id=rates.snapshots.get(currency))
 
 
 async def channel_doc(loaders: Loaders, channel_id: str, *, field: str = "channel") -> Doc:

@@ -179,6 +179,9 @@ def _check_shape(row: ImportRow, *, channel: Doc, prefix: str, max_quantity: int
                      field=f"{prefix}.placedAt")
     if row.member_id is not None and row.identity is not None:
         raise reject("INVALID", "Give member or identity, not both.", field=f"{prefix}.member")
+    if row.payment_method == "POINTS":  # points are spent through redeemPoints only
+        raise reject("INVALID", "An imported order is not paid with points.",
+                     field=f"{prefix}.paymentMethod")
     if not 1 <= len(row.lines) <= validation.MAX_LINES:
         raise reject("INVALID", f"An order has 1 to {validation.MAX_LINES} lines.",
                      field=f"{prefix}.lines")
@@ -226,7 +229,7 @@ async def _order_doc(
         "_id": order_id, "member_id": member_id, "channel_id": channel["_id"],
         "location_id": location_id, "lines": lines, "total": total, "currency": row.currency,
         "status": "COMPLETED", "placed_at": row.placed_at, "fx_rate": fx.rate_text,
-        "total_base": fx.base_amount, "paid": total,
+        "fx_snapshot_id": fx.snapshot_id, "total_base": fx.base_amount, "paid": total,
         "stock": "TAKEN" if location_id is not None else None, "source": "import",
         "external_id": row.external_id, "placed_by": caller,
     }
@@ -239,7 +242,8 @@ async def _pay(db: Database, *, order: Doc, row: ImportRow) -> None:
             "channel_id": order["channel_id"], "location_id": order["location_id"],
             "method": row.payment_method, "amount": order["total"],
             "currency": order["currency"], "status": "CAPTURED", "paid_at": row.placed_at,
-            "fx_rate": order["fx_rate"], "amount_base": order["total_base"],
+            "fx_rate": order["fx_rate"], "fx_snapshot_id": order["fx_snapshot_id"],
+            "amount_base": order["total_base"],
             "recorded_by": order["placed_by"],
         })
 

@@ -63,7 +63,8 @@ async def record_payment(
             "_id": payment_id, "order_id": order_id, "member_id": after.get("member_id"),
             "channel_id": after["channel_id"], "location_id": after.get("location_id"),
             "method": method, "amount": amount, "currency": currency, "status": "CAPTURED",
-            "paid_at": now(), "fx_rate": fx.rate_text, "amount_base": fx.base_amount,
+            "paid_at": now(), "fx_rate": fx.rate_text, "fx_snapshot_id": fx.snapshot_id,
+            "amount_base": fx.base_amount,
             "recorded_by": caller,
         }
         try:

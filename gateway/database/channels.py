@@ -1,9 +1,8 @@
-"""Repository functions for channels, locations and FX rates."""
+"""Repository functions for channels and locations (FX rates: gateway/database/fx.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 
 from gateway.database import Database
 from gateway.database.query import Doc, by_ids, find, grouped_by
@@ -26,8 +25,3 @@ async def locations_by_channels(
     db: Database, channel_ids: Sequence[str], *, scope: Scope
 ) -> dict[str, list[Doc]]:
     return await grouped_by(db["locations"], "channel_id", channel_ids, scope.restrict({}))
-
-
-async def fx_rates(db: Database) -> dict[str, Decimal]:
-    """Units of the base currency per unit of each currency (the latest known rates)."""
-    return {doc["_id"]: Decimal(doc["rate"]) for doc in await find(db["fx_rates"], {})}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from strawberry.dataloader import DataLoader
 
-from gateway.database import channels
+from gateway.database import channels, fx
 from gateway.database.query import Doc
 from gateway.loaders.batch import SharedLoader, by_key
 from gateway.money import Rates
@@ -50,7 +51,9 @@ def fx_rates(loaders: Loaders) -> DataLoader[str, Rates]:
     """Today's rates, keyed by the base currency they convert to (one find, whoever asks)."""
 
     async def batch(bases: Sequence[str]) -> list[Rates]:
-        rates = await channels.fx_rates(loaders.db)
-        return [Rates(base=base, per_unit=rates) for base in bases]
+        docs = await fx.current_rates(loaders.db)
+        rates = {doc["_id"]: Decimal(doc["rate"]) for doc in docs}
+        snapshots = {doc["_id"]: doc["snapshot_id"] for doc in docs if doc.get("snapshot_id")}
+        return [Rates(base=base, per_unit=rates, snapshots=snapshots) for base in bases]
 
     return SharedLoader(load_fn=batch)
