@@ -1,4 +1,5 @@
-"""The rules of the analytics fields: time windows, buckets, rates and the reach table.
+"""The rules of the analytics fields: time windows, buckets, rates, the reach table and
+campaign results.
 
 Everything here is plain Python, below the API layer; :mod:`gateway.database.analytics` runs
 the aggregates and :mod:`resolvers.analytics` maps the results to GraphQL types.
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import combinations
@@ -235,3 +236,69 @@ def reach(
         kinds_of={m: frozenset(kind_of_channel[c] for c in chs) for m, chs in channels_of.items()},
         spend_of=dict(spend),
     )
+
+
+@dataclass
+class CampaignTally:
+    """A campaign's figures over some of its orders: counts, minor units, and the members
+    (new: their first order is one of the campaign's; returning: they had bought before)."""
+
+    orders: int = 0
+    units: int = 0
+    revenue: int = 0  # order totals, in the channel's currency (per channel only)
+    revenue_base: int = 0
+    discount: int = 0  # what the campaign took off, channel currency (per channel only)
+    discount_base: int = 0
+    new: set[str] = field(default_factory=set)
+    returning: set[str] = field(default_factory=set)
+
+    def add(self, row: Mapping[str, Any], is_new: bool | None) -> None:
+        self.orders += row["orders"]
+        self.units += row["units"]
+        self.revenue += row["revenue"]
+        self.revenue_base += row["revenue_base"]
+        self.discount += row["discount"]
+        self.discount_base += row["discount_base"]
+        if is_new is not None:
+            (self.new if is_new else self.returning).add(row["m"])
+
+
+@dataclass
+class CampaignTable:
+    """A campaign's results: in all, per channel kind, per channel, and per local day of each
+    (a day is the order's date in its channel's zone)."""
+
+    total: CampaignTally
+    by_kind: dict[str, CampaignTally]
+    by_kind_day: dict[tuple[str, str], CampaignTally]
+    by_channel: dict[str, CampaignTally]
+    by_channel_day: dict[tuple[str, str], CampaignTally]
+
+
+def campaign_table(rows: Iterable[Mapping[str, Any]], first_order: Mapping[str, datetime],
+                   kind_of: Mapping[str, str]) -> CampaignTable:
+    """Roll ``{ch, d, m, orders, units, revenue, revenue_base, discount, discount_base,
+    first}`` rows up. A member is *new* when their first order (``first_order``, cancelled
+    ones excluded) is no earlier than their first order of the campaign in the window: the
+    campaign brought their first purchase. Orders without a member count in the figures but
+    in neither member group."""
+    rows = list(rows)
+    first_in_campaign: dict[str, datetime] = {}
+    for row in rows:
+        member = row["m"]
+        if member is not None:
+            at = utc(row["first"])
+            first_in_campaign[member] = min(at, first_in_campaign.get(member, at))
+    table = CampaignTable(CampaignTally(), {}, {}, {}, {})
+    for row in rows:
+        member, channel, day = row["m"], row["ch"], row["d"]
+        kind = kind_of.get(channel, "")
+        is_new = None if member is None else (
+            member not in first_order or utc(first_order[member]) >= first_in_campaign[member])
+        for tally in (table.total,
+                      table.by_kind.setdefault(kind, CampaignTally()),
+                      table.by_kind_day.setdefault((kind, day), CampaignTally()),
+                      table.by_channel.setdefault(channel, CampaignTally()),
+                      table.by_channel_day.setdefault((channel, day), CampaignTally())):
+            tally.add(row, is_new)
+    return table

@@ -53,6 +53,7 @@ ENTITIES: Final = (
     Entity("Return", "ret_"),
     Entity("StockMovement", "mov_"),
     Entity("Transfer", "trf_"),
+    Entity("Campaign", "cmp_"),
 )
 BY_TYPE: Final = {entity.type: entity for entity in ENTITIES}
 PREFIXES: Final = {entity.prefix: entity.type for entity in ENTITIES}

@@ -147,6 +147,12 @@ class Settings(BaseSettings):
         default=10_000, ge=0, le=10**9,
         description="Most points one imported order earns (0: imported orders earn none).",
     )
+    point_value_minor_units: int = Field(
+        default=1, ge=1, le=10_000,
+        description="What one point pays when spent (`redeemPoints`), in minor units of the "
+        "base currency: 1 means 100 points pay 1.00 CNY. In another currency the amount is "
+        "converted at the order's FX snapshot and rounded down to the minor unit.",
+    )
 
     # Keys, partners and limits (gateway/admission/: auth.py, limits.py, cost.py).
     production: bool = Field(

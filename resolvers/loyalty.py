@@ -29,6 +29,11 @@ class PointsReason(Enum):
     REFUND = strawberry.enum_value(
         "REFUND", description="A refund of a paid order (refundPayment, returnOrder): the "
         "points its net value earned before less those it earns after.")
+    REDEEM = strawberry.enum_value(
+        "REDEEM", description="Points spent on an order (redeemPoints; a POINTS payment).")
+    RESTORE = strawberry.enum_value(
+        "RESTORE", description="Spent points given back: their POINTS payment was refunded "
+        "(refundPayment, returnOrder, or cancelOrder), in proportion to the amount refunded.")
 
 
 @strawberry.type(

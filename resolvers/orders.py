@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -29,8 +30,34 @@ from resolvers.relay import (
 from resolvers.scalars import Money, money
 
 if TYPE_CHECKING:
+    from resolvers.campaigns import Campaign
+    from resolvers.fx import FxSnapshot
     from resolvers.order_events import OrderEvent, Pickup, Shipment
     from resolvers.payments import Payment
+
+
+@strawberry.enum(description="Where a line's discount came from.")
+class DiscountLevel(Enum):
+    LINE = strawberry.enum_value("LINE", description="A rule on the line's SKU.")
+    ORDER = strawberry.enum_value(
+        "ORDER", description="The line's share of an order discount (in proportion to what "
+        "the line cost after its own discount).")
+
+
+@strawberry.type(description="What one campaign took off one order line.")
+class LineDiscount:
+    amount: Money = strawberry.field(description="Taken off the line, order currency.")
+    level: DiscountLevel = strawberry.field(description="A line rule, or a share of an order "
+                                            "rule.")
+    campaign_id: strawberry.Private[str]
+
+    @strawberry.field(description="The campaign.")
+    async def campaign(
+        self, info: Info
+    ) -> Annotated[Campaign, strawberry.lazy("resolvers.campaigns")] | None:
+        from resolvers.campaigns import load_campaign
+
+        return await load_campaign(info, self.campaign_id)
 
 
 @strawberry.type(description="One line of an order.")
@@ -40,7 +67,7 @@ class OrderLine:
         description="Units ordered: 1 to OMNIGW_MAX_LINE_QUANTITY (default 999, never above "
         "1,000,000) when the order was written.")
     unit_price: Money = strawberry.field(description="Price of one unit, as charged.")
-    line_total: Money = strawberry.field(description="quantity x unitPrice.")
+    line_total: Money = strawberry.field(description="quantity x unitPrice (before discounts).")
     shipped: int = strawberry.field(
         description="Units that reached the buyer: shipped or collected (all of them for a "
         "sale imported from a till) "
@@ -48,6 +75,11 @@ class OrderLine:
     returned: int = strawberry.field(
         description="Units returned (returnOrder) "
         "(at most the line's quantity, itself at most OMNIGW_MAX_LINE_QUANTITY).")
+    discount: Money = strawberry.field(
+        description="Taken off the line by promotions (0 when none), order currency.")
+    discounts: list[LineDiscount] = strawberry.field(
+        description="Who took what off the line: at most one line rule and one share of an "
+        "order rule.")
 
     @relation_field(description="The product; null if it left the catalogue.",
                       graphql_type=Product | None)
@@ -62,7 +94,12 @@ class OrderLine:
 class Order(Activity):
     id: strawberry.ID = strawberry.field(description="Order id, prefix ord_.")
     lines: list[OrderLine] = strawberry.field(description="The order's lines.")
-    total: Money = strawberry.field(description="Total in the channel's currency.")
+    total: Money = strawberry.field(
+        description="What the order costs, in the channel's currency: subtotal - discount.")
+    subtotal: Money = strawberry.field(description="The lines at their offers' prices.")
+    discount: Money = strawberry.field(
+        description="Taken off by promotions (the sum of the lines' discounts).")
+    coupon: str | None = strawberry.field(description="The coupon code used, if any.")
     status: ActivityStatus = strawberry.field(
         description="Current status: PLACED, PAID, SHIPPED, COMPLETED or CANCELLED (see "
         "docs/writing.md for the transitions)."
@@ -77,6 +114,17 @@ class Order(Activity):
         strawberry.field(description="Shipments, oldest first (at most 20)."))
     pickup: Annotated[Pickup, strawberry.lazy("resolvers.order_events")] | None = (
         strawberry.field(description="The pick-up in store, once made ready; else null."))
+    doc: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field(description="The exchange rate and base-currency total the order was "
+                      "saved with (a later setFxRate does not change them); null for an order "
+                      "without a snapshot.")
+    def fx(
+        self, info: Info
+    ) -> Annotated[FxSnapshot, strawberry.lazy("resolvers.fx")] | None:
+        from resolvers.fx import snapshot_of
+
+        return snapshot_of(self.doc, "total_base", info.context.settings.base_currency)
 
     @relation_field(
         description="Payments made for this order, oldest first.",
@@ -120,16 +168,25 @@ class Order(Activity):
                     line_total=money(line["unit_price"] * line["quantity"], currency),
                     shipped=delivered(line, doc),
                     returned=line.get("returned", 0),
+                    discount=money(line.get("discount", 0), currency),
+                    discounts=[LineDiscount(amount=money(d["amount"], currency),
+                                            level=DiscountLevel(d["level"]),
+                                            campaign_id=d["campaign_id"])
+                               for d in line.get("discounts", ())],
                 )
                 for line in doc["lines"]
             ],
             total=money(doc["total"], currency),
+            subtotal=money(doc.get("subtotal", doc["total"]), currency),
+            discount=money(doc.get("discount", 0), currency),
+            coupon=(doc.get("coupon") or {}).get("code"),
             status=ActivityStatus(doc["status"]),
             paid=money(captured(doc), currency),
             authorized=money(doc.get("authorized", 0), currency),
             refunded=money(doc.get("refunded", 0), currency),
             shipments=[Shipment.from_doc(x) for x in doc.get("shipments", [])],
             pickup=Pickup.from_doc(doc["pickup"]) if doc.get("pickup") else None,
+            doc=doc,
         )
 
     @classmethod

@@ -22,6 +22,7 @@ from resolvers.activity import (
     activity_filter,
     time_key,
 )
+from resolvers.fx import FxSnapshot, snapshot_of
 from resolvers.orders import Order, load_order
 from resolvers.relay import (
     AfterArgument,
@@ -33,7 +34,7 @@ from resolvers.relay import (
     list_tag,
     paging,
 )
-from resolvers.scalars import Money, money
+from resolvers.scalars import Long, Money, money
 
 if TYPE_CHECKING:
     from resolvers.order_events import Refund
@@ -46,6 +47,9 @@ class PaymentMethod(Enum):
     CASH = strawberry.enum_value("CASH", description="Cash at a till or outlet.")
     WALLET = strawberry.enum_value("WALLET", description="A mobile wallet.")
     CASH_ON_DELIVERY = strawberry.enum_value("CASH_ON_DELIVERY", description="Paid on delivery.")
+    POINTS = strawberry.enum_value(
+        "POINTS", description="The member's loyalty points (redeemPoints; not for "
+        "recordPayment).")
 
 
 @strawberry.federation.type(
@@ -67,7 +71,16 @@ class Payment(Activity):
     refunded: Money = strawberry.field(description="Refunded so far, never above `amount`.")
     refundable: Money = strawberry.field(
         description="What can still be refunded: amount less refunded once captured, else 0.")
+    points: Long | None = strawberry.field(
+        description="The points spent (method POINTS); null for other methods.")
     order_id: strawberry.Private[str]
+    doc: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field(description="The exchange rate and base-currency amount the payment was "
+                      "saved with (a later setFxRate does not change them); null for a payment "
+                      "without a snapshot.")
+    def fx(self, info: Info) -> FxSnapshot | None:
+        return snapshot_of(self.doc, "amount_base", info.context.settings.base_currency)
 
     @strawberry.field(description="Its refunds, oldest first (at most 100).")
     async def refunds(
@@ -99,6 +112,8 @@ class Payment(Activity):
             captured_at=optional_utc(doc.get("captured_at")),
             refunded=money(refunded(doc), doc["currency"]),
             refundable=money(refundable(doc), doc["currency"]),
+            points=doc.get("points"),
+            doc=doc,
         )
 
     @classmethod

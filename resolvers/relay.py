@@ -20,7 +20,9 @@ costs a command only when selected. The activity lists (``orders``, ``payments``
 range (millions for a busy channel), and the totals people ask for are the analytics fields
 (``sales``, ``footfall``), ``channelSummaries`` and an order's ``status``. ``pointsLedger``
 has none either: a member's ledger grows by one entry per paid order, and its balance is
-``Member.points``.
+``Member.points``. ``campaigns`` and ``Campaign.coupons`` have none yet: a brand runs a page or
+two of campaigns, each coupon shows its ``uses``, and a campaign's orders are counted by its
+``results``.
 
 ``pageInfo`` follows the specification's algorithm: paging forward, ``hasNextPage`` says
 whether more items follow (one item more is read to know) and ``hasPreviousPage`` is true

@@ -55,8 +55,45 @@ LONG_SCALAR: Final = strawberry.scalar(
     serialize=_serialize_long,
     parse_value=_parse_long,
 )
+LocalDateTime = NewType("LocalDateTime", datetime)
+"""A wall-clock date and time without an offset (a naive ``datetime``): a campaign's window,
+read in each channel's own time zone."""
+
+_LOCAL_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?")
+
+
+def _serialize_local(value: object) -> str:
+    if not isinstance(value, datetime) or value.tzinfo is not None:
+        raise ValueError(f"LocalDateTime cannot represent {value!r}: not a naive datetime.")
+    return value.isoformat(timespec="seconds")
+
+
+def _parse_local(value: object) -> LocalDateTime:
+    if not isinstance(value, str) or not _LOCAL_TEXT.fullmatch(value):
+        raise GraphQLError("LocalDateTime is a local date and time without an offset, "
+                           'YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SS, e.g. "2026-10-01T00:00".')
+    try:
+        return LocalDateTime(datetime.fromisoformat(value))
+    except ValueError:
+        raise GraphQLError(f"LocalDateTime {value!r} is not a date and time.") from None
+
+
+LOCAL_DATE_TIME_SCALAR: Final = strawberry.scalar(
+    name="LocalDateTime",
+    description=(
+        "A wall-clock date and time without an offset, YYYY-MM-DDTHH:MM[:SS] (answers always "
+        'carry the seconds, e.g. "2026-10-01T00:00:00"); its time zone is given by context '
+        "(a campaign's window is read in each channel's own zone)."
+    ),
+    specified_by_url=(
+        "https://html.spec.whatwg.org/multipage/common-microsyntaxes.html#local-dates-and-times"
+    ),
+    serialize=_serialize_local,
+    parse_value=_parse_local,
+)
 # Python types the schema maps to custom scalars (StrawberryConfig.scalar_map).
-SCALAR_MAP: Final[dict[object, ScalarDefinition]] = {Long: LONG_SCALAR}
+SCALAR_MAP: Final[dict[object, ScalarDefinition]] = {Long: LONG_SCALAR,
+                                                      LocalDateTime: LOCAL_DATE_TIME_SCALAR}
 
 # strawberry's DateTime and Decimal, with the specifications a client can code against
 # (``@specifiedBy``): codegen maps both to strings (docs/clients.md). Schema(scalar_overrides=).

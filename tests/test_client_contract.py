@@ -94,6 +94,8 @@ NODE_SAMPLES: dict[str, tuple[str, Any]] = {
                       lambda d: d["location"]["movements"]["edges"][0]["node"]["id"]),
     "Transfer": ("{ transfers(first: 1) { edges { node { id } } } }",
                  lambda d: d["transfers"]["edges"][0]["node"]["id"]),
+    "Campaign": ("{ campaigns(first: 1) { edges { node { id } } } }",
+                 lambda d: d["campaigns"]["edges"][0]["node"]["id"]),
 }
 NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.database import seeding
-from gateway.demo import generator
+from gateway.demo import generator, promotions
 
 ROOT = Path(__file__).resolve().parent.parent
 Data = dict[str, list[dict[str, Any]]]
@@ -54,7 +54,8 @@ def test_collections_in_load_order(data: Data) -> None:
         "channels", "locations", "fx_rates", "products", "inventory",
         "members", "identities", "orders", "payments", "visits", "order_events", "refunds",
         "returns", "transfers", "stock_movements",
-        "member_keys", "consents", "segments",
+        "member_keys", "consents", "segments", "fx_history", "campaigns", "coupons",
+        "coupon_redemptions",
     )
     assert tuple(data) == seeding.COLLECTIONS
 
@@ -63,7 +64,7 @@ def test_minimum_counts(data: Data) -> None:
     counts = {name: len(docs) for name, docs in data.items()}
     assert counts["channels"] == 7
     assert counts["products"] >= 40
-    assert counts["members"] == 60
+    assert counts["members"] == 60 + promotions.NEW_MEMBERS
     assert counts["orders"] >= 1200
     assert counts["visits"] >= 1800
     assert counts["payments"] > 0 and counts["identities"] > 0 and counts["inventory"] > 0
@@ -176,7 +177,10 @@ def test_money_invariants(data: Data) -> None:
             offer = offers[(line["sku"], order["channel_id"])]
             assert offer["available"] and line["unit_price"] == offer["price"]
             assert isinstance(line["quantity"], int) and line["quantity"] >= 1
-        assert order["total"] == sum(ln["quantity"] * ln["unit_price"] for ln in order["lines"])
+        subtotal = sum(ln["quantity"] * ln["unit_price"] for ln in order["lines"])
+        assert order.get("subtotal", subtotal) == subtotal
+        assert order["total"] == subtotal - sum(ln.get("discount", 0) for ln in order["lines"])
+        assert order.get("discount", 0) == subtotal - order["total"]
         assert order["fx_rate"] == rates[order["currency"]]
         assert order["total_base"] == to_base(order["total"], order["fx_rate"])
         assert paid[order["_id"]] <= order["total"]
@@ -229,14 +233,16 @@ def test_catalogue_is_the_same_at_every_scale(data: Data) -> None:
     bigger = generator.generate(2)
     for name in ("channels", "locations", "fx_rates", "products", "inventory"):
         assert bigger[name] == data[name], name
-    assert len(bigger["members"]) == 2 * len(data["members"])
-    # the sampled orders double; the demo orders of an order's life (gateway/demo/lifecycle.py,
-    # written as by the API) are the same dozen at any scale
-    def sampled(d: Data) -> int:
-        return sum(1 for o in d["orders"] if o.get("source") != "api")
+    # the sampled members and orders double; the promotions' (gateway/demo/promotions.py:
+    # mem_9..., ord_p...) and the demo orders of an order's life (gateway/demo/lifecycle.py,
+    # written as by the API) are added to them at any scale
+    def sampled(docs: list[dict[str, Any]], promotions: str) -> int:
+        return sum(1 for doc in docs
+                   if doc.get("source") != "api" and not doc["_id"].startswith(promotions))
 
-    assert sampled(bigger) == 2 * sampled(data)
-    assert len(bigger["orders"]) - sampled(bigger) == len(data["orders"]) - sampled(data) == 13
+    assert sampled(bigger["members"], "mem_9") == 2 * sampled(data["members"], "mem_9")
+    assert sampled(bigger["orders"], "ord_p") == 2 * sampled(data["orders"], "ord_p")
+    assert sum(o.get("source") == "api" for o in data["orders"]) == 13
 
 
 def test_supply_chain(data: Data) -> None:

@@ -47,20 +47,21 @@ async def test_place_order_commands_for_1_and_10_lines(gw: WritingGateway) -> No
     #   1 insert        idempotency   claim the key (the unique _id picks one winner)
     #   4 find          channels, locations, products (all SKUs in one $in), members
     #                   (looked up together; no fx_rates read for a base-currency channel)
+    #   1 find          campaigns     those that may run in the channel now (promotions)
     #   n update        inventory     one conditional reservation per line
     #   1 insert        orders        the order, with its rollup's due entry (the payload is
     #                                 served from the loader cache)
     #   1 update        member_rollups  fold the order into the member's rollup
     #   1 update        orders        remove the due entry (folded)
     #   1 update        idempotency   mark the key DONE with the order id
-    # = 9 + n commands: 10 for 1 line, 19 for 10 lines.
+    # = 10 + n commands: 11 for 1 line, 20 for 10 lines.
     one = await commands(gw, PLACE, order("cmd-1", SKUS[:1]))
     ten = await commands(gw, PLACE, order("cmd-10", SKUS))
-    assert one == {"commands": 10, "byCollection": {
-        "channels": 1, "idempotency": 2, "inventory": 1, "locations": 1, "member_rollups": 1,
-        "members": 1, "orders": 2, "products": 1}}
-    assert ten == {"commands": 19, "byCollection": {
-        "channels": 1, "idempotency": 2, "inventory": 10, "locations": 1,
+    assert one == {"commands": 11, "byCollection": {
+        "campaigns": 1, "channels": 1, "idempotency": 2, "inventory": 1, "locations": 1,
+        "member_rollups": 1, "members": 1, "orders": 2, "products": 1}}
+    assert ten == {"commands": 20, "byCollection": {
+        "campaigns": 1, "channels": 1, "idempotency": 2, "inventory": 10, "locations": 1,
         "member_rollups": 1, "members": 1, "orders": 2, "products": 1}}
     # a replay: the claim insert fails, the claim is read, the order is read for the payload
     replay = await commands(gw, PLACE, order("cmd-10", SKUS))
@@ -72,12 +73,13 @@ async def test_place_order_online_commands_for_1_and_10_lines(gw: WritingGateway
     # lookup: allocation reads every line's level at every fulfilment location in one find
     #   1 insert        idempotency   claim the key
     #   3 find          channels, products, members
+    #   1 find          campaigns     those that may run in the channel now (promotions)
     #   1 find          inventory     the levels allocation chooses from
     #   n update        inventory     one conditional reservation per line, where it chose
     #   1 insert        orders        with its rollup's due entry
     #   1 update        member_rollups, 1 update orders: the rollup folded
     #   1 update        idempotency   DONE
-    # = 9 + n commands: 10 for 1 line, 19 for 10 lines.
+    # = 10 + n commands: 11 for 1 line, 20 for 10 lines.
     for sku in ONLINE_SKUS:
         await gw.db["inventory"].update_one(
             {"_id": f"{sku}@loc_wh_hangzhou"}, {"$set": {
@@ -91,12 +93,12 @@ async def test_place_order_online_commands_for_1_and_10_lines(gw: WritingGateway
 
     one = await commands(gw, PLACE, online("cmd-o1", ONLINE_SKUS[:1]))
     ten = await commands(gw, PLACE, online("cmd-o10", ONLINE_SKUS))
-    assert one == {"commands": 10, "byCollection": {
-        "channels": 1, "idempotency": 2, "inventory": 2, "member_rollups": 1, "members": 1,
-        "orders": 2, "products": 1}}
-    assert ten == {"commands": 19, "byCollection": {
-        "channels": 1, "idempotency": 2, "inventory": 11, "member_rollups": 1, "members": 1,
-        "orders": 2, "products": 1}}
+    assert one == {"commands": 11, "byCollection": {
+        "campaigns": 1, "channels": 1, "idempotency": 2, "inventory": 2, "member_rollups": 1,
+        "members": 1, "orders": 2, "products": 1}}
+    assert ten == {"commands": 20, "byCollection": {
+        "campaigns": 1, "channels": 1, "idempotency": 2, "inventory": 11, "member_rollups": 1,
+        "members": 1, "orders": 2, "products": 1}}
 
 
 PAY = """mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {

@@ -25,6 +25,7 @@ from graphql import (
 )
 
 from gateway.admission.cost import MAX_FIRST
+from gateway.commerce.campaigns import MAX_CODES
 from gateway.commerce.imports import MAX_ROWS
 from gateway.database.segment_rules import MAX_DAYS
 from gateway.settings import Settings
@@ -91,6 +92,7 @@ BOUNDED: dict[str, Bound] = {
     **{f"{owner}.{name}": Bound(5, "1 to 5") for owner in ("ScoreRange", "ScoreRangeInput")
        for name in ("min", "max")},
     "CohortPeriodActivity.offset": Bound(MAX_OFFSET, f"0 to {MAX_OFFSET}"),
+    "CreateCouponsInput.count": Bound(MAX_CODES, f"1 to {MAX_CODES}"),  # codes per call
 }
 # Page sizes: any argument with one of these names (`first` of a connection or a ranking).
 PAGE_SIZE_ARGUMENTS = {"first": Bound(MAX_FIRST, f"1 to {MAX_FIRST}"),

@@ -60,6 +60,8 @@ ADMIN_ONLY = "mergeMembers and unmergeMembers need an admin key: a partner gets 
     "payload (tests/test_write_scope.py)"
 PRIVACY_ONLY = "eraseMember and exportMember need an admin key: a partner gets FORBIDDEN and "\
     "no payload (tests/test_erasure.py)"
+BRAND_ONLY = "campaigns, coupons and exchange rates are the brand's: a partner gets FORBIDDEN "\
+    "and no payload (tests/test_promotions.py)"
 UNREACHED: dict[str, str] = {
     "Mutation.mergeMembers": ADMIN_ONLY,
     "Mutation.unmergeMembers": ADMIN_ONLY,
@@ -73,6 +75,15 @@ UNREACHED: dict[str, str] = {
         ("ExportPayload", ("export", "userErrors")),
         ("MemberExport", ("id", "generatedAt", "document", "audit")),
         ("AuditEntry", ("id", "action", "memberId", "by", "at"))) for f in fields},
+    "Mutation.createCampaign": BRAND_ONLY,
+    "Mutation.createCoupons": BRAND_ONLY,
+    "Mutation.setFxRate": BRAND_ONLY,
+    "CreateCampaignPayload.campaign": BRAND_ONLY,
+    "CreateCampaignPayload.userErrors": BRAND_ONLY,
+    "CreateCouponsPayload.coupons": BRAND_ONLY,
+    "CreateCouponsPayload.userErrors": BRAND_ONLY,
+    "SetFxRatePayload.fxRate": BRAND_ONLY,
+    "SetFxRatePayload.userErrors": BRAND_ONLY,
 }
 
 

@@ -68,6 +68,7 @@ FIELD_COSTS: Final[Mapping[str, int]] = {
     # request in one)
     "Segment.count": 25,
     "Segment.members": 25,
+    "Campaign.results": 20,  # two aggregates (per day and member; first orders)
     # mutations: checks, an idempotency claim and several single-document writes each
     "Mutation.placeOrder": 10,
     "Mutation.cancelOrder": 10,
@@ -99,6 +100,10 @@ FIELD_COSTS: Final[Mapping[str, int]] = {
     "Mutation.deleteSegment": 5,
     "Mutation.eraseMember": 50,
     "Mutation.exportMember": 20,
+    "Mutation.redeemPoints": 10,
+    "Mutation.createCampaign": 10,
+    "Mutation.createCoupons": 10,
+    "Mutation.setFxRate": 5,
     # subscriptions: charged once, when they start; they then hold a place in the live poller
     "Subscription.memberActivity": 10,
     "Subscription.channelOrders": 10,

@@ -48,6 +48,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Money and writes", (
         "base_currency", "tier_thresholds", "max_line_quantity", "max_order_total_base",
         "max_stock_adjustment", "max_stock_level", "low_stock_units", "max_import_points",
+        "point_value_minor_units",
         "idempotency_lease_seconds", "reservation_timeout_seconds",
         "reservation_sweep_seconds", "pickup_hold_hours")),
     ("Analytics", ("analytics_max_range_days", "analytics_max_buckets", "brand_time_zone")),

@@ -25,9 +25,10 @@ from pymongo.errors import DuplicateKeyError
 
 from gateway import ids
 from gateway.clock import now
-from gateway.commerce import allocation, loyalty, rollups, validation
+from gateway.commerce import allocation, coupons, loyalty, rollups, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, member_id_of, new_id
 from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.commerce.pricing import check_code, price_order
 from gateway.commerce.settlement import settle_cancelled
 from gateway.database import Database
 from gateway.database.query import Doc
@@ -63,20 +64,25 @@ class PlaceOrder:
     identity: tuple[str, str] | None
     lines: tuple[Line, ...]
     idempotency_key: str
+    coupon: str | None = None
 
     def fingerprint_input(self) -> dict[str, object]:
-        return {"channel": self.channel_id, "location": self.location_id,
-                "member": self.member_id, "identity": list(self.identity or ()),
-                "lines": [[line.sku, line.quantity] for line in self.lines]}
+        found: dict[str, object] = {
+            "channel": self.channel_id, "location": self.location_id, "member": self.member_id,
+            "identity": list(self.identity or ()),
+            "lines": [[line.sku, line.quantity] for line in self.lines]}
+        if self.coupon is not None:
+            found["coupon"] = self.coupon
+        return found
 
 
 def check_place_order(
     *, channel: str, location: str | None, member: str | None,
     identity: tuple[str, str] | None, lines: list[tuple[str, int]], idempotency_key: str,
-    max_quantity: int,
+    max_quantity: int, coupon: str | None = None,
 ) -> PlaceOrder:
     """Shape checks that need no database: ids, quantities (1 to ``max_quantity`` per line),
-    line count, the key."""
+    line count, the key, the coupon code's shape."""
     errors: list[UserError] = []
     checked_lines: list[Line] = []
     validation.idempotency_key(idempotency_key)
@@ -85,6 +91,7 @@ def check_place_order(
                    if location is not None else None)
     if member is not None and identity is not None:
         raise reject("INVALID", "Give member or identity, not both.", field="member")
+    code = check_code(coupon) if coupon is not None else None
     member_id = ids.check(member, "mem_", field="member") if member else None
     ident = None
     if identity is not None:
@@ -110,7 +117,7 @@ def check_place_order(
         raise Rejected(*errors)
     return PlaceOrder(channel_id=channel_id, location_id=location_id, member_id=member_id,
                       identity=ident, lines=tuple(checked_lines),
-                      idempotency_key=idempotency_key)
+                      idempotency_key=idempotency_key, coupon=code)
 
 
 async def place_order(
@@ -122,6 +129,7 @@ async def place_order(
         await check_not_done(db, "orders", order_id, resumed)
         doc = await _priced_order(loaders=loaders, settings=settings, order=order,
                                   order_id=order_id, caller=caller)
+        await coupons.redeem(db, order=doc, resumed=resumed)
         hold = Hold(order_id=order_id, token=uuid.uuid4().hex,
                     until=now() + timedelta(seconds=settings.reservation_timeout_seconds))
         if order.location_id is None:
@@ -148,7 +156,8 @@ async def place_order(
         loaders.orders_by_id.prime(order_id, doc)
 
     return await run_once(db, caller=caller, mutation="placeOrder", key=order.idempotency_key,
-                          request=order.fingerprint_input(), new_id=new_id("ord_"), work=work,
+                          request=order.fingerprint_input(), new_id=new_id("ord_"),
+                          work=coupons.given_back_on_failure(db, work, code=order.coupon),
                           lease_seconds=settings.idempotency_lease_seconds)
 
 
@@ -190,18 +199,25 @@ async def _priced_order(
                           "unit_price": offer["price"]})
     if errors:
         raise Rejected(*errors)
-    total = sum(line["unit_price"] * line["quantity"] for line in lines)
+    placed_at = now()
+    priced = await price_order(
+        loaders=loaders, channel=channel, member_id=member_id, coupon=order.coupon,
+        lines=[(x["sku"], x["quantity"], x["unit_price"]) for x in lines], at=placed_at)
+    total = priced.pricing.total
     fx = await fx_snapshot(loaders, amount=total, currency=currency,
                            base_currency=settings.base_currency, field="channel")
     validation.worth(fx.base_amount, ceiling=settings.max_order_total_base,
                      base_currency=settings.base_currency, what="An order", field="lines")
     return {
         "_id": order_id, "member_id": member_id, "channel_id": channel["_id"],
-        "location_id": order.location_id, "lines": lines, "total": total,
-        "currency": currency, "status": "PLACED", "placed_at": now(),
-        "fx_rate": fx.rate_text, "total_base": fx.base_amount, "paid": 0,
+        "location_id": order.location_id, "currency": currency,
+        # an order promotions made free has nothing to pay
+        "status": "PLACED" if total else "PAID", "placed_at": placed_at,
+        "fx_rate": fx.rate_text, "fx_snapshot_id": fx.snapshot_id,
+        "total_base": fx.base_amount, "paid": 0,
         "stock": "RESERVED",
         "source": "api", "placed_by": caller,
+        **priced.fields(rate=fx.rate, currency=currency, base_currency=settings.base_currency),
     }
 
 

@@ -13,7 +13,9 @@ can never exceed it. Then, each once per refund id:
    is worth exactly 0 in the base currency, however its refunds were split;
 3. the refund document (``refunds``, id ``rfd_``) and the order event REFUNDED are written;
 4. the points the refunded value earned are taken back, and the tier follows
-   (``gateway.commerce.loyalty.take_back``).
+   (``gateway.commerce.loyalty.take_back``);
+5. a ``POINTS`` payment gives back the points of the share refunded
+   (``gateway.commerce.points.restore``).
 
 Revenue, ``lifetimeValue`` and the channel summaries count an order's total less its refunds.
 """
@@ -24,7 +26,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final, NoReturn
 
 from gateway.clock import now
-from gateway.commerce import loyalty, rollups
+from gateway.commerce import loyalty, points, rollups
 from gateway.commerce.operations import order_of, record_event, stable_id
 from gateway.database import Database
 from gateway.database.query import Doc
@@ -92,6 +94,7 @@ async def refund(
     order = await _order_refunded(db, loaders=loaders, settings=settings,
                                   order_id=after["order_id"], amount=amount,
                                   refund_id=refund_id)
+    await points.restore(db, loaders=loaders, payment=after, refund_id=refund_id)
     doc: Doc = {
         "_id": refund_id, "payment_id": payment_id, "order_id": after["order_id"],
         "member_id": after.get("member_id"), "channel_id": after["channel_id"],

@@ -25,7 +25,7 @@ from typing import NoReturn
 from pymongo.errors import DuplicateKeyError
 
 from gateway.clock import now
-from gateway.commerce import loyalty, validation
+from gateway.commerce import coupons, loyalty, validation
 from gateway.commerce.common import fx_snapshot, new_id
 from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.commerce.operations import order_of, record_event, stable_id
@@ -244,9 +244,10 @@ def lines_value(order: Doc, lines: list[tuple[str, int]], *, field: str = "lines
 async def settle_cancelled(db: Database, *, loaders: Loaders, settings: Settings, order: Doc,
                            by: str) -> None:
     """The money of a cancelled order goes back: authorised payments are voided, captured
-    ones refunded in full (each once: the ids are fixed by the order and the payment), and
-    the event CANCELLED is written."""
+    ones refunded in full (each once: the ids are fixed by the order and the payment), its
+    coupon's use is given back (once), and the event CANCELLED is written."""
     op_id = f"cancel:{order['_id']}"
+    await coupons.release(db, order=order)
     payments = await lifecycle.payments_of(db, order_id=order["_id"])
     for payment in payments:
         unsettled = f"void:{payment['_id']}" not in order.get("ops", [])

@@ -26,7 +26,8 @@ COLLECTIONS: tuple[str, ...] = (
     "channels", "locations", "fx_rates", "products", "inventory",
     "members", "identities", "orders", "payments", "visits", "order_events", "refunds",
     "returns", "transfers", "stock_movements",
-    "member_keys", "consents", "segments",
+    "member_keys", "consents", "segments", "fx_history", "campaigns", "coupons",
+    "coupon_redemptions",
 )
 
 

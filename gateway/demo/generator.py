@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.database.seeding import COLLECTIONS, write_seed_files
-from gateway.demo import crm
+from gateway.demo import crm, promotions
 from gateway.demo.lifecycle import add_lifecycle
 from gateway.demo.supply import supply_chain
 from gateway.demo.tables import (
@@ -348,6 +348,7 @@ def _generate(scale: int, seed: int) -> dict[str, list[Doc]]:
     add_lifecycle(data, seed)
     crm.add(data, seed)
     supply_chain(data, seed=seed, end=END)
+    promotions.add(data, seed)
     for docs in data.values():
         docs.sort(key=lambda doc: doc["_id"])
     return {name: data[name] for name in COLLECTIONS}

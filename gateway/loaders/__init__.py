@@ -11,7 +11,8 @@ time a field asks for it, and defined in its domain's module:
 - :mod:`~gateway.loaders.lifecycle`: order events, refunds and returns, a payment's refunds,
   an order's events;
 - :mod:`~gateway.loaders.timeline`: a member's history, merged into one timeline;
-- :mod:`~gateway.loaders.analytics`: the series and tables of the analytics fields.
+- :mod:`~gateway.loaders.analytics`: the series and tables of the analytics fields;
+- :mod:`~gateway.loaders.campaigns`: campaigns, and their results.
 
 Each batch sends one query for all the keys of a tick (:mod:`~gateway.loaders.batch`), inside
 a span and with its size counted (``omnigw_dataloader_batch_size``).
@@ -31,6 +32,7 @@ from gateway.database.scope import ADMIN, Scope
 from gateway.loaders import (
     activity,
     analytics,
+    campaigns,
     channels,
     lifecycle,
     members,
@@ -109,6 +111,8 @@ class Loaders:
     conversion_by_channel = Lazy(analytics.conversion_by_channel)
     segments_by_id = Lazy(segments.segments_by_id)
     segment_answers = Lazy(segments.segment_answers)
+    campaigns_by_id = Lazy(campaigns.campaigns_by_id)
+    results_by_campaign = Lazy(campaigns.results_by_campaign)
 
     def __init__(self, db: Database, scope: Scope = ADMIN) -> None:
         self.db = db

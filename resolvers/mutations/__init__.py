@@ -9,11 +9,14 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.mutations.activity import ActivityMutation
+from resolvers.mutations.campaigns import CampaignMutation
 from resolvers.mutations.fulfilment import FulfilmentMutation
+from resolvers.mutations.fx import FxMutation
 from resolvers.mutations.imports import ImportMutation
 from resolvers.mutations.members import MemberMutation
 from resolvers.mutations.merges import MergeMutation
 from resolvers.mutations.orders import OrderMutation
+from resolvers.mutations.points import PointsMutation
 from resolvers.mutations.privacy import PrivacyMutation
 from resolvers.mutations.segments import SegmentMutation
 from resolvers.mutations.settlement import SettlementMutation
@@ -22,8 +25,10 @@ from resolvers.mutations.transfers import TransferMutation
 
 
 @strawberry.type(description="Write orders, payments, visits, stock, transfers, members and "
-                 "identities; fulfil, refund and return orders.")
+                 "identities; fulfil, refund and return orders; write campaigns, coupons and "
+                 "exchange rates.")
 class Mutation(OrderMutation, StockMutation, TransferMutation, ActivityMutation,
                SettlementMutation, FulfilmentMutation, MemberMutation, MergeMutation,
-               ImportMutation, PrivacyMutation, SegmentMutation):
+               ImportMutation, PrivacyMutation, SegmentMutation, PointsMutation, CampaignMutation,
+               FxMutation):
     pass

@@ -75,6 +75,8 @@ class ActivityMutation:
         try:
             if len(input.currency) != 3 or not input.currency.isalpha():
                 raise reject("INVALID", "currency must be an ISO 4217 code.", field="currency")
+            if input.method is PaymentMethod.POINTS:
+                raise reject("INVALID", "Points pay through redeemPoints.", field="method")
             once = await record_payment(
                 db=ctx.db, loaders=ctx.loaders, settings=ctx.settings, scope=ctx.scope,
                 caller=caller_of(ctx.scope, ctx.principal),

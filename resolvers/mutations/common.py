@@ -9,7 +9,8 @@ from typing import Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from gateway.errors import Rejected
+from gateway.database.scope import Scope
+from gateway.errors import Forbidden, Rejected
 
 
 @strawberry.enum(description="Stable codes of the expected failures of a mutation.")
@@ -43,6 +44,14 @@ class UserErrorCode(Enum):
         "LIMIT_EXCEEDED",
         description="A quantity or amount is above a ceiling of the gateway (the message names "
         "the setting and its value).")
+    COUPON_EXHAUSTED = strawberry.enum_value(
+        "COUPON_EXHAUSTED", description="Every use of the coupon is taken (one winner per use).")
+    COUPON_NOT_APPLICABLE = strawberry.enum_value(
+        "COUPON_NOT_APPLICABLE",
+        description="The coupon's campaign does not run in this channel now, or gives no "
+        "discount on this order; nothing was written and the coupon is not spent.")
+    INSUFFICIENT_POINTS = strawberry.enum_value(
+        "INSUFFICIENT_POINTS", description="The member holds fewer points than asked.")
 
 
 @strawberry.type(description="An expected failure of a mutation: data, not an exception.")
@@ -77,3 +86,10 @@ IDEMPOTENCY_KEY = (
     "at least 24 hours. A replay with the same input returns the same payload and writes "
     "nothing; the same key with another input gives IDEMPOTENCY_KEY_REUSED."
 )
+
+
+def admin_only(scope: Scope, mutation: str) -> None:
+    """Campaigns, coupons and exchange rates are the brand's decisions: FORBIDDEN for a
+    partner key (a GraphQL error, no payload)."""
+    if not scope.unrestricted:
+        raise Forbidden(f"{mutation} needs an admin key.")

@@ -25,8 +25,9 @@ class OrderLineInput:
 
 @strawberry.input(
     description="A new order. Prices come from each product's offer in the channel (which must "
-    "be available); totals are computed by the server in the channel's currency, with an FX "
-    "snapshot to the base currency."
+    "be available), then the campaigns running in the channel take their discounts "
+    "(PromotionRule says how they combine); totals are computed by the server in the "
+    "channel's currency, with an FX snapshot to the base currency."
 )
 class PlaceOrderInput:
     channel: strawberry.ID = strawberry.field(description="The channel (ch_ id).")
@@ -41,6 +42,11 @@ class PlaceOrderInput:
         default=None, description="The buyer (mem_ id); a merged id stands for its survivor.")
     identity: IdentityInput | None = strawberry.field(
         default=None, description="The buyer by channel identity (instead of `member`).")
+    coupon: str | None = strawberry.field(
+        default=None, description="A coupon code (any case): its campaign must run in the "
+        "channel now and give a discount on the order (COUPON_NOT_APPLICABLE), and a use must "
+        "be left (COUPON_EXHAUSTED); the use is taken exactly once, and given back if the "
+        "order is refused or cancelled.")
 
 
 @strawberry.type(description="The result of placeOrder.")
@@ -77,7 +83,7 @@ class OrderMutation:
                 if input.identity else None,
                 lines=[(line.sku, line.quantity) for line in input.lines],
                 idempotency_key=input.idempotency_key,
-                max_quantity=ctx.settings.max_line_quantity,
+                max_quantity=ctx.settings.max_line_quantity, coupon=input.coupon,
             )
             once = await place_order(db=ctx.db, loaders=ctx.loaders, settings=ctx.settings,
                                      caller=caller_of(ctx.scope, ctx.principal), order=order)
@@ -87,7 +93,8 @@ class OrderMutation:
 
     @strawberry.mutation(
         description="Cancel an order that has not shipped (PLACED or PAID): its reserved "
-        "stock is released and points earned by it are taken back. Cancelling a cancelled "
+        "stock is released, points earned by it are taken back, points spent on it given "
+        "back and its coupon's use released. Cancelling a cancelled "
         "order returns it unchanged; a shipped or completed one gives CONFLICT."
     )
     async def cancel_order(

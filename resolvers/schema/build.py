@@ -16,8 +16,10 @@ from gateway.context import Info
 from gateway.telemetry.graphql_tracing import OperationSpan
 from gateway.telemetry.metrics import OperationMetrics
 from resolvers.activity import Activity
+from resolvers.campaigns import Campaign, CampaignQuery, load_campaign
 from resolvers.channels import Channel, ChannelQuery, Location, load_channel, load_location
 from resolvers.cohorts import CohortQuery
+from resolvers.fx import FxQuery
 from resolvers.member_search import MemberSearchQuery
 from resolvers.members import Identity, Member, MemberQuery, load_identity, load_member
 from resolvers.mutations import Mutation
@@ -49,7 +51,8 @@ from resolvers.visits import Visit, VisitQuery, load_visit
 
 @strawberry.type(description="Read the brand's channels, goods, members, orders and visits.")
 class Query(ChannelQuery, ProductQuery, MemberQuery, MemberSearchQuery, OrderQuery,
-            PaymentQuery, VisitQuery, ReachQuery, SegmentQuery, CohortQuery, TransferQuery):
+            PaymentQuery, VisitQuery, ReachQuery, SegmentQuery, CohortQuery, TransferQuery,
+            CampaignQuery, FxQuery):
     @strawberry.field(description="Any object by its global id (the prefix names the type).")
     async def node(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id.")]
@@ -82,6 +85,7 @@ NODE_LOADERS: dict[str, Callable[[Info, str], Awaitable[Node | None]]] = {
     "Return": load_return,
     "StockMovement": load_movement,
     "Transfer": load_transfer,
+    "Campaign": load_campaign,
 }
 
 
@@ -102,7 +106,7 @@ def build_schema(**kwargs: Any) -> Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[Activity, Channel, Location, Product, StockLevel, StockMovement, Transfer, Member,
-               Identity, Order, Payment, Visit, OrderEvent, Refund, Return],
+               Identity, Order, Payment, Visit, OrderEvent, Refund, Return, Campaign],
         extensions=[
             OperationSpan,  # first: its span encloses the work of the others
             DatabaseStats,

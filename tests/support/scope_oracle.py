@@ -7,9 +7,10 @@ partner's channels:
   consent records, identities, ledger entries, merges (a merge is the partner's when it moved
   one of its identities), other owners' segments, audit entries, stock movements (at other
   channels' locations), transfers (unless both ends are its channels'), products offered in
-  none of its channels (and on none of its orders), and members it may not see (members
-  holding no identity in its channels, unless merged by a merge of its own, or named by one
-  of its own records);
+  none of its channels (and on none of its orders), members it may not see (members holding
+  no identity in its channels, unless merged by a merge of its own, or named by one of its
+  own records), and campaigns covering none of its channels (by id or kind) and their
+  coupons (ids and codes);
 - personal data: every member's name, phone and email, and the external ids of other
   channels' identities (a rural outlet's is a phone number);
 - the names of every other API key (who merged, who adjusted stock, who placed an order).
@@ -29,13 +30,14 @@ from typing import Any
 
 from gateway.database import Database
 
+# a stock level's id (stk_<sku>@<location>) is checked by its parts; a coupon's id may hold a -
 TOKEN = re.compile(
-    r"(?<![A-Za-z0-9])(?:ch|loc|sku|mem|ord|pay|vis|mrg|cns|seg|aud|trf|mov)_[A-Za-z0-9_]+")
-# a stock level's id (stk_<sku>@<location>) is checked by its parts
+    r"(?<![A-Za-z0-9])(?:ch|loc|sku|mem|ord|pay|vis|mrg|cns|seg|aud|trf|mov|cmp|cpn)_[A-Za-z0-9_\-]+")
 MASK = "***"
 COLLECTIONS = ("channels", "locations", "products", "members", "identities", "orders",
                "payments", "visits", "points_ledger", "merges", "api_keys", "inventory",
-               "consents", "segments", "audit", "transfers", "stock_movements")
+               "consents", "segments", "audit", "transfers", "stock_movements", "campaigns",
+               "coupons")
 
 
 @dataclass
@@ -117,6 +119,16 @@ class Oracle:
                         self.foreign_text.add(external_id)
         for doc in docs["points_ledger"]:
             if not self.mine(doc.get("channel_id")):
+                self.foreign_text.add(doc["_id"])
+        kinds = {doc["kind"] for doc in docs["channels"] if self.mine(doc["_id"])}
+        own_campaigns = {doc["_id"] for doc in docs["campaigns"]
+                         if set(doc["channel_ids"]) & self.channels
+                         or set(doc["channel_kinds"]) & kinds}
+        for doc in docs["campaigns"]:
+            sort(doc["_id"], doc["_id"] in own_campaigns)
+        for doc in docs["coupons"]:
+            sort(f"cpn_{doc['_id']}", doc["campaign_id"] in own_campaigns)
+            if doc["campaign_id"] not in own_campaigns:
                 self.foreign_text.add(doc["_id"])
         self.exact |= {doc["name"] for doc in docs["api_keys"] if doc["name"] != self.own_key}
         self.exact |= {doc["merged_by"] for doc in docs["merges"]}

@@ -9,7 +9,10 @@ partner's; an import at a rural outlet; orders shipped and returned (one of anot
 taken back at the partner's store), one ready for pick-up; visits and stock adjustments in
 other channels; consent recorded in the partner's channel and another; a segment saved by
 the partner with every rule, and one by an admin; transfers at every step between the
-partner's stores, between others' locations and across.
+partner's stores, between others' locations and across; a campaign running now in the
+partner's kinds of channel (so the world's orders there are discounted), a coupon campaign of
+its own channel and one of another channel's, each with a coupon redeemed; points spent in its
+channel and in another; a new exchange rate.
 
 The partner holds ``ch_freshmart`` (a supermarket chain) and ``ch_us_market`` (an overseas
 marketplace); every other channel is someone else's.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -78,6 +82,16 @@ TRANSFERS = (("loc_fm_beijing_chaoyang", "loc_fm_chengdu_jinjiang", ("ship", "re
              ("loc_wh_hangzhou", "loc_wh_wuhan", ("ship", "receive")),
              ("loc_wh_hangzhou", "loc_fm_shanghai_xuhui", ("ship", "receive")),
              ("loc_fm_chengdu_jinjiang", "loc_vl_anji", ("cancel",)))
+CAMPAIGN = """mutation($input: CreateCampaignInput!) { createCampaign(input: $input) {
+  campaign { id } userErrors { code message } } }"""
+COUPONS = """mutation($input: CreateCouponsInput!) { createCoupons(input: $input) {
+  coupons { code } userErrors { code message } } }"""
+REDEEM = """mutation($input: RedeemPointsInput!) { redeemPoints(input: $input) {
+  payment { id amount { minorUnits } } userErrors { code message } } }"""
+FX = """mutation($input: SetFxRateInput!) { setFxRate(input: $input) {
+  fxRate { id } userErrors { code message } } }"""
+MONEY = [{"currencyCode": c, "minorUnits": v} for c, v in (("CNY", "500"), ("USD", "100"),
+                                                            ("MYR", "300"), ("THB", "2000"))]
 
 
 CONSENT = """mutation($input: RecordConsentInput!) { recordConsent(input: $input) {
@@ -146,13 +160,19 @@ async def ok(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -
 
 
 async def paid_order(client: httpx.AsyncClient, *, channel: str, member: str, key: str,
-                     location: str | None = None) -> str:
+                     location: str | None = None, coupon: str | None = None,
+                     points: int = 0) -> str:
     placed = await ok(client, PLACE, {"input": {
         "channel": channel, "member": member, "idempotencyKey": key, "location": location,
-        "lines": [{"sku": SKU, "quantity": 1}]}})
+        "lines": [{"sku": SKU, "quantity": 1}], "coupon": coupon}})
     order = placed["order"]
+    paid = 0
+    if points:
+        redeemed = await ok(client, REDEEM, {"input": {
+            "order": order["id"], "points": str(points), "idempotencyKey": key}})
+        paid = int(redeemed["payment"]["amount"]["minorUnits"])
     await ok(client, PAY, {"input": {
-        "order": order["id"], "amount": order["total"]["minorUnits"],
+        "order": order["id"], "amount": str(int(order["total"]["minorUnits"]) - paid),
         "currency": order["total"]["currencyCode"], "method": "CASH", "idempotencyKey": key}})
     return str(order["id"])
 
@@ -171,12 +191,43 @@ async def transfers(admin: httpx.AsyncClient) -> list[str]:
     return made
 
 
+async def campaigns(admin: httpx.AsyncClient) -> tuple[str, str]:
+    """A campaign running now in the partner's kinds of channel, and two coupon campaigns,
+    of its channel and of another's, with a coupon each; the two codes."""
+    now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    window = {"startsAt": (now - timedelta(days=2)).isoformat(),
+              "endsAt": (now + timedelta(days=30)).isoformat()}
+    await ok(admin, CAMPAIGN, {"input": {
+        "name": "Walk week", **window, "channelKinds": ["SUPERMARKET", "OVERSEAS"],
+        "idempotencyKey": "walk-campaign",
+        "rules": [{"kind": "PERCENT_OFF", "target": "ORDER", "percentOff": "5"}]}})
+    codes = []
+    for channel, name in (("ch_us_market", "mine"), ("ch_flagship", "theirs")):
+        made = await ok(admin, CAMPAIGN, {"input": {
+            "name": f"Walk coupon {name}", **window, "channels": [channel],
+            "couponRequired": True, "idempotencyKey": f"walk-coupon-{name}",
+            "rules": [{"kind": "AMOUNT_OFF", "target": "ORDER", "amounts": MONEY}]}})
+        coupons = await ok(admin, COUPONS, {"input": {
+            "campaign": made["campaign"]["id"], "codes": [f"WALK-{name.upper()}-1",
+                                                          f"WALK-{name.upper()}-2"],
+            "maxUses": "5", "idempotencyKey": f"walk-coupons-{name}"}})
+        codes.append(coupons["coupons"][0]["code"])
+    await ok(admin, FX, {"input": {"currency": "USD", "rate": "7.2031",
+                                   "idempotencyKey": "walk-fx"}})
+    return codes[0], codes[1]
+
+
 async def build(admin: httpx.AsyncClient, db: Database, partner: httpx.AsyncClient
                 ) -> list[str]:
     """The writes of the module docstring; the ids they made, most telling first."""
     await ok(admin, ADJUST.replace("delta: 3", "delta: 50"),
              {"loc": "loc_wh_los_angeles_bonded", "on": 0})  # the partner's warehouse ships
     moved = await transfers(admin)
+    mine, theirs = await campaigns(admin)
+    await paid_order(admin, channel="ch_us_market", member=NEAR, key="near-coupon",
+                     coupon=mine, points=100)
+    await paid_order(admin, channel="ch_flagship", member=FAR, key="far-coupon", coupon=theirs,
+                     points=100)
     await paid_order(admin, channel="ch_flagship", member=FAR, key="far")
     await paid_order(admin, channel="ch_us_market", member=NEAR, key="near")
     await paid_order(admin, channel="ch_freshmart", member=NEAR, key="near-fm",

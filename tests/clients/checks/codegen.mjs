@@ -14,6 +14,7 @@ const SCALARS = {
   DateTime: "string",  // RFC 3339, e.g. "2026-05-05T10:00:00+00:00"
   Decimal: "string",  // an exact decimal string, e.g. "12.50"
   Long: "string",  // a 64-bit integer as a string of digits, e.g. "2702344591"
+  LocalDateTime: "string",  // a wall-clock time without an offset, e.g. "2026-10-01T00:00:00"
   _Any: "{ __typename: string; [key: string]: string }",  // federation's entity keys
   link__Import: "string",  // federation's, in the introspection of the URL
 };
