@@ -37,35 +37,25 @@ class CampaignFigures:
         "campaign in the window.")
 
 
-@strawberry.type(description="A campaign's figures for one local day of a channel kind (a "
-                 "day is the order's date in its own channel's zone).")
-class CampaignKindDay(CampaignFigures):
-    date: str = strawberry.field(description="The local date, YYYY-MM-DD.")
-
-
-@strawberry.type(description="A campaign's figures in one channel kind.")
+@strawberry.type(description="A campaign's figures in one channel kind, or on one local day "
+                 "of it (a day is the order's date in its own channel's zone).")
 class CampaignKindResults(CampaignFigures):
     kind: ChannelKind = strawberry.field(description="The channel kind.")
-    days: list[CampaignKindDay] = strawberry.field(description="Per local day, oldest first.")
+    date: str | None = strawberry.field(
+        description="The local date, YYYY-MM-DD (in byKindAndDay); null in byKind.")
 
 
-@strawberry.type(description="A campaign's figures for one local day of a channel.")
-class CampaignChannelDay(CampaignFigures):
-    date: str = strawberry.field(description="The date in the channel's zone, YYYY-MM-DD.")
-    revenue: Money = strawberry.field(description="Order totals, in the channel's currency.")
-    discount: Money = strawberry.field(
-        description="What the campaign took off, in the channel's currency.")
-
-
-@strawberry.type(description="A campaign's figures in one channel.")
+@strawberry.type(description="A campaign's figures in one channel, or on one day of it in the "
+                 "channel's zone.")
 class CampaignChannelResults(CampaignFigures):
     channel_id: strawberry.Private[str]
+    date: str | None = strawberry.field(
+        description="The date in the channel's zone, YYYY-MM-DD (in byChannelAndDay); null in "
+        "byChannel.")
     time_zone: str = strawberry.field(description="The channel's IANA zone (its days).")
     revenue: Money = strawberry.field(description="Order totals, in the channel's currency.")
     discount: Money = strawberry.field(
         description="What the campaign took off, in the channel's currency.")
-    days: list[CampaignChannelDay] = strawberry.field(
-        description="Per day in the channel's zone, oldest first.")
 
     @strawberry.field(description="The channel.")
     async def channel(self, info: Info) -> Channel | None:
@@ -78,8 +68,14 @@ class CampaignResults(CampaignFigures):
     until: datetime = strawberry.field(description="End of the window (UTC), exclusive.")
     by_kind: list[CampaignKindResults] = strawberry.field(
         description="Per channel kind with orders, in enum order.")
+    by_kind_and_day: list[CampaignKindResults] = strawberry.field(
+        description="Per channel kind and local day with orders: by kind (enum order), then "
+        "oldest day first.")
     by_channel: list[CampaignChannelResults] = strawberry.field(
         description="Per channel with orders, by channel id.")
+    by_channel_and_day: list[CampaignChannelResults] = strawberry.field(
+        description="Per channel and day (in its zone) with orders: by channel id, then "
+        "oldest day first.")
 
 
 def _figures(tally: rules.CampaignTally, base: str) -> dict[str, object]:
@@ -98,23 +94,30 @@ async def campaign_results(info: Info, campaign_id: str, since: datetime,
     kind_of = {channel_id: doc["kind"] for channel_id, doc in found.channels.items()}
     table = rules.campaign_table(found.rows, found.first_order, kind_of)
     base = info.context.settings.base_currency
-    by_kind = [
-        CampaignKindResults(
-            kind=ChannelKind(kind), **_figures(table.by_kind[kind], base),  # type: ignore[arg-type]
-            days=[CampaignKindDay(date=day, **_figures(tally, base))  # type: ignore[arg-type]
-                  for (k, day), tally in sorted(table.by_kind_day.items()) if k == kind])
-        for kind in rules.CHANNEL_KINDS if kind in table.by_kind]
-    by_channel = []
-    for channel_id, tally in sorted(table.by_channel.items()):
+    order = {kind: n for n, kind in enumerate(rules.CHANNEL_KINDS)}
+
+    def kind_row(kind: str, day: str | None, tally: rules.CampaignTally) -> CampaignKindResults:
+        return CampaignKindResults(kind=ChannelKind(kind), date=day,
+                                   **_figures(tally, base))  # type: ignore[arg-type]
+
+    def channel_row(channel_id: str, day: str | None,
+                    tally: rules.CampaignTally) -> CampaignChannelResults:
         channel = found.channels[channel_id]
         currency = channel["currency"]
-        by_channel.append(CampaignChannelResults(
-            channel_id=channel_id, time_zone=channel["time_zone"],
+        return CampaignChannelResults(
+            channel_id=channel_id, date=day, time_zone=channel["time_zone"],
             revenue=money(tally.revenue, currency), discount=money(tally.discount, currency),
-            **_figures(tally, base),  # type: ignore[arg-type]
-            days=[CampaignChannelDay(date=day, revenue=money(t.revenue, currency),
-                                     discount=money(t.discount, currency),
-                                     **_figures(t, base))  # type: ignore[arg-type]
-                  for (ch, day), t in sorted(table.by_channel_day.items()) if ch == channel_id]))
-    return CampaignResults(since=w.since, until=w.until, by_kind=by_kind, by_channel=by_channel,
-                           **_figures(table.total, base))  # type: ignore[arg-type]
+            **_figures(tally, base))  # type: ignore[arg-type]
+
+    return CampaignResults(
+        since=w.since, until=w.until,
+        by_kind=[kind_row(kind, None, tally) for kind, tally in
+                 sorted(table.by_kind.items(), key=lambda item: order[item[0]])],
+        by_kind_and_day=[kind_row(kind, day, tally) for (kind, day), tally in
+                         sorted(table.by_kind_day.items(),
+                                key=lambda item: (order[item[0][0]], item[0][1]))],
+        by_channel=[channel_row(ch, None, tally) for ch, tally in
+                    sorted(table.by_channel.items())],
+        by_channel_and_day=[channel_row(ch, day, tally) for (ch, day), tally in
+                            sorted(table.by_channel_day.items())],
+        **_figures(table.total, base))  # type: ignore[arg-type]
