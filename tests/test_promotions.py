@@ -17,7 +17,7 @@ import pytest
 
 from gateway.commerce import promotions
 from gateway.database.writes import campaigns as campaign_writes
-from tests.support import SEEDS, WritingGateway, data, fresh_gateway, gql
+from tests.support import SEEDS, WritingGateway, data, fresh_gateway, gql, orders
 
 CAMPAIGN = """mutation($input: CreateCampaignInput!) { createCampaign(input: $input) {
   campaign { id name startsAt endsAt couponRequired channelKinds channels { id }
@@ -196,6 +196,40 @@ async def test_a_single_use_coupon_is_used_once_and_given_back_by_a_cancel(
     third = await place(gw.client, "single-3", channel="ch_th_market", lines=[(MANGO, 2)],
                         coupon="TH-ONCE-1")
     assert third["userErrors"] == []
+
+
+async def test_returned_units_of_a_discounted_line_refund_what_was_paid_for_them(
+    gw: WritingGateway,
+) -> None:
+    # given a paid and shipped order of 3 bottles at 15 % off
+    await create(gw.client, "returns", channels=["ch_flagship"], rules=[
+        {"kind": "PERCENT_OFF", "target": "SKUS", "skus": [MANGO], "percentOff": "15"}])
+    placed = await place(gw.client, "returns-1", channel="ch_flagship", member="mem_00046",
+                         lines=[(MANGO, 3)])
+    order = placed["order"]
+    total, discount = int(order["total"]["minorUnits"]), int(order["discount"]["minorUnits"])
+    assert discount > 0 and total == int(order["subtotal"]["minorUnits"]) - discount
+    await orders.pay(gw, order["id"], total, "returns-1")
+    shipped = await data(gw.client, orders.SHIP, {"input": {
+        "order": order["id"], "location": "loc_wh_hangzhou", "carrier": "YTO",
+        "trackingNumber": "returns-1", "idempotencyKey": "returns-1"}})
+    assert shipped["shipOrder"]["userErrors"] == []
+
+    async def give_back(key: str, units: int) -> int:
+        body = await data(gw.client, orders.RETURN, {"input": {
+            "order": order["id"], "location": "loc_wh_hangzhou", "reason": "test",
+            "lines": [{"sku": MANGO, "quantity": units}], "idempotencyKey": key}})
+        assert body["returnOrder"]["userErrors"] == []
+        return int(body["returnOrder"]["return"]["refunded"]["minorUnits"])
+
+    # when one bottle comes back, then the two others
+    one = await give_back("returns-a", 1)
+    # then the first is refunded its share of the discounted line, rounded down, not the
+    # list price; and all three give back exactly what the order cost
+    assert one == total // 3 < int(order["lines"][0]["lineTotal"]["minorUnits"]) // 3
+    assert one + await give_back("returns-b", 2) == total
+    refunded = await gw.db["orders"].find_one({"_id": order["id"]})
+    assert (refunded["refunded"], refunded["refunded_base"]) == (total, total)
 
 
 async def test_coupons_that_do_not_apply_are_refused_and_not_spent(gw: WritingGateway) -> None:

@@ -113,3 +113,14 @@ async def _tier(loaders: Loaders, member_id: str | None, campaigns: list[Doc]) -
 
 async def _none() -> Any:
     return None
+
+
+def units_value(line: Doc, units: int, *, before: int = 0) -> int:
+    """What ``units`` of an order line cost the buyer, ``before`` units of it being counted
+    already (returned earlier): the line's value after its discount, ``net``, is shared out
+    as ``floor(net x (before + units) / quantity) - floor(net x before / quantity)``, so the
+    units of a line, however split, come to exactly what it cost. A refund by lines or a
+    return pays this back: a discounted line is never refunded above what was paid for it."""
+    quantity = int(line["quantity"])
+    net = int(line["unit_price"]) * quantity - int(line.get("discount", 0))
+    return net * (before + units) // quantity - net * before // quantity

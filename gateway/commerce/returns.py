@@ -8,7 +8,9 @@ may act in (an online order returned at a supermarket or a rural outlet, and the
    and the order is SHIPPED or COMPLETED, recording the return (id, location, lines);
 2. each unit is restocked at the return location (``on_hand += q``, a stock movement), or
    written off with the reason given (no stock change; the reason stays on the return);
-3. the value of the units at the order's prices is refunded to the original payments,
+3. the value of the units at the order's prices, less their lines' discounts (shared out
+   so that a line's returns come to what it cost: ``gateway.commerce.pricing.units_value``),
+   is refunded to the original payments,
    oldest first (``gateway.commerce.refunds.refund_value``), which takes back revenue,
    lifetime value, channel summaries, points and tier;
 4. the return document (``returns``) and the order event RETURNED are written.
@@ -26,6 +28,7 @@ from gateway.commerce import order_stock, validation
 from gateway.commerce.idempotency import Once, run_once
 from gateway.commerce.operations import delivered, order_of, record_event, stable_id
 from gateway.commerce.order_stock import Units
+from gateway.commerce.pricing import units_value
 from gateway.commerce.refunds import refund_value
 from gateway.database import Database
 from gateway.database.query import Doc
@@ -80,7 +83,9 @@ async def return_order(
                    "write_off_reason": x.get("write_off_reason")} for x in record["lines"]]
         refunds = await refund_value(
             db=db, loaders=loaders, settings=settings, order_id=order_id,
-            amount=sum(x["unit_price"] * x["quantity"] for x in stored), op_id=return_id,
+            amount=sum(units_value(order["lines"][x["line"]], x["quantity"],
+                                   before=_returned_before(order, return_id, x["line"]))
+                       for x in record["lines"]), op_id=return_id,
             by=caller, reason=f"return: {reason}", location_id=record["location_id"],
             lines=stored, return_id=return_id)
         doc = {"_id": return_id, "order_id": order_id, "member_id": order.get("member_id"),
@@ -97,6 +102,17 @@ async def return_order(
         request=[order_id, location_id, [[x.sku, x.quantity, x.write_off_reason] for x in lines],
                  reason],
         new_id=return_id, work=work, lease_seconds=settings.idempotency_lease_seconds)
+
+
+def _returned_before(order: Doc, return_id: str, line: int) -> int:
+    """Units of a line returned by the returns recorded before ``return_id`` (the order's
+    ``returns`` keep the order in which their counters were applied)."""
+    units = 0
+    for record in order.get("returns", []):
+        if record["id"] == return_id:
+            break
+        units += sum(x["quantity"] for x in record["lines"] if x["line"] == line)
+    return units
 
 
 async def _take_back(db: Database, *, scope: Scope, order: Doc, return_id: str,

@@ -29,6 +29,7 @@ from gateway.commerce import coupons, loyalty, validation
 from gateway.commerce.common import fx_snapshot, new_id
 from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.commerce.operations import order_of, record_event, stable_id
+from gateway.commerce.pricing import units_value
 from gateway.commerce.refunds import refund, refund_value, refundable
 from gateway.database import Database
 from gateway.database.query import Doc
@@ -225,7 +226,8 @@ async def refund_payment(
 
 def lines_value(order: Doc, lines: list[tuple[str, int]], *, field: str = "lines"
                 ) -> tuple[int, list[Doc]]:
-    """The value of some units of an order's lines at its prices, and the lines as stored."""
+    """The value of some units of an order's lines at its prices less their discounts
+    (``gateway.commerce.pricing.units_value``), and the lines as stored."""
     by_sku = {line["sku"]: line for line in order["lines"]}
     value, stored = 0, []
     for i, (sku, quantity) in enumerate(lines):
@@ -236,7 +238,7 @@ def lines_value(order: Doc, lines: list[tuple[str, int]], *, field: str = "lines
         if not 1 <= quantity <= line["quantity"]:
             raise reject("INVALID", f"quantity must be 1 to {line['quantity']}.",
                          field=f"{field}.{i}.quantity")
-        value += line["unit_price"] * quantity
+        value += units_value(line, quantity)
         stored.append({"sku": sku, "quantity": quantity, "unit_price": line["unit_price"]})
     return value, stored
 
