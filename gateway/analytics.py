@@ -245,7 +245,7 @@ class CampaignTally:
 
     orders: int = 0
     units: int = 0
-    revenue: int = 0  # order totals, in the channel's currency (per channel only)
+    revenue: int = 0  # order totals less refunds, channel's currency (per channel only)
     revenue_base: int = 0
     discount: int = 0  # what the campaign took off, channel currency (per channel only)
     discount_base: int = 0

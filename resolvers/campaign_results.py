@@ -24,8 +24,8 @@ class CampaignFigures:
     orders: Long = strawberry.field(description="Orders.")
     units: Long = strawberry.field(description="Units on those orders (every line).")
     revenue_base: Money = strawberry.field(
-        description="Their totals after every discount, in the base currency (each order's "
-        "FX snapshot).")
+        description="Their totals after every discount, less what was refunded of them (at any "
+        "time), in the base currency (each order's FX snapshot).")
     discount_base: Money = strawberry.field(
         description="What this campaign took off them, in the base currency.")
     members: Long = strawberry.field(description="Distinct members who placed them.")
@@ -53,7 +53,8 @@ class CampaignChannelResults(CampaignFigures):
         description="The date in the channel's zone, YYYY-MM-DD (in byChannelAndDay); null in "
         "byChannel.")
     time_zone: str = strawberry.field(description="The channel's IANA zone (its days).")
-    revenue: Money = strawberry.field(description="Order totals, in the channel's currency.")
+    revenue: Money = strawberry.field(
+        description="Order totals less their refunds, in the channel's currency.")
     discount: Money = strawberry.field(
         description="What the campaign took off, in the channel's currency.")
 

@@ -12,7 +12,16 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.support import PARTNER_A, SEEDS, Callers, WritingGateway, data, fresh_gateway, gql
+from tests.support import (
+    PARTNER_A,
+    SEEDS,
+    Callers,
+    WritingGateway,
+    data,
+    fresh_gateway,
+    gql,
+    orders,
+)
 
 SINCE, UNTIL = datetime(2026, 9, 25, tzinfo=UTC), datetime(2026, 10, 20, tzinfo=UTC)
 FIGURES = """orders units revenueBase { minorUnits } discountBase { minorUnits } members
@@ -54,7 +63,8 @@ def expected(campaign_id: str, channels: set[str] | None = None) -> dict[str, An
         new = {m for m in members if first_ever[m] >= first_in[m]}
         return {"orders": str(len(rows)),
                 "units": str(sum(x["quantity"] for o, _ in rows for x in o["lines"])),
-                "revenueBase": {"minorUnits": str(sum(o["total_base"] for o, _ in rows))},
+                "revenueBase": {"minorUnits": str(sum(o["total_base"] - o.get("refunded_base", 0)
+                                                      for o, _ in rows))},
                 "discountBase": {"minorUnits": str(sum(p["amount_base"] for _, p in rows))},
                 "members": str(len(members)), "newMembers": str(len(new)),
                 "returningMembers": str(len(members - new))}
@@ -63,7 +73,8 @@ def expected(campaign_id: str, channels: set[str] | None = None) -> dict[str, An
         ch = key[1]
         return {"channel": {"id": ch}, "date": key[2] if len(key) == 3 else None,
                 "timeZone": channel[ch]["time_zone"], **figures(rows),
-                "revenue": {"minorUnits": str(sum(o["total"] for o, _ in rows)),
+                "revenue": {"minorUnits": str(sum(o["total"] - o.get("refunded", 0)
+                                                  for o, _ in rows)),
                             "currencyCode": channel[ch]["currency"]},
                 "discount": {"minorUnits": str(sum(p["amount"] for _, p in rows))}}
 
@@ -131,3 +142,30 @@ async def test_the_window_is_checked(client: httpx.AsyncClient) -> None:
     body = await gql(client, """{ campaign(id: "cmp_golden_week_2026") {
       results(since: "2026-10-20T00:00:00Z", until: "2026-09-25T00:00:00Z") { orders } } }""")
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+
+
+async def test_revenue_is_net_of_refunds(many: WritingGateway) -> None:
+    # given a completed Golden Week order in the base currency, and its card payment
+    rows = [o for o in SEEDS["orders"] if o["currency"] == "CNY" and o["status"] == "COMPLETED"
+            and any(p["campaign_id"] == GOLDEN for p in o.get("promotions", ()))
+            and SINCE <= o["placed_at"] < UNTIL]
+    order = rows[0]
+    payment = next(p for p in SEEDS["payments"] if p["order_id"] == order["_id"]
+                   and p["method"] != "POINTS")
+    before = (await data(many.client, RESULTS, {"id": GOLDEN}))["campaign"]["results"]
+    # when 1.00 CNY of it is refunded
+    body = await data(many.client, orders.REFUND, orders.refund_input(payment["_id"],
+                                                                      "net-1", amount="100"))
+    assert body["refundPayment"]["userErrors"] == []
+    after = (await data(many.client, RESULTS, {"id": GOLDEN}))["campaign"]["results"]
+    # then its revenue, and only that, is 1.00 CNY lower; the discount it had stays
+    assert int(after["revenueBase"]["minorUnits"]) == int(
+        before["revenueBase"]["minorUnits"]) - 100
+    assert {k: v for k, v in after.items() if k not in ("revenueBase", "byKind",
+                                                        "byKindAndDay", "byChannel",
+                                                        "byChannelAndDay")} == {
+        k: v for k, v in before.items() if k not in ("revenueBase", "byKind", "byKindAndDay",
+                                                     "byChannel", "byChannelAndDay")}
+    channel = next(r for r in after["byChannel"] if r["channel"]["id"] == order["channel_id"])
+    was = next(r for r in before["byChannel"] if r["channel"]["id"] == order["channel_id"])
+    assert int(channel["revenue"]["minorUnits"]) == int(was["revenue"]["minorUnits"]) - 100

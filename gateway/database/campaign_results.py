@@ -5,7 +5,8 @@ name the campaign) and it was not cancelled. Keys are ``(campaign id, window)``;
 share a window are answered together:
 
 1. ``orders``: one row per (campaign, channel, local day, member) with the orders, units,
-   revenue (order totals, channel currency and base), discount given by the campaign
+   revenue (order totals less their refunds, channel currency and base: ``refunded`` and
+   ``refunded_base``, whenever refunded), discount given by the campaign
    (channel currency and base) and the first of those orders; the day is the order's date in
    its channel's zone (``$dateToString`` with a ``$cond`` on the channel);
 2. ``orders`` again: the first order (not cancelled) of each member found, to tell new
@@ -80,8 +81,9 @@ async def _rows(db: Database, campaign_ids: list[str], window: Window, zones: di
                     "m": {"$ifNull": ["$member_id", None]}},
             "orders": {"$sum": 1},
             "units": {"$sum": {"$sum": "$lines.quantity"}},
-            "revenue": {"$sum": "$total"},
-            "revenue_base": {"$sum": "$total_base"},
+            "revenue": {"$sum": {"$subtract": ["$total", {"$ifNull": ["$refunded", 0]}]}},
+            "revenue_base": {"$sum": {"$subtract": [
+                "$total_base", {"$ifNull": ["$refunded_base", 0]}]}},
             "discount": {"$sum": "$promotions.amount"},
             "discount_base": {"$sum": "$promotions.amount_base"},
             "first": {"$min": "$placed_at"},
