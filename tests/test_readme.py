@@ -1,5 +1,5 @@
-"""The README's first query answers what the README shows, on the gateway `make serve` starts:
-the embedded store loaded from seeds/, `extensions.db` on, the demo admin key fixed by
+"""The README's queries answer what the README shows, on the gateway `make serve` starts: the
+embedded store loaded from seeds/, `extensions.db` on, the demo admin key fixed by
 OMNIGW_DEMO_ADMIN_KEY, every other setting at its default."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def first_query() -> tuple[str, str, str, dict[str, Any]]:
     """From the README: the key `make serve` is given, the key curl sends, the query, and
     the answer shown."""
-    section = README[README.index("\n## A first query"):README.index("\n## Where to go next")]
+    start = README.index("\n## A first query")
+    section = README[start:README.index("\n## ", start + 1)]
     serve_key = re.search(r"OMNIGW_DEMO_ADMIN_KEY=(\S+) make serve", section)
     curl = re.search(r"Authorization: Bearer ([^']+)' --data-urlencode 'query=(.*?)'", section,
                      flags=re.S)
@@ -42,3 +43,17 @@ async def test_the_readme_first_query_answers_what_the_readme_shows() -> None:
             available = answer["extensions"]["cost"]["throttleStatus"].pop("currentlyAvailable")
             assert 1000 - 13 <= available <= 1000
         assert body == shown
+
+
+async def test_the_readme_campaign_examples_answer_what_the_readme_shows() -> None:
+    start = README.index("\n## Campaigns, coupons and points")
+    section = README[start:README.index("\n## ", start + 1)]
+    blocks = re.findall(r"```(graphql|json)\n(.*?)```", section, flags=re.S)
+    pairs = list(zip(blocks[::2], blocks[1::2], strict=True))
+    assert [(q[0], a[0]) for q, a in pairs] == [("graphql", "json")] * 3
+    settings = Settings(mongodb_uri=None, demo_admin_key="demo-admin-key")
+    async for gateway in running_gateway(settings):
+        async with gateway.client("demo-admin-key") as client:
+            for (_, query), (_, answer) in pairs:
+                response = await client.post("/graphql", json={"query": query})
+                assert response.json()["data"] == json.loads(answer), query
