@@ -283,3 +283,14 @@ async def test_redeem_points_sends_a_known_number_of_commands(gw: WritingGateway
     # the hold settled; the key DONE (the payload is served from the loader's cache)
     assert body["extensions"]["db"] == {"commands": 9, "byCollection": {
         "idempotency": 2, "members": 3, "orders": 2, "payments": 1, "points_ledger": 1}}
+    # and refunding that payment in full gives the 100 points back: the refund path's
+    # commands (those of any refund of an order not yet paid in full), and three for the
+    # points: the payer read (a merged member's survivor), the credit, the RESTORE entry
+    payment = (await gw.db["payments"].find_one({"order_id": placed["id"],
+                                                 "method": "POINTS"}))["_id"]
+    body = await gql(gw.client, REFUND, refund_input(payment, "commands-1"))
+    assert body["data"]["refundPayment"]["userErrors"] == []
+    assert await balance(gw, member) == 1000
+    assert body["extensions"]["db"] == {"commands": 16, "byCollection": {
+        "idempotency": 2, "member_rollups": 1, "members": 2, "order_events": 1, "orders": 3,
+        "payments": 4, "points_ledger": 1, "refunds": 2}}
