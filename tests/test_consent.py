@@ -121,10 +121,11 @@ async def test_the_commands_of_the_member_writes(gw: WritingGateway) -> None:
         "idempotency": 2, "segments": 1}}
     # exportMember: claim, the member, the audit entry, DONE; then the payload: the entry,
     # and the document: the member again and one find per other exported collection
-    assert await commands(EXPORT) == {"commands": 20, "byCollection": {
-        "audit": 3, "consents": 1, "identities": 1, "idempotency": 3, "member_keys": 1,
-        "member_rollups": 1, "members": 2, "merges": 1, "order_events": 1, "orders": 1,
-        "payments": 1, "points_ledger": 1, "refunds": 1, "returns": 1, "visits": 1}}
+    assert await commands(EXPORT) == {"commands": 21, "byCollection": {
+        "audit": 3, "consents": 1, "coupon_redemptions": 1, "identities": 1, "idempotency": 3,
+        "member_keys": 1, "member_rollups": 1, "members": 2, "merges": 1, "order_events": 1,
+        "orders": 1, "payments": 1, "points_ledger": 1, "refunds": 1, "returns": 1,
+        "visits": 1}}
     # enrolMember with a phone: claim, channel, phone key, member, ledger entry, DONE
     assert (await commands(ENROL)) == {"commands": 6, "byCollection": {
         "channels": 1, "idempotency": 2, "member_keys": 1, "members": 1, "points_ledger": 1}}

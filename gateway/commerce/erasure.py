@@ -32,7 +32,8 @@ into it; erasing a merged member erases its survivor's cluster):
 ``order_events``,
 ``refunds``,
 ``returns``,
-``member_rollups``
+``member_rollups``,
+``coupon_redemptions``
 ``audit``                 an entry records the erasure: the member id, who, when.
 ========================  ==============================================================
 
@@ -76,7 +77,8 @@ BY_MEMBER: Final = (("identities", "member_id"), ("orders", "member_id"),
                     ("payments", "member_id"), ("visits", "member_id"),
                     ("order_events", "member_id"), ("points_ledger", "member_id"),
                     ("member_rollups", "member_id"), ("consents", "member_id"),
-                    ("member_keys", "member_id"), ("audit", "member_id"))
+                    ("member_keys", "member_id"), ("audit", "member_id"),
+                    ("coupon_redemptions", "member_id"))
 # Exported as the person's orders' (their ``order_id`` is indexed; their ``member_id`` is not).
 BY_ORDER: Final = ("refunds", "returns")
 # The documents the person's own writes create: their idempotency records hold digests of
@@ -95,6 +97,9 @@ NOT_EXPORTED: Final[dict[str, str]] = {
     "stock_movements": "changes of stock per SKU and location, by the key that made them "
                        "(a shipment, pick-up or return names its order, never a member)",
     "transfers": "units moved between locations, by the key that moved them",
+    "fx_history": "every exchange rate set, by the key that set it: reference data",
+    "campaigns": "promotions: their channels, windows and rules",
+    "coupons": "codes of a campaign and their count of uses; who used one is a redemption",
     "segments": "saved rules of a key's owner (tiers, kinds, windows, locations); members "
                 "are evaluated on read, never stored",
     "api_keys": "the callers' keys",

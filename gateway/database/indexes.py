@@ -78,6 +78,7 @@ INDEXES: Final[dict[str, list[IndexModel]]] = {
     "consents": [IndexModel([("member_id", ASC), ("at", ASC), ("_id", ASC)])],
     "segments": [IndexModel([("owner", ASC), ("name", ASC)], unique=True)],
     "audit": [IndexModel([("member_id", ASC), ("at", ASC)])],
+    "coupon_redemptions": [IndexModel([("member_id", ASC)])],  # a member's export
 }
 
 
