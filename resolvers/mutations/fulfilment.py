@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 import strawberry
 
@@ -95,6 +96,20 @@ async def _step_payload(info: Info, order_id: str) -> OrderStepPayload:
     return OrderStepPayload(order=await load_order(info, order_id), user_errors=[])
 
 
+async def _step(info: Info, order: str, rule: Callable[..., Awaitable[Any]], **arguments: Any
+                ) -> OrderStepPayload:
+    """One order step: ``rule`` run as the caller on the order, its refusal as userErrors,
+    else the order after it."""
+    ctx = info.context
+    try:
+        order_id = _order(order)
+        await rule(db=ctx.db, settings=ctx.settings, scope=ctx.scope,
+                   caller=caller_of(ctx.scope, ctx.principal), order_id=order_id, **arguments)
+    except Rejected as exc:
+        return OrderStepPayload(order=None, user_errors=user_errors(exc))
+    return await _step_payload(info, order_id)
+
+
 @strawberry.type
 class FulfilmentMutation:
     @strawberry.mutation(
@@ -133,16 +148,7 @@ class FulfilmentMutation:
     )
     async def prepare_pickup(self, info: Info, order: ORDER, idempotency_key: KEY
                              ) -> OrderStepPayload:
-        ctx = info.context
-        try:
-            order_id = _order(order)
-            await fulfilment.prepare_pickup(
-                db=ctx.db, settings=ctx.settings, scope=ctx.scope,
-                caller=caller_of(ctx.scope, ctx.principal), order_id=order_id,
-                idempotency_key=idempotency_key)
-        except Rejected as exc:
-            return OrderStepPayload(order=None, user_errors=user_errors(exc))
-        return await _step_payload(info, order_id)
+        return await _step(info, order, fulfilment.prepare_pickup, idempotency_key=idempotency_key)
 
     @strawberry.mutation(
         description="The buyer collects a paid order ready for pick-up, with its code: the "
@@ -154,16 +160,8 @@ class FulfilmentMutation:
         code: Annotated[str, strawberry.argument(description="The collection code shown.")],
         idempotency_key: KEY,
     ) -> OrderStepPayload:
-        ctx = info.context
-        try:
-            order_id = _order(order)
-            await fulfilment.collect_order(
-                db=ctx.db, settings=ctx.settings, scope=ctx.scope,
-                caller=caller_of(ctx.scope, ctx.principal), order_id=order_id, code=code,
-                idempotency_key=idempotency_key)
-        except Rejected as exc:
-            return OrderStepPayload(order=None, user_errors=user_errors(exc))
-        return await _step_payload(info, order_id)
+        return await _step(info, order, fulfilment.collect_order, code=code,
+                           idempotency_key=idempotency_key)
 
     @strawberry.mutation(
         description="Cancel an order whose pick-up time ran out: its reservation is released, "
@@ -171,16 +169,8 @@ class FulfilmentMutation:
     )
     async def expire_pickup(self, info: Info, order: ORDER, idempotency_key: KEY
                             ) -> OrderStepPayload:
-        ctx = info.context
-        try:
-            order_id = _order(order)
-            await fulfilment.expire_pickup(
-                db=ctx.db, loaders=ctx.loaders, settings=ctx.settings, scope=ctx.scope,
-                caller=caller_of(ctx.scope, ctx.principal), order_id=order_id,
-                idempotency_key=idempotency_key)
-        except Rejected as exc:
-            return OrderStepPayload(order=None, user_errors=user_errors(exc))
-        return await _step_payload(info, order_id)
+        return await _step(info, order, fulfilment.expire_pickup, loaders=info.context.loaders,
+                           idempotency_key=idempotency_key)
 
     @strawberry.mutation(
         description="Mark a shipped order delivered: COMPLETED once every unit shipped "
@@ -188,16 +178,7 @@ class FulfilmentMutation:
     )
     async def complete_order(self, info: Info, order: ORDER, idempotency_key: KEY
                              ) -> OrderStepPayload:
-        ctx = info.context
-        try:
-            order_id = _order(order)
-            await fulfilment.complete_order(
-                db=ctx.db, settings=ctx.settings, scope=ctx.scope,
-                caller=caller_of(ctx.scope, ctx.principal), order_id=order_id,
-                idempotency_key=idempotency_key)
-        except Rejected as exc:
-            return OrderStepPayload(order=None, user_errors=user_errors(exc))
-        return await _step_payload(info, order_id)
+        return await _step(info, order, fulfilment.complete_order, idempotency_key=idempotency_key)
 
     @strawberry.mutation(
         description="Take units of a delivered order back at any location, exactly once per "
