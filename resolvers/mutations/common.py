@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -86,6 +86,8 @@ IDEMPOTENCY_KEY = (
     "at least 24 hours. A replay with the same input returns the same payload and writes "
     "nothing; the same key with another input gives IDEMPOTENCY_KEY_REUSED."
 )
+KEY = Annotated[str, strawberry.argument(description=IDEMPOTENCY_KEY)]
+"""The ``idempotencyKey`` argument of a mutation that takes no input object."""
 
 
 def admin_only(scope: Scope, mutation: str) -> None:

@@ -13,12 +13,11 @@ from gateway.commerce.idempotency import caller_of
 from gateway.commerce.returns import ReturnLine, return_order
 from gateway.context import Info
 from gateway.errors import Rejected
-from resolvers.mutations.common import IDEMPOTENCY_KEY, UserError, forget, user_errors
+from resolvers.mutations.common import IDEMPOTENCY_KEY, KEY, UserError, forget, user_errors
 from resolvers.order_events import Return, Shipment, load_return
 from resolvers.orders import Order, load_order
 
 ORDER = Annotated[strawberry.ID, strawberry.argument(description="The order (ord_ id).")]
-KEY = Annotated[str, strawberry.argument(description=IDEMPOTENCY_KEY)]
 
 
 @strawberry.input(description="Units of one order line.")

@@ -17,7 +17,7 @@ from gateway.errors import Rejected
 from resolvers.channels import ChannelKind
 from resolvers.consent import ConsentPurpose
 from resolvers.members import MemberTier
-from resolvers.mutations.common import IDEMPOTENCY_KEY, UserError, user_errors
+from resolvers.mutations.common import IDEMPOTENCY_KEY, KEY, UserError, user_errors
 from resolvers.scalars import Long
 from resolvers.segments import DAYS, SCORE, Segment, load_segment
 
@@ -167,7 +167,7 @@ class SegmentMutation:
     async def delete_segment(
         self, info: Info,
         segment: Annotated[strawberry.ID, strawberry.argument(description="seg_ id.")],
-        idempotency_key: Annotated[str, strawberry.argument(description=IDEMPOTENCY_KEY)],
+        idempotency_key: KEY,
     ) -> SegmentPayload:
         ctx = info.context
         try:

@@ -16,13 +16,12 @@ from gateway.commerce.settlement import (
 )
 from gateway.context import Info
 from gateway.errors import Rejected, reject
-from resolvers.mutations.common import IDEMPOTENCY_KEY, UserError, forget, user_errors
+from resolvers.mutations.common import IDEMPOTENCY_KEY, KEY, UserError, forget, user_errors
 from resolvers.order_events import Refund, load_refund
 from resolvers.payments import Payment, PaymentMethod, load_payment
 from resolvers.scalars import Long
 
 PAYMENT = Annotated[strawberry.ID, strawberry.argument(description="The payment (pay_ id).")]
-KEY = Annotated[str, strawberry.argument(description=IDEMPOTENCY_KEY)]
 
 
 @strawberry.input(description="Money held on an order, to be captured or voided later.")
