@@ -63,6 +63,20 @@ ORDER_STATUSES = (ActivityStatus.PLACED, ActivityStatus.PAID, ActivityStatus.SHI
 PAYMENT_STATUSES = tuple(s for s in ActivityStatus if s not in ORDER_STATUSES)
 
 
+_STATUSES_OF = {"order": (ORDER_STATUSES, "a payment status; an order is"),
+                "payment": (PAYMENT_STATUSES, "an order status; a payment is")}
+
+
+def check_statuses(statuses: list[ActivityStatus] | None, *, of: str) -> None:
+    """A list filter's statuses are all of its kind (``of``: "order" or "payment"); else
+    BAD_USER_INPUT naming the first that is the other kind's."""
+    allowed, says = _STATUSES_OF[of]
+    wrong = [s.name for s in statuses or () if s not in allowed]
+    if wrong:
+        raise BadUserInput(f"{wrong[0]} is {says} {', '.join(s.name for s in allowed)}.",
+                           field="statuses")
+
+
 COLLECTION_OF = {
     ActivityKind.ORDER: "orders",
     ActivityKind.PAYMENT: "payments",

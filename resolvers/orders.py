@@ -13,8 +13,13 @@ from gateway.clock import utc
 from gateway.commerce.operations import captured, delivered
 from gateway.context import Info
 from gateway.database import activity as repo
-from gateway.errors import BadUserInput
-from resolvers.activity import ORDER_STATUSES, Activity, ActivityStatus, activity_filter, time_key
+from resolvers.activity import (
+    Activity,
+    ActivityStatus,
+    activity_filter,
+    check_statuses,
+    time_key,
+)
 from resolvers.products import Product, product_of
 from resolvers.relations import MaybeAwaitable, relation, relation_field
 from resolvers.relay import (
@@ -236,10 +241,7 @@ class OrderQuery:
         before: BeforeArgument = None,
     ) -> Connection[Order]:
         f = filter or OrderFilter()
-        wrong = [s.name for s in f.statuses or () if s not in ORDER_STATUSES]
-        if wrong:
-            raise BadUserInput(f"{wrong[0]} is a payment status; an order is "
-                               f"{', '.join(s.name for s in ORDER_STATUSES)}.", field="statuses")
+        check_statuses(f.statuses, of="order")
         where = activity_filter(
             channels=f.channels, member=f.member, location=f.location, since=f.since,
             until=f.until,

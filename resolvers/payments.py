@@ -14,12 +14,11 @@ from gateway.clock import optional_utc, utc
 from gateway.commerce.refunds import refundable, refunded
 from gateway.context import Info
 from gateway.database import activity as repo
-from gateway.errors import BadUserInput
 from resolvers.activity import (
-    PAYMENT_STATUSES,
     Activity,
     ActivityStatus,
     activity_filter,
+    check_statuses,
     time_key,
 )
 from resolvers.fx import FxSnapshot, snapshot_of
@@ -164,11 +163,7 @@ class PaymentQuery:
         before: BeforeArgument = None,
     ) -> Connection[Payment]:
         f = filter or PaymentFilter()
-        wrong = [s.name for s in f.statuses or () if s not in PAYMENT_STATUSES]
-        if wrong:
-            raise BadUserInput(f"{wrong[0]} is an order status; a payment is "
-                               f"{', '.join(s.name for s in PAYMENT_STATUSES)}.",
-                               field="statuses")
+        check_statuses(f.statuses, of="payment")
         where = replace(activity_filter(
             channels=f.channels, member=f.member, location=f.location, since=f.since,
             until=f.until,
