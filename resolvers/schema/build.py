@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
@@ -43,6 +45,7 @@ from resolvers.schema.extensions import DatabaseStats, Deadline
 from resolvers.schema.federation import FederationSchema, RepresentationLimit
 from resolvers.schema.guard import Guard
 from resolvers.schema.operation import OperationChoice
+from resolvers.schema.runner import create_runner
 from resolvers.segments import SegmentQuery
 from resolvers.stock import StockMovement, Transfer, TransferQuery, load_movement, load_transfer
 from resolvers.subscriptions import Subscription
@@ -96,6 +99,12 @@ class Schema(FederationSchema):
         self, errors_: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         errors.process(errors_)
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        """Hooks planned once per schema, not per request (``resolvers.schema.runner``)."""
+        return create_runner(execution_context, extensions)
 
 
 def build_schema(**kwargs: Any) -> Schema:

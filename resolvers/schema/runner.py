@@ -1,0 +1,202 @@
+"""Strawberry's extension hooks, planned once per schema rather than once per request.
+
+Strawberry's runner (``strawberry.extensions.runner``) looks up every extension's hook for
+each stage of each request (operation, parse, validate, execute), inspects whether it is a
+generator, wraps it in a ``contextlib`` context manager (``functools.update_wrapper`` and all)
+and enters it through an ``ExitStack``: about 20 hook lookups and 8 wrappers per request for
+our seven extensions, more of the HTTP path's time than running the hooks themselves
+(docs/performance.md). Here the hooks of each stage are found once per extension class, and
+each request drives its hooks' generators directly, with the same semantics: hooks enter in
+the extensions' order and leave in reverse; a hook sees the exception raised inside it (or by
+a hook nested in it) and may replace it, or hide it from the hooks around it (strawberry still
+sees it). One difference, on purpose: a hook that raises on entering closes the hooks entered
+before it with its exception, where strawberry's runner leaves them suspended until the
+garbage collector closes them (their ``finally`` blocks then run at an unknown time, out of
+the request's context).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
+
+# How a hook is run: a generator, an async generator, a function or a coroutine function.
+GENERATOR, ASYNC_GENERATOR, FUNCTION, COROUTINE = range(4)
+Plan = tuple[tuple[int, Callable[..., Any], int], ...]  # (extension index, hook, kind)
+
+
+def _kind(hook: Callable[..., Any]) -> int:
+    if inspect.isgeneratorfunction(hook):
+        return GENERATOR
+    if inspect.isasyncgenfunction(hook):
+        return ASYNC_GENERATOR
+    return COROUTINE if inspect.iscoroutinefunction(hook) else FUNCTION
+
+
+def plan_hooks(classes: tuple[type, ...], name: str) -> Plan:
+    """The hooks named ``name`` the extension ``classes`` define (not the base class's
+    no-op), in their order."""
+    default = getattr(SchemaExtension, name)
+    found = []
+    for index, cls in enumerate(classes):
+        hook = getattr(cls, name)
+        if hook is not default:
+            if not callable(hook):
+                raise ValueError(f"Hook {name} on {cls.__name__} must be callable, received "
+                                 f"{hook!r}")
+            found.append((index, hook, _kind(hook)))
+    return tuple(found)
+
+
+class Stage:
+    """One stage's hooks for one request: an async and a sync context manager."""
+
+    __slots__ = ("extensions", "name", "plan", "running")
+
+    def __init__(self, plan: Plan, extensions: list[SchemaExtension], name: str) -> None:
+        self.plan, self.extensions, self.name = plan, extensions, name
+        self.running: list[Any] = []  # the generators entered, in order
+
+    async def __aenter__(self) -> None:
+        for index, hook, kind in self.plan:
+            extension = self.extensions[index]
+            try:
+                if kind == GENERATOR:
+                    generator = hook(extension)
+                    next(generator)
+                    self.running.append(generator)
+                elif kind == ASYNC_GENERATOR:
+                    generator = hook(extension)
+                    await generator.__anext__()
+                    self.running.append(generator)
+                elif kind == COROUTINE:
+                    await hook(extension)
+                else:
+                    hook(extension)
+            except StopIteration as exc:
+                await self._unwind_async(RuntimeError("generator didn't yield"), exc)
+            except StopAsyncIteration as exc:
+                await self._unwind_async(RuntimeError("generator didn't yield"), exc)
+            except BaseException as exc:
+                await self._unwind_async(exc, None)
+
+    async def _unwind_async(self, exc: BaseException, cause: BaseException | None) -> None:
+        if cause is not None:
+            exc.__cause__ = cause
+        if not await self.__aexit__(type(exc), exc, exc.__traceback__):
+            raise exc
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        traceback: TracebackType | None) -> bool:
+        raised = exc
+        while self.running:
+            generator = self.running.pop()
+            try:
+                if inspect.isasyncgen(generator):
+                    if raised is None:
+                        await generator.__anext__()
+                    else:
+                        await generator.athrow(raised)
+                elif raised is None:
+                    next(generator)
+                else:
+                    generator.throw(raised)
+            except (StopIteration, StopAsyncIteration):
+                raised = None  # it ended: a thrown exception was swallowed, hence suppressed
+                continue
+            except BaseException as error:
+                if error is not raised and raised is not None and error.__context__ is None:
+                    error.__context__ = raised
+                raised = error
+                continue
+            raised = RuntimeError(f"{self.name} hook of {generator!r} didn't stop")
+        return self._finish(exc, raised)
+
+    def __enter__(self) -> None:
+        for index, hook, kind in self.plan:
+            extension = self.extensions[index]
+            if kind in (ASYNC_GENERATOR, COROUTINE):
+                self.__exit__(None, None, None)
+                raise RuntimeError(f"SchemaExtension hook {extension}.{self.name} failed to "
+                                   "complete synchronously.")
+            try:
+                if kind == GENERATOR:
+                    generator = hook(extension)
+                    next(generator)
+                    self.running.append(generator)
+                else:
+                    hook(extension)
+            except BaseException as exc:
+                if not self.__exit__(type(exc), exc, exc.__traceback__):
+                    raise
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> bool:
+        raised = exc
+        while self.running:
+            generator = self.running.pop()
+            try:
+                if raised is None:
+                    next(generator)
+                else:
+                    generator.throw(raised)
+            except StopIteration:
+                raised = None
+                continue
+            except BaseException as error:
+                if error is not raised and raised is not None and error.__context__ is None:
+                    error.__context__ = raised
+                raised = error
+                continue
+            raised = RuntimeError(f"{self.name} hook of {generator!r} didn't stop")
+        return self._finish(exc, raised)
+
+    @staticmethod
+    def _finish(exc: BaseException | None, raised: BaseException | None) -> bool:
+        """Raises what a hook raised instead of ``exc``. Never suppresses ``exc``: as under
+        strawberry's runner, a hook that swallows an exception hides it from the hooks around
+        it, not from strawberry."""
+        if raised is not None and raised is not exc:
+            raise raised
+        return False
+
+
+class Runner(SchemaExtensionsRunner):
+    """:class:`SchemaExtensionsRunner` whose stages use the schema's plans."""
+
+    def __init__(self, execution_context: Any, extensions: list[SchemaExtension],
+                 plans: dict[str, Plan]) -> None:
+        super().__init__(execution_context, extensions)
+        self.plans = plans
+
+    def operation(self) -> Any:
+        return Stage(self.plans["on_operation"], self.extensions, "on_operation")
+
+    def validation(self) -> Any:
+        return Stage(self.plans["on_validate"], self.extensions, "on_validate")
+
+    def parsing(self) -> Any:
+        return Stage(self.plans["on_parse"], self.extensions, "on_parse")
+
+    def executing(self) -> Any:
+        return Stage(self.plans["on_execute"], self.extensions, "on_execute")
+
+
+STAGES = ("on_operation", "on_validate", "on_parse", "on_execute")
+_PLANS: dict[tuple[type, ...], dict[str, Plan]] = {}  # by the extensions' classes
+
+
+def create_runner(execution_context: Any, extensions: list[SchemaExtension]) -> Runner:
+    """The runner of one request, with the hooks of its extensions' classes planned once
+    (the schema's extensions, plus strawberry's directives extension when the schema has
+    operation directives)."""
+    classes = tuple(type(extension) for extension in extensions)
+    plans = _PLANS.get(classes)
+    if plans is None:
+        plans = _PLANS[classes] = {name: plan_hooks(classes, name) for name in STAGES}
+    return Runner(execution_context, extensions, plans)
