@@ -12,7 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.admission.document_cache import Documents
+from gateway.admission.limits import check_tokens
+from gateway.context import make_context
 from gateway.database.monitoring import counting
+from gateway.database.scope import ADMIN
+from resolvers.schema import build_schema
 from tests.support import SEEDS, embedded_settings, running_gateway
 
 DEEP = """{ member(id: "mem_00001") { history(first: 1) { edges { node { ... on Order {
@@ -207,3 +212,37 @@ async def test_refused_documents_pay_until_the_key_is_throttled_before_any_work(
             # the gate asks for a document as long as the body (1,712 bytes): 18 points
             assert error["extensions"]["retryAfterSeconds"] == 3.0
             assert "a body of 1712 bytes needs 18 points and 15 are available" in error["message"]
+
+
+def test_a_cached_document_keeps_its_token_count_and_is_not_lexed_again() -> None:
+    settings = embedded_settings()
+    documents = Documents()
+    counted: list[str] = []
+
+    def count(text: str) -> int:
+        counted.append(text)
+        return check_tokens(text, settings)
+
+    query = "{ channels { id name } }"  # 7 tokens
+    first = documents.get(query, count)
+    assert (first.tokens, counted) == (7, [query])
+    assert documents.get(query, count) is first
+    assert counted == [query]  # the hit is not lexed
+
+
+async def test_a_document_cached_under_a_higher_token_limit_is_refused_under_a_lower_one(
+) -> None:
+    """One schema serving two settings (as an operator's reload could): the token count kept
+    with the cached document is checked against the limit of the request."""
+    schema = build_schema()
+    query = "{ channels { " + "id " * 30 + "} }"
+    answers = []
+    for max_tokens in (100, 20):
+        settings = embedded_settings(max_tokens=max_tokens)
+        async for gateway in running_gateway(settings):
+            context = make_context(gateway.app.state.db, settings, ADMIN)
+            answers.append(await schema.execute(query, context_value=context))
+    assert answers[0].errors is None
+    assert answers[1].errors is not None
+    assert [e.extensions["code"] for e in answers[1].errors] == ["QUERY_TOO_COMPLEX"]
+    assert "more than 20 tokens (limit max_tokens)" in answers[1].errors[0].message

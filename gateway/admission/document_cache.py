@@ -4,7 +4,8 @@ One LRU of ``CACHE_SIZE`` entries per schema, keyed by the SHA-256 of the query 
 text itself). Only documents within ``max_document_length`` reach it (longer ones are refused
 before parsing), and every document was counted by ``max_tokens`` first, so an entry is at most
 one such document, its syntax tree and its profile: the cache's memory is bounded whatever
-callers send. Validation's verdict is kept with the entry (validation is the costly part) and
+callers send. The entry keeps the token count, so a document found in the cache is not lexed
+again to be counted. Validation's verdict is kept with the entry (validation is the costly part) and
 copied per request, since error handling rewrites errors in place; a document that does not
 validate is not kept.
 """
@@ -31,6 +32,7 @@ class Entry:
 
     document: DocumentNode
     profile: Profile
+    tokens: int = 0  # counted before it was parsed
     errors: tuple[GraphQLError, ...] | None = None  # validation's, once it has run
 
 
@@ -49,15 +51,18 @@ class Documents:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, query: str, **parse_options: Any) -> Entry:
-        """The entry of ``query``, parsing it on a miss (a syntax error is raised, not kept)."""
+    def get(self, query: str, count: Callable[[str], int], **parse_options: Any) -> Entry:
+        """The entry of ``query``; on a miss ``count`` (which refuses a document of too many
+        tokens by raising) counts its tokens, then it is parsed (a syntax error is raised, not
+        kept)."""
         digest = hashlib.sha256(query.encode("utf-8")).digest()
         entry = self._entries.get(digest)
         if entry is not None:
             self._entries.move_to_end(digest)
             return entry
+        tokens = count(query)
         document = parse(query, **parse_options)
-        entry = Entry(document, profile(document))
+        entry = Entry(document, profile(document), tokens)
         self._entries[digest] = entry
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)

@@ -116,20 +116,25 @@ def check_batch(body: bytes, settings: Settings) -> None:
                       "(limit batch_requests); send one operation per request.")
 
 
-def check_tokens(query: str, settings: Settings) -> None:
-    """Refuse a document of more than ``max_tokens`` tokens, counted before parsing."""
+def check_tokens(query: str, settings: Settings) -> int:
+    """Refuse a document of more than ``max_tokens`` tokens, counted before parsing; the
+    count (up to a syntax error, which the parser reports with its own code)."""
     lexer = Lexer(Source(query))
     count = 0
     try:
         while lexer.advance().kind != TokenKind.EOF:
             count += 1
             if count > settings.max_tokens:
-                raise too_complex(f"The document has more than {settings.max_tokens} tokens "
-                                  "(limit max_tokens).")
+                raise too_many_tokens(settings)
     except GraphQLError as error:
         if error.extensions and error.extensions.get("code") == TOO_COMPLEX:
             raise
-        # A syntax error: the parser reports it with its own code.
+    return count
+
+
+def too_many_tokens(settings: Settings) -> GraphQLError:
+    return too_complex(f"The document has more than {settings.max_tokens} tokens (limit "
+                       "max_tokens).")
 
 
 @dataclass(frozen=True)

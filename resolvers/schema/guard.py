@@ -3,8 +3,9 @@
 Order, on parse: the caller's bucket must hold the request's admission charge (one point per
 ``admission_chars_per_point`` characters of the document, at least one: else ``THROTTLED`` at
 once, with no work done); the document's length (``max_document_length``, comments included),
-lone surrogates, tokens (``max_tokens``); then the document is parsed, or taken from the cache
-(:mod:`gateway.admission.document_cache`, keyed by hash). On validate: depth, aliases and
+lone surrogates; then the document is taken from the cache
+(:mod:`gateway.admission.document_cache`, keyed by hash, which keeps its token count), or its
+tokens are counted (``max_tokens``) and it is parsed. On validate: depth, aliases and
 directives; in
 production mode, introspection and ``_service`` for keys that may not use them; validation
 (cached with the document); string lengths; the variables' coercion; ``first`` (literal or
@@ -48,6 +49,7 @@ from gateway.admission.limits import (
     check_unicode,
     profile,
     too_complex,
+    too_many_tokens,
 )
 from gateway.admission.walker import fragments_of
 from gateway.context import Context
@@ -134,8 +136,10 @@ class Guard(SchemaExtension):
             try:
                 check_length(query, settings)
                 check_unicode(query)
-                check_tokens(query, settings)
-                self.entry = documents_of(self.graphql_schema).get(query, **ec.parse_options)
+                self.entry = entry = documents_of(self.graphql_schema).get(
+                    query, lambda text: check_tokens(text, settings), **ec.parse_options)
+                if entry.tokens > settings.max_tokens:  # cached under a higher limit
+                    raise too_many_tokens(settings)
             except GraphQLError:
                 await self._refuse(context)
                 raise
