@@ -61,23 +61,43 @@ async def test_charges_within_a_lease_send_no_command_and_the_rest_goes_back(
     assert doc["tat"] == pytest.approx(1000 + (15 + 10) / 100)
 
 
-async def test_concurrent_charges_keep_every_lease_they_took(
+async def test_concurrent_charges_wait_for_the_one_taking_a_lease_and_spend_it(
     wire_gateway: Gateway, commands: list[str],
 ) -> None:
     now = [4000.0]
     bucket = Throttle(size=1000, rate=100, store=MongoStore(wire_gateway.app.state.db),
                       clock=lambda: now[0])
     key = f"k-{uuid.uuid4().hex}"
-    # two charges at once both go to MongoDB (the second may guess the key's form wrong: one
-    # more update), each taking a lease of 10
-    assert await asyncio.gather(bucket.charge(key, 1), bucket.charge(key, 1)) == [None, None]
+    # eight charges at once: one goes to MongoDB and takes a lease of 10 (a wrong guess of the
+    # key's form costs one more update), the seven others wait for it and spend the lease
+    assert await asyncio.gather(*(bucket.charge(key, 1) for _ in range(8))) == [None] * 8
+    assert 1 <= len(commands) <= 2
     sent = len(commands)
-    assert 2 <= sent <= 3
-    # both leases are this process's to spend: 20 points without a command
-    for _ in range(20):
+    for _ in range(2):  # two more points from the lease (10 - 8): no command
         assert await bucket.charge(key, 1) is None
     assert len(commands) == sent
-    assert bucket.available(key) == pytest.approx(1000 - 22)
+    assert bucket.available(key) == pytest.approx(1000 - 10)
+    # a charge larger than the lease: the waiting ones take their own, one at a time
+    assert await asyncio.gather(bucket.charge(key, 25), bucket.charge(key, 1)) == [None, None]
+    assert bucket.available(key) == pytest.approx(1000 - 36)
+
+
+async def test_a_waiting_charge_cancelled_leaves_the_others_unharmed(
+    wire_gateway: Gateway,
+) -> None:
+    now = [5000.0]
+    bucket = Throttle(size=1000, rate=100, store=MongoStore(wire_gateway.app.state.db),
+                      clock=lambda: now[0])
+    key = f"k-{uuid.uuid4().hex}"
+    taking = asyncio.ensure_future(bucket.charge(key, 1))
+    await asyncio.sleep(0)  # it is now taking the lease
+    waiting = asyncio.ensure_future(bucket.charge(key, 1))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    assert await taking is None
+    assert waiting.cancelled()
+    assert await bucket.charge(key, 1) is None
+    assert bucket.available(key) == pytest.approx(1000 - 2)
 
 
 async def test_processes_sharing_a_bucket_never_spend_more_than_it_holds(

@@ -47,6 +47,9 @@ allows; with the defaults, 1,000 points at 100 per second: 5 points). Meanwhile 
 processes see up to one lease per process fewer points than the key has. A charge the bucket
 cannot pay with the lease is asked again without it, so a nearly empty bucket still pays to
 its last point. Smaller buckets (the lease would be under ``MIN_LEASE`` points) take no lease.
+While one charge of a key is taking a lease from MongoDB, the key's other charges in the process
+wait for it and spend that lease (one command in flight per key and process, rather than one
+per concurrent request whenever a lease runs out).
 """
 
 from __future__ import annotations
@@ -186,6 +189,8 @@ class Throttle:
         lease = math.floor(size * LEASE_FRACTION)
         self.lease = 0 if isinstance(self.store, MemoryStore) or lease < MIN_LEASE else lease
         self._leases: dict[str, tuple[float, float]] = {}
+        # per key, the charge taking a lease from the store now, done when it is
+        self._taking: dict[str, asyncio.Event] = {}
 
     @property
     def window(self) -> float:
@@ -211,7 +216,10 @@ class Throttle:
     async def charge(self, key: str, cost: int) -> float | None:
         """Take ``cost`` points (plus what the key owes), from the key's lease when it holds
         them, else from the store; ``None`` on success, else the seconds to wait before
-        retrying."""
+        retrying. While a charge of the key is taking a lease from the store, the key's other
+        charges wait for it and spend that lease rather than each sending a command."""
+        while (taking := self._taking.get(key)) is not None and not self._covers(key, cost):
+            await taking.wait()
         now = self.clock()
         points = cost + self._owed.pop(key, 0.0)
         lease = self._leases.pop(key, None)
@@ -222,6 +230,24 @@ class Throttle:
                 return None
             points -= left  # what is left of the lease pays first, or goes back when too old
         ahead = self.lease if self.lease and self.available(key) >= points + self.lease else 0
+        if not ahead:
+            return await self._charge(key, cost, points, 0, now)
+        taken = self._taking[key] = asyncio.Event()
+        try:
+            return await self._charge(key, cost, points, ahead, now)
+        finally:
+            del self._taking[key]
+            taken.set()
+
+    def _covers(self, key: str, cost: int) -> bool:
+        """Whether the key's lease pays ``cost`` (and what the key owes) now."""
+        left, until = self._leases.get(key, (0.0, 0.0))
+        return self.clock() <= until and left >= cost + self._owed.get(key, 0.0)
+
+    async def _charge(self, key: str, cost: int, points: float, ahead: int,
+                      now: float) -> float | None:
+        """``points`` (``cost`` and what was owed, less a lease's remainder) and ``ahead``
+        from the store."""
         ok, tat = await self.store.take(key, (points + ahead) / self.rate, now=now,
                                         ceiling=now + self.window, hint=self._seen.get(key))
         if not ok and ahead:
@@ -236,22 +262,13 @@ class Throttle:
                                             ceiling=now + self.window, hint=tat)
         self._remember(key, tat)
         if ok:
-            if ahead:
-                self._lease(key, ahead, now)
+            if ahead:  # the one charge of the key taking a lease, which popped the last one
+                self._leases[key] = (float(ahead), now + LEASE_SECONDS)
             return None
         if points != cost:
             self._owed[key] = points - cost  # still owed (or, negative, still to give back)
         wait = max(tat, now) + points / self.rate - (now + self.window)
         return max(0.01, math.ceil(round(wait * 100, 6)) / 100)
-
-    def _lease(self, key: str, points: float, now: float) -> None:
-        """Keep ``points`` taken ahead; beside a lease that concurrent charges took meanwhile,
-        none of whose points lives longer than it would have."""
-        left, until = self._leases.get(key, (0.0, now + LEASE_SECONDS))
-        if until < now:  # too old to spend: what is left goes back with the next update
-            self._owed[key] = self._owed.get(key, 0.0) - left
-            left, until = 0.0, now + LEASE_SECONDS
-        self._leases[key] = (left + points, until)
 
     async def owe(self, key: str, points: float) -> None:
         """Charge ``points`` whatever is available (a refused request's admission charge, or a
