@@ -60,7 +60,8 @@ class Stage:
 
     def __init__(self, plan: Plan, extensions: list[SchemaExtension], name: str) -> None:
         self.plan, self.extensions, self.name = plan, extensions, name
-        self.running: list[Any] = []  # the generators entered, in order
+        self.running: list[tuple[Any, bool]] = []  # the generators entered (and whether
+        # asynchronous), in order
 
     async def __aenter__(self) -> None:
         for index, hook, kind in self.plan:
@@ -69,11 +70,11 @@ class Stage:
                 if kind == GENERATOR:
                     generator = hook(extension)
                     next(generator)
-                    self.running.append(generator)
+                    self.running.append((generator, False))
                 elif kind == ASYNC_GENERATOR:
                     generator = hook(extension)
                     await generator.__anext__()
-                    self.running.append(generator)
+                    self.running.append((generator, True))
                 elif kind == COROUTINE:
                     await hook(extension)
                 else:
@@ -95,9 +96,9 @@ class Stage:
                         traceback: TracebackType | None) -> bool:
         raised = exc
         while self.running:
-            generator = self.running.pop()
+            generator, is_async = self.running.pop()
             try:
-                if inspect.isasyncgen(generator):
+                if is_async:
                     if raised is None:
                         await generator.__anext__()
                     else:
@@ -128,7 +129,7 @@ class Stage:
                 if kind == GENERATOR:
                     generator = hook(extension)
                     next(generator)
-                    self.running.append(generator)
+                    self.running.append((generator, False))
                 else:
                     hook(extension)
             except BaseException as exc:
@@ -139,7 +140,7 @@ class Stage:
                  traceback: TracebackType | None) -> bool:
         raised = exc
         while self.running:
-            generator = self.running.pop()
+            generator, _ = self.running.pop()
             try:
                 if raised is None:
                     next(generator)
