@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -145,3 +146,22 @@ def test_the_sync_stages_refuse_an_async_hook_as_strawberrys_do() -> None:
         with runner.parsing():
             pass
         assert log[-1] == "function parse"
+
+
+async def test_the_results_are_strawberrys_in_the_same_order() -> None:
+    class Sync(SchemaExtension):
+        def get_results(self) -> dict[str, Any]:
+            return {"a": 1, "shared": "sync"}
+
+    class Async(SchemaExtension):
+        async def get_results(self) -> dict[str, Any]:  # type: ignore[override]
+            return {"b": 2, "shared": "async"}
+
+    class Nothing(SchemaExtension):
+        pass
+
+    context = SimpleNamespace(extensions_results={"c": 3})
+    found = [await runner_of(context, [Async(), Nothing(), Sync()]).get_extensions_results(
+        context) for runner_of in (SchemaExtensionsRunner, create_runner)]
+    assert found[0] == found[1] == {"a": 1, "b": 2, "c": 3, "shared": "sync"}
+    assert list(found[0]) == list(found[1])

@@ -1,18 +1,18 @@
 """Strawberry's extension hooks, planned once per schema rather than once per request.
 
-Strawberry's runner (``strawberry.extensions.runner``) looks up every extension's hook for
-each stage of each request (operation, parse, validate, execute), inspects whether it is a
+Strawberry's runner (``strawberry.extensions.runner``) looks up every extension's hook for each
+stage of each request (operation, parse, validate, execute), inspects whether it is a
 generator, wraps it in a ``contextlib`` context manager (``functools.update_wrapper`` and all)
 and enters it through an ``ExitStack``: about 20 hook lookups and 8 wrappers per request for
 our seven extensions, more of the HTTP path's time than running the hooks themselves
-(docs/performance.md). Here the hooks of each stage are found once per extension class, and
-each request drives its hooks' generators directly, with the same semantics: hooks enter in
-the extensions' order and leave in reverse; a hook sees the exception raised inside it (or by
-a hook nested in it) and may replace it, or hide it from the hooks around it (strawberry still
-sees it). One difference, on purpose: a hook that raises on entering closes the hooks entered
-before it with its exception, where strawberry's runner leaves them suspended until the
-garbage collector closes them (their ``finally`` blocks then run at an unknown time, out of
-the request's context).
+(docs/performance.md). Here the hooks of each stage (and ``get_results``) are found once per
+list of extension classes, and each request drives its hooks' generators directly, with the
+same semantics: hooks enter in the extensions' order and leave in reverse; a hook sees the
+exception raised inside it (or by a hook nested in it) and may replace it, or hide it from the
+hooks around it (strawberry still sees it). One difference, on purpose: a hook that raises on
+entering closes the hooks entered before it with its exception, where strawberry's runner
+leaves them suspended until the garbage collector closes them (their ``finally`` blocks then
+run at an unknown time, out of the request's context).
 """
 
 from __future__ import annotations
@@ -187,8 +187,18 @@ class Runner(SchemaExtensionsRunner):
     def executing(self) -> Any:
         return Stage(self.plans["on_execute"], self.extensions, "on_execute")
 
+    async def get_extensions_results(self, ctx: Any) -> dict[str, Any]:
+        """What the extensions that define ``get_results`` return, in their order, then the
+        execution context's ``extensions_results``."""
+        data: dict[str, Any] = {}
+        for index, _, _ in self.plans["get_results"]:
+            found = self.extensions[index].get_results()
+            data.update(await found if inspect.isawaitable(found) else found)
+        data.update(ctx.extensions_results)
+        return data
 
-STAGES = ("on_operation", "on_validate", "on_parse", "on_execute")
+
+HOOKS = ("on_operation", "on_validate", "on_parse", "on_execute", "get_results")
 _PLANS: dict[tuple[type, ...], dict[str, Plan]] = {}  # by the extensions' classes
 
 
@@ -199,5 +209,5 @@ def create_runner(execution_context: Any, extensions: list[SchemaExtension]) -> 
     classes = tuple(type(extension) for extension in extensions)
     plans = _PLANS.get(classes)
     if plans is None:
-        plans = _PLANS[classes] = {name: plan_hooks(classes, name) for name in STAGES}
+        plans = _PLANS[classes] = {name: plan_hooks(classes, name) for name in HOOKS}
     return Runner(execution_context, extensions, plans)
