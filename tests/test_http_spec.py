@@ -6,6 +6,8 @@ import json
 
 import httpx
 import pytest
+import strawberry
+from strawberry.asgi import GraphQL
 
 from gateway.web.view import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from tests.support import Gateway
@@ -238,3 +240,36 @@ async def test_a_subscription_over_http_is_refused_clearly(
         assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_REQUEST"]
         assert "WebSocket" in body["errors"][0]["message"]
     assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+PLAIN_SCHEMA = strawberry.Schema(query=strawberry.type(type("Query", (), {
+    "__annotations__": {"ok": bool}, "ok": strawberry.field(resolver=lambda: True)})))
+
+
+@pytest.mark.parametrize("body", [
+    {"query": 5},
+    {"query": ["{ __typename }"]},
+    {"query": "{ __typename }", "variables": []},
+    {"query": "{ __typename }", "variables": "{}"},
+    {"query": "{ __typename }", "extensions": 1},
+    {"variables": {}},
+])
+async def test_a_malformed_operation_is_refused_as_strawberrys_view_refuses_it(
+    client: httpx.AsyncClient, body: dict[str, object]
+) -> None:
+    """Our POST parse (gateway.web.view) checks an operation's fields itself: its status and
+    message are plain strawberry's for the same body."""
+    plain = httpx.AsyncClient(transport=httpx.ASGITransport(app=GraphQL(PLAIN_SCHEMA)),
+                              base_url="http://plain")
+    async with plain:
+        expected = await plain.post("/graphql", json=body)
+    response = await post(client, body, accept="application/json")
+    assert response.status_code == expected.status_code
+    if expected.status_code == 400 and expected.headers["content-type"].startswith("text"):
+        # strawberry answers its HTTP errors in plain text; we wrap the same message in JSON
+        (error,) = response.json()["errors"]
+        assert (error["message"], error["extensions"]) == (expected.text,
+                                                           {"code": "BAD_REQUEST"})
+    else:
+        assert [e["message"] for e in response.json()["errors"]] == [
+            e["message"] for e in expected.json()["errors"]]
