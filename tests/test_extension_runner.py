@@ -28,7 +28,8 @@ class Other(Exception):
 def extensions(log: list[str], faults: dict[str, str]) -> list[SchemaExtension]:
     """Four extensions, one of each kind of hook; ``faults`` says what a hook does wrong:
     ``enter`` (raises before yielding), ``exit`` (raises after), ``swallow`` (suppresses
-    what reaches it), ``replace`` (raises another exception instead)."""
+    what reaches it), ``replace`` (raises another exception instead), ``twice`` (yields
+    again)."""
 
     def before(name: str) -> None:
         log.append(f"{name} in")
@@ -54,6 +55,8 @@ def extensions(log: list[str], faults: dict[str, str]) -> list[SchemaExtension]:
                 after("sync", error)
             else:
                 after("sync", None)
+            if faults.get("sync") == "twice":
+                yield  # a hook that does not stop after its one yield
 
         def on_execute(self) -> Iterator[None]:
             log.append("sync execute")
@@ -99,6 +102,7 @@ SCENARIOS: list[tuple[dict[str, str], bool]] = [
     ({"async": "exit"}, False),
     ({"async": "exit", "sync": "swallow"}, False),
     ({"sync": "exit"}, True),
+    ({"sync": "twice"}, False),
 ]
 
 
@@ -118,6 +122,8 @@ async def run(runner_of: Any, faults: dict[str, str], body_raises: bool) -> list
         log.append("completed")
     except (Boom, Other) as error:
         log.append(f"raised {type(error).__name__} {error}")
+    except RuntimeError as error:  # the words differ: contextlib's and ours
+        log.append(f"raised RuntimeError: {'stop' in str(error)}")
     return log
 
 

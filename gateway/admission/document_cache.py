@@ -5,9 +5,9 @@ text itself). Only documents within ``max_document_length`` reach it (longer one
 before parsing), and every document was counted by ``max_tokens`` first, so an entry is at most
 one such document, its syntax tree and its profile: the cache's memory is bounded whatever
 callers send. The entry keeps the token count, so a document found in the cache is not lexed
-again to be counted. Validation's verdict is kept with the entry (validation is the costly part) and
-copied per request, since error handling rewrites errors in place; a document that does not
-validate is not kept.
+again to be counted. Validation's verdict is kept with the entry (validation is the costly
+part) and copied per request, since error handling rewrites errors in place; a document that
+does not validate is not kept.
 """
 
 from __future__ import annotations

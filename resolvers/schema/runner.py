@@ -53,6 +53,14 @@ def plan_hooks(classes: tuple[type, ...], name: str) -> Plan:
     return tuple(found)
 
 
+def _chained(error: BaseException, raised: BaseException | None) -> BaseException:
+    """``error``, raised by a hook while ``raised`` went through it, with ``raised`` as its
+    context (as ``contextlib.ExitStack`` chains them)."""
+    if error is not raised and raised is not None and error.__context__ is None:
+        error.__context__ = raised
+    return error
+
+
 class Stage:
     """One stage's hooks for one request: an async and a sync context manager."""
 
@@ -60,8 +68,8 @@ class Stage:
 
     def __init__(self, plan: Plan, extensions: list[SchemaExtension], name: str) -> None:
         self.plan, self.extensions, self.name = plan, extensions, name
-        self.running: list[tuple[Any, bool]] = []  # the generators entered (and whether
-        # asynchronous), in order
+        # the generators entered, in order, and whether each is asynchronous
+        self.running: list[tuple[Any, bool]] = []
 
     async def __aenter__(self) -> None:
         for index, hook, kind in self.plan:
@@ -79,43 +87,22 @@ class Stage:
                     await hook(extension)
                 else:
                     hook(extension)
-            except StopIteration as exc:
-                await self._unwind_async(RuntimeError("generator didn't yield"), exc)
-            except StopAsyncIteration as exc:
-                await self._unwind_async(RuntimeError("generator didn't yield"), exc)
+            except (StopIteration, StopAsyncIteration) as exc:
+                failed = RuntimeError("generator didn't yield")
+                failed.__cause__ = exc
+                await self.__aexit__(type(failed), failed, None)
+                raise failed from exc
             except BaseException as exc:
-                await self._unwind_async(exc, None)
-
-    async def _unwind_async(self, exc: BaseException, cause: BaseException | None) -> None:
-        if cause is not None:
-            exc.__cause__ = cause
-        if not await self.__aexit__(type(exc), exc, exc.__traceback__):
-            raise exc
+                await self.__aexit__(type(exc), exc, exc.__traceback__)
+                raise
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         traceback: TracebackType | None) -> bool:
         raised = exc
         while self.running:
             generator, is_async = self.running.pop()
-            try:
-                if is_async:
-                    if raised is None:
-                        await generator.__anext__()
-                    else:
-                        await generator.athrow(raised)
-                elif raised is None:
-                    next(generator)
-                else:
-                    generator.throw(raised)
-            except (StopIteration, StopAsyncIteration):
-                raised = None  # it ended: a thrown exception was swallowed, hence suppressed
-                continue
-            except BaseException as error:
-                if error is not raised and raised is not None and error.__context__ is None:
-                    error.__context__ = raised
-                raised = error
-                continue
-            raised = RuntimeError(f"{self.name} hook of {generator!r} didn't stop")
+            raised = (await self._leave_async(generator, raised) if is_async
+                      else self._leave(generator, raised))
         return self._finish(exc, raised)
 
     def __enter__(self) -> None:
@@ -133,29 +120,44 @@ class Stage:
                 else:
                     hook(extension)
             except BaseException as exc:
-                if not self.__exit__(type(exc), exc, exc.__traceback__):
-                    raise
+                self.__exit__(type(exc), exc, exc.__traceback__)
+                raise
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  traceback: TracebackType | None) -> bool:
         raised = exc
         while self.running:
             generator, _ = self.running.pop()
-            try:
-                if raised is None:
-                    next(generator)
-                else:
-                    generator.throw(raised)
-            except StopIteration:
-                raised = None
-                continue
-            except BaseException as error:
-                if error is not raised and raised is not None and error.__context__ is None:
-                    error.__context__ = raised
-                raised = error
-                continue
-            raised = RuntimeError(f"{self.name} hook of {generator!r} didn't stop")
+            raised = self._leave(generator, raised)
         return self._finish(exc, raised)
+
+    def _leave(self, generator: Any, raised: BaseException | None) -> BaseException | None:
+        """Resume a generator hook after its ``yield``, with ``raised`` thrown in (if any):
+        what the hooks around it see (None: no exception; it swallowed one, or none came)."""
+        try:
+            if raised is None:
+                next(generator)
+            else:
+                generator.throw(raised)
+        except StopIteration:
+            return None
+        except BaseException as error:
+            return _chained(error, raised)
+        return RuntimeError(f"{self.name} hook of {generator!r} didn't stop")
+
+    async def _leave_async(self, generator: Any,
+                           raised: BaseException | None) -> BaseException | None:
+        """:meth:`_leave` for an async generator hook."""
+        try:
+            if raised is None:
+                await generator.__anext__()
+            else:
+                await generator.athrow(raised)
+        except StopAsyncIteration:
+            return None
+        except BaseException as error:
+            return _chained(error, raised)
+        return RuntimeError(f"{self.name} hook of {generator!r} didn't stop")
 
     @staticmethod
     def _finish(exc: BaseException | None, raised: BaseException | None) -> bool:
