@@ -145,8 +145,8 @@ def spend_by_member(
     rows: Iterable[Mapping[str, Any]], rates: Rates | None
 ) -> dict[str | None, int] | None:
     """Base-currency spend per member (``None``: anonymous orders) from ``{m, cur, base,
-    unconverted}`` rows: snapshots plus the rest at today's rate; ``None`` when a currency
-    that needs it has no rate."""
+    unconverted}`` rows (amounts already net of refunds): snapshots plus the rest at today's
+    rate; ``None`` when a currency that needs it has no rate."""
     spend: dict[str | None, int] = {}
     for row in rows:
         amount = int(row["base"])

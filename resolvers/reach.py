@@ -1,11 +1,15 @@
 """``omnichannelReach``: how many members are active in several kinds of channel.
 
 A member is active in a channel in the window when they have an identified visit or an order
-that was not cancelled there. Spend is the base-currency total of orders that were not
-cancelled: each order's FX snapshot (``total_base``), or its total at today's rate when it has
-none. Three database commands: one aggregate on visits, one on orders, one find of channels
-(plus the channels loader's one find when channel fields are selected: the list is not primed
-into the loader, so that the count does not depend on which field runs first).
+that was not cancelled there (an order refunded in full still makes its member active). Spend
+is what ``lifetimeValue`` counts, for the orders placed in the window: each order's total less
+what was refunded of it, whenever (refunds of returns included), at its FX snapshot
+(``total_base - refunded_base``), or its net total at today's rate when it has no snapshot; a
+cancelled order counts nothing (``gateway.database.rollups.SPEND_BASE``, the rollups' own
+definition). Three database commands: one aggregate on visits, one on orders, one find of
+channels (plus the channels loader's one find when channel fields are selected: the list is
+not primed into the loader, so that the count does not depend on which field runs first;
+plus one find of ``fx_rates`` only when an order has no snapshot).
 """
 
 from __future__ import annotations
@@ -80,11 +84,14 @@ class OmnichannelReach:
         description="Every pair of channel kinds (by name), with the members active in both."
     )
     spend_base: Money | None = strawberry.field(
-        description="Base-currency spend of all orders that were not cancelled; null when an "
-        "order has neither an FX snapshot nor a rate today."
+        description="Base-currency spend of the orders placed in the window, net of refunds "
+        "(whenever refunded, returns included) as lifetimeValue counts it: each order's total "
+        "at its FX snapshot less what was refunded of it; a cancelled order counts nothing. "
+        "Null when an order has neither an FX snapshot nor a rate today."
     )
     multi_kind_spend_base: Money | None = strawberry.field(
-        description="The part of spendBase from members active in more than one kind."
+        description="The part of spendBase (net of refunds) from members active in more "
+        "than one kind."
     )
     multi_kind_spend_share: Decimal | None = strawberry.field(
         description="multiKindSpendBase / spendBase, 4 places, half to even; null when "
@@ -124,8 +131,9 @@ async def omnichannel_reach(info: Info, since: datetime, until: datetime) -> Omn
 class ReachQuery:
     @strawberry.field(description=(
         "Members active (an identified visit or an order not cancelled) in 1, 2, 3 and 4 "
-        "channel kinds, overlaps between channels and kinds, and the share of spend from "
-        "members active in more than one kind. " + cost_note("Query.omnichannelReach")
+        "channel kinds, overlaps between channels and kinds, and the share of spend (net of "
+        "refunds) from members active in more than one kind. "
+        + cost_note("Query.omnichannelReach")
     ))
     async def omnichannel_reach(
         self,

@@ -122,17 +122,22 @@ def figures(visitors: set[str], buyers: set[str]) -> dict[str, Any]:
             "convertedVisitors": long(both), "rate": rate(both, len(visitors))}
 
 
-def expected_reach() -> dict[str, Any]:
+def expected_reach(orders: list[dict[str, Any]] | None = None,
+                   visits: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The reach of the seeds (or of ``orders`` and ``visits``): spend is each order's base
+    total less what was refunded of it, as lifetime value counts it."""
     kind = {c["_id"]: c["kind"] for c in SEEDS["channels"]}
     channels_of: dict[str, set[str]] = defaultdict(set)
-    for v in within(SEEDS["visits"], "at", START, END, lambda v: v["member_id"] is not None):
+    for v in within(visits or SEEDS["visits"], "at", START, END,
+                    lambda v: v["member_id"] is not None):
         channels_of[v["member_id"]].add(v["channel_id"])
     spend: dict[str, int] = defaultdict(int)
-    for o in live_orders():
-        channels_of[o["member_id"]].add(o["channel_id"])
-        spend[o["member_id"]] += o["total_base"]
+    for o in live_orders(orders=orders):
+        if o["member_id"] is not None:
+            channels_of[o["member_id"]].add(o["channel_id"])
+        spend[o["member_id"]] += o["total_base"] - o.get("refunded_base", 0)
     kinds_of = {m: {kind[c] for c in chs} for m, chs in channels_of.items()}
-    multi = sum(s for m, s in spend.items() if len(kinds_of[m]) > 1)
+    multi = sum(s for m, s in spend.items() if m is not None and len(kinds_of[m]) > 1)
     total = sum(spend.values())
     ids = sorted(kind)
     return {

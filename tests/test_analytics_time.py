@@ -99,7 +99,9 @@ DATA: dict[str, list[dict[str, Any]]] = {
     ],
     "orders": [
         order("ord_tz_1", "2026-03-28T22:30:00", "mem_tz_a", *P, "EUR", 2, 500, 7800),
-        order("ord_tz_2", "2026-03-29T00:30:00", "mem_tz_d", *P, "EUR", 1, 2000, None),
+        # no FX snapshot, 5.00 EUR of it refunded: the reach counts 15.00 EUR at today's rate
+        {**order("ord_tz_2", "2026-03-29T00:30:00", "mem_tz_d", *P, "EUR", 1, 2000, None),
+         "refunded": 500},
         order("ord_tz_3", "2026-03-29T21:30:00", "mem_tz_b", *P, "EUR", 3, 111, 2600),
         order("ord_tz_4", "2026-03-29T10:00:00", "mem_tz_c", *P, "EUR", 1, 9999, 77992,
               "CANCELLED"),
@@ -281,13 +283,14 @@ async def test_conversion_and_reach_on_hand_made_data(
         "byKindCount": [{"kinds": 1, "members": "3"}, {"kinds": 2, "members": "2"},
                         {"kinds": 3, "members": "0"}, {"kinds": 4, "members": "0"}],
         "spendBase": None, "multiKindSpendShare": None}
-    # from 19:00 UTC: b is in both kinds (k4), a, c, d in the supermarket only
+    # from 19:00 UTC: b is in both kinds (k4), a, c, d in the supermarket only; spend is
+    # 78.00 (a) + 15.00 EUR net at 7.8 (d, no snapshot) + 26.00 (b), net of refunds
     assert result["late"] == {
         "activeMembers": "4",
         "byKindCount": [{"kinds": 1, "members": "3"}, {"kinds": 2, "members": "1"},
                         {"kinds": 3, "members": "0"}, {"kinds": 4, "members": "0"}],
-        "spendBase": {"amount": "260.00"}, "multiKindSpendBase": {"amount": "26.00"},
-        "multiKindSpendShare": "0.1000"}
+        "spendBase": {"amount": "221.00"}, "multiKindSpendBase": {"amount": "26.00"},
+        "multiKindSpendShare": "0.1176"}
 
 
 BULK = """{ channel(id: "ch_tz_bulk") { locations { id footfall(since: "2026-11-04T00:00:00Z",

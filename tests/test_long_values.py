@@ -1,9 +1,10 @@
 """Totals, counts and points beyond 32 bits (and sums beyond 2^53), exact on both stores.
 
 A crafted week of one member's orders in ch_flagship: 2,148 orders of 1,000,000 units at
-4,194,304 fen and one order of 1 unit at 1 fen. Revenue, spend and lifetime value are
-9,009,364,992,000,001 fen (2^53 < that, and odd: a double cannot hold it), units are
-2,148,000,001 (above 2^31), and the member holds 5,000,000,000 points. The data is written to
+4,194,304 fen and one order of 1 unit at 1 fen, 2 fen of the first one refunded. Revenue is
+9,009,364,992,000,001 fen, spend and lifetime value (net of the refund) 9,009,364,991,999,999
+(2^53 < both, and odd: a double cannot hold them), units are 2,148,000,001 (above 2^31), and
+the member holds 5,000,000,000 points. The data is written to
 the database directly: the ceilings of the writes (tests/test_ceilings.py) would refuse it,
 and reads must stay exact whatever is stored.
 """
@@ -22,6 +23,8 @@ from tests.support import WritingGateway, data, fresh_gateway
 MEMBER, CHANNEL, SKU = "mem_big", "ch_flagship", "sku_baby_diapers_m_60"
 BULK_ORDERS, UNITS, UNIT_PRICE = 2148, 1_000_000, 4_194_304
 TOTAL = BULK_ORDERS * UNITS * UNIT_PRICE + 1  # 9009364992000001
+REFUNDED = 2  # of ord_big_0000, in fen (CNY: its base value too)
+NET = TOTAL - REFUNDED  # 9009364991999999
 POINTS = 5_000_000_000
 PLACED = datetime(2027, 1, 5, 4, tzinfo=UTC)  # a week with no other activity
 WINDOW = {"since": "2027-01-04T00:00:00+08:00", "until": "2027-01-11T00:00:00+08:00"}
@@ -64,9 +67,9 @@ async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[Writi
         await db["points_ledger"].insert_one({
             "_id": "EARN:ord_big_0000", "member_id": MEMBER, "order_id": "ord_big_0000",
             "delta": POINTS - 100, "reason": "EARN", "balance": POINTS, "at": PLACED})
-        await db["orders"].insert_many(
-            [order(n, UNITS, UNIT_PRICE) for n in range(BULK_ORDERS)]
-            + [order(BULK_ORDERS, 1, 1)])
+        orders = [order(n, UNITS, UNIT_PRICE) for n in range(BULK_ORDERS)]
+        orders[0] |= {"refunded": REFUNDED, "refunded_base": REFUNDED}
+        await db["orders"].insert_many([*orders, order(BULK_ORDERS, 1, 1)])
         await rollups.rebuild(db)  # orders written directly, as a bulk load does
         yield gateway
 
@@ -89,15 +92,16 @@ async def test_totals_counts_and_points_beyond_32_and_53_bits_are_exact(
         "topProducts": {"byUnits": [{"sku": SKU, "units": units, "orders": orders,
                                      "revenue": {"minorUnits": "9009364992000001"}}]},
     }
+    # the reach's spend is net of the refund, as the lifetime value and the summaries are
     assert result["omnichannelReach"] == {
         "activeMembers": "1",
-        "spendBase": {"amount": "90093649920000.01", "minorUnits": "9009364992000001"},
+        "spendBase": {"amount": "90093649919999.99", "minorUnits": str(NET)},
         "multiKindSpendShare": "0.0000"}
     assert result["member"] == {
         "points": "5000000000",
-        "lifetimeValue": {"amount": "90093649920000.01", "minorUnits": "9009364992000001"},
-        "channelSummaries": [{"orderCount": orders, "spend": {"minorUnits": str(TOTAL)},
-                              "spendBase": {"minorUnits": str(TOTAL)}}],
+        "lifetimeValue": {"amount": "90093649919999.99", "minorUnits": str(NET)},
+        "channelSummaries": [{"orderCount": orders, "spend": {"minorUnits": str(NET)},
+                              "spendBase": {"minorUnits": str(NET)}}],
         "pointsLedger": {"edges": [{"node": {"delta": "4999999900",
                                              "balance": "5000000000"}}]}}
     assert result["order"] == {"total": {"minorUnits": "4194304000000"},

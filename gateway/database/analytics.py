@@ -19,6 +19,7 @@ from typing import Any, Final, TypeVar
 from gateway.analytics import BUCKET_FORMAT, Window
 from gateway.database import Database
 from gateway.database.query import Doc, aggregate
+from gateway.database.rollups import SPEND, SPEND_BASE
 from gateway.database.scope import Scope
 
 VISIT_KINDS: Final = ("STORE_VISIT", "APP_SESSION", "PAGE_VIEW", "LIVESTREAM_VIEW")
@@ -117,10 +118,10 @@ def _order_match(window: Window, channel_ids: Sequence[str], scope: Scope) -> Do
                            **_range("placed_at", window), **NOT_CANCELLED})
 
 
-# Orders without an FX snapshot (``total_base``): their total, to convert at today's rate.
-_UNCONVERTED: Final[Doc] = {
-    "$sum": {"$cond": [{"$eq": [{"$ifNull": ["$total_base", None]}, None]}, "$total", 0]}
-}
+# An order without an FX snapshot (``total_base``): only today's rate can convert it.
+_NO_SNAPSHOT: Final[Doc] = {"$eq": [{"$ifNull": ["$total_base", None]}, None]}
+# Orders without an FX snapshot: their total, to convert at today's rate.
+_UNCONVERTED: Final[Doc] = {"$sum": {"$cond": [_NO_SNAPSHOT, "$total", 0]}}
 
 
 # Orders whose goods reached the buyer or left for them.
@@ -225,7 +226,14 @@ class ReachRows:
 
 
 async def reach_rows(db: Database, window: Window, *, scope: Scope) -> ReachRows:
-    """Identified visits and orders per (member, channel): two aggregates."""
+    """Identified visits and orders per (member, channel): two aggregates.
+
+    Spend is the rollups' (:data:`~gateway.database.rollups.SPEND_BASE`): each order's total
+    less what was refunded of it, whenever, at its FX snapshot (``base``); an order without a
+    snapshot gives its net total in its currency (``unconverted``, :data:`SPEND`), for today's
+    rate. It is summed from the orders rather than read from the rollups: a rollup holds a
+    member's all-time totals per channel, and the window is on ``placed_at`` (anonymous
+    orders count too)."""
     visits = await aggregate(db["visits"], [
         {"$match": scope.restrict({"member_id": {"$ne": None}, **_range("at", window)})},
         {"$group": {"_id": {"m": "$member_id", "ch": "$channel_id"}}},
@@ -235,8 +243,8 @@ async def reach_rows(db: Database, window: Window, *, scope: Scope) -> ReachRows
         {"$group": {
             "_id": {"m": {"$ifNull": ["$member_id", None]}, "ch": "$channel_id",
                     "cur": "$currency"},
-            "base": {"$sum": "$total_base"},
-            "unconverted": _UNCONVERTED,
+            "base": {"$sum": {"$cond": [_NO_SNAPSHOT, 0, SPEND_BASE]}},
+            "unconverted": {"$sum": {"$cond": [_NO_SNAPSHOT, SPEND, 0]}},
         }},
     ])
     return ReachRows(

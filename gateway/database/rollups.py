@@ -19,6 +19,17 @@ from gateway.database.writes.rollups import COUNTERS, rollup_id
 FIELDS: Final = ("member_id", "channel_id", *COUNTERS, "first_at", "last_at")
 WRITE_BATCH: Final = 2_000
 
+# What one order counts towards spend, as an aggregation expression over an order document:
+# its total less what was refunded of it (refunds of returns included), in the channel's
+# currency (SPEND) and at its FX snapshot (SPEND_BASE); nothing once it is cancelled. The one
+# definition of spend: the rollups sum it (so ``lifetimeValue`` and ``channelSummaries`` read
+# it), and so does ``omnichannelReach`` (gateway.database.analytics).
+_CANCELLED: Final[Doc] = {"$eq": ["$status", "CANCELLED"]}
+SPEND: Final[Doc] = {"$cond": [_CANCELLED, 0, {
+    "$subtract": ["$total", {"$ifNull": ["$refunded", 0]}]}]}
+SPEND_BASE: Final[Doc] = {"$cond": [_CANCELLED, 0, {
+    "$subtract": ["$total_base", {"$ifNull": ["$refunded_base", 0]}]}]}
+
 
 async def rollups_by_members(db: Database, member_ids: Sequence[str], *,
                              scope: Scope) -> list[Doc]:
@@ -38,11 +49,9 @@ async def recompute(db: Database) -> dict[str, Doc]:
         {"$match": {"member_id": {"$ne": None}}},
         {"$group": {
             "_id": {"member": "$member_id", "channel": "$channel_id"},
-            "orders": {"$sum": {"$cond": [{"$eq": ["$status", "CANCELLED"]}, 0, 1]}},
-            "spend": {"$sum": {"$cond": [{"$eq": ["$status", "CANCELLED"]}, 0, {
-                "$subtract": ["$total", {"$ifNull": ["$refunded", 0]}]}]}},
-            "spend_base": {"$sum": {"$cond": [{"$eq": ["$status", "CANCELLED"]}, 0, {
-                "$subtract": ["$total_base", {"$ifNull": ["$refunded_base", 0]}]}]}},
+            "orders": {"$sum": {"$cond": [_CANCELLED, 0, 1]}},
+            "spend": {"$sum": SPEND},
+            "spend_base": {"$sum": SPEND_BASE},
             "first_at": {"$min": "$placed_at"},
             "last_at": {"$max": "$placed_at"},
         }},
