@@ -61,7 +61,11 @@ INDEXES: Final[dict[str, list[IndexModel]]] = {
         IndexModel([("rollup_due.until", ASC)], sparse=True),  # the rollup sweeper
     ],
     "member_rollups": [IndexModel([("member_id", ASC)])],
-    "idempotency": [IndexModel([("created_at", ASC)], expireAfterSeconds=IDEMPOTENCY_TTL_SECONDS)],
+    "idempotency": [
+        IndexModel([("created_at", ASC)], expireAfterSeconds=IDEMPOTENCY_TTL_SECONDS),
+        # erasure strips, and export reads, the records of a person's writes by their result
+        IndexModel([("result_id", ASC)]),
+    ],
     "stock_movements": [
         IndexModel([("sku", ASC), ("location_id", ASC), ("at", DESC)]),
         IndexModel([("location_id", ASC), ("at", DESC), ("_id", DESC)]),
