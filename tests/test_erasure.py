@@ -4,29 +4,36 @@ The export is walked against every collection the gateway declares an index for,
 holds: each is exported or named as holding no member data, and every stored document that
 names the person is in the export.
 
-A person (a demo member with five identities, consent records and a year of orders, plus a
-member enrolled through the API with a phone, an e-mail and a rural outlet identity, who paid
-for an order placed by that identity and was then merged into the first) is exported, then
-erased. Afterwards no route finds anything personal: search by phone, e-mail and name,
-memberByIdentity and node with the old identities, node and _entities of the member, a walk
-of every root field of the schema as an admin; and no document of any collection holds any of
-the person's data. Every aggregate (reach, sales, conversion, top products, footfall,
-cohorts, the member's summaries, lifetime value, points, tier, history) is the same before
-and after."""
+A person (a demo member with five identities, consent records and a year of orders and
+visits, plus a member enrolled through the API with a phone, an e-mail and a rural outlet
+identity, who paid for an order placed by that identity and was then merged into the first)
+is exported, then erased. On the way the person's name and phone are typed into every
+free-text input of the public mutations that stores text about a member (a refund's reason, a
+return's and a written-off line's, a shipment's carrier and tracking number, a visit's, a
+consent's and an identity's source); a walk of the schema's mutations fails on a free-text
+input that is neither planted so nor named as storing nothing about a member. Afterwards no
+route finds anything personal: search by phone, e-mail and name, memberByIdentity and node
+with the old identities, node and _entities of the member, a walk of every root field of the
+schema as an admin; no string (key or value) of any document of any collection holds any of
+the person's data, and no request fingerprint of the person's writes remains; every other
+value of the person's orders, events, refunds, returns, visits and payments is as it was.
+Every aggregate (reach, sales, conversion, top products, footfall, cohorts, the member's
+summaries, lifetime value, points, tier, history) is the same before and after."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from graphql import get_introspection_query
+from graphql import GraphQLInputObjectType, GraphQLSchema, get_introspection_query, get_named_type
 from graphql.utilities import build_client_schema
 
 from gateway.commerce.erasure import EXPORTED, NOT_EXPORTED
+from gateway.commerce.redaction import ERASED_TEXT
 from gateway.database import seeding
 from gateway.database.indexes import INDEXES
 from tests.support import PARTNER_A, SEEDS, WritingGateway, data, fresh_gateway, gql
@@ -34,15 +41,41 @@ from tests.support.schema_walk import Pool, Walk
 
 MEMBER = "mem_00005"
 PHONE, EMAIL, NAME = "+86 139 1234 5678", "Zhao.Erasable@Example.com", "Zhao Erasable"
-RURAL = "+86 139 1234 5678"
+RURAL, DESK = "+86 139 1234 5678", "desk-card-0077"
 SEED = next(m for m in SEEDS["members"] if m["_id"] == MEMBER)
 IDENTITIES = [(i["channel_id"], i["external_id"]) for i in SEEDS["identities"]
-              if i["member_id"] == MEMBER] + [("ch_villagelink", RURAL)]
+              if i["member_id"] == MEMBER] + [("ch_villagelink", RURAL), ("ch_freshmart", DESK)]
+# What a clerk types into every free-text input: the person's name and phone
+TYPED = f"for {NAME}, call {PHONE}"
 # What must not remain anywhere: names, phones (as given and E.164), e-mails (as given and
-# lower-cased), external ids, consent sources the person gave
+# lower-cased), external ids, and so every text typed about the person
 PERSONAL = [SEED["name"], SEED["phone"], SEED["phone"].replace(" ", ""), SEED["email"],
             NAME, PHONE, PHONE.replace(" ", ""), EMAIL, EMAIL.lower(), "zhao erasable",
-            *(ext for _, ext in IDENTITIES), "newsletter box ticked by Zhao"]
+            *(ext for _, ext in IDENTITIES)]
+# The free-text inputs of the mutations (input type and field, or Mutation.field.argument)
+# that the fixture fills with personal data (personal data itself, or TYPED), as it does
+PLANTED: set[str] = set()
+# The other free-text inputs of the mutations, and why none stores text about a member
+NOT_ABOUT_A_MEMBER = {
+    "idempotencyKey": "a key of the caller's choosing, kept 48 hours with no input",
+    "currency": "an ISO 4217 code", "MoneyInput.currencyCode": "an ISO 4217 code",
+    "PlaceOrderInput.coupon": "a coupon code the campaign created",
+    "Mutation.collectOrder.code": "the collection code the gateway made, compared only",
+    "ImportOrderInput.externalId": "the till's own order id, an id like the order's",
+    "Mutation.unlinkIdentity.externalId": "names an identity to delete; nothing stored",
+    "Mutation.adjustStock.reason": "a stock movement, which names no member or order",
+    "CreateTransferInput.note": "a transfer between locations, which names no member",
+    "CreateCampaignInput.name": "a campaign: the brand's", "SaveSegmentInput.name":
+        "a saved rule of a key's owner", "CreateCouponsInput.codes": "coupon codes",
+    "CreateCouponsInput.prefix": "coupon codes",
+}
+
+
+def plant(where: str, value: str = TYPED) -> str:
+    """``value``, typed into the free-text input ``where``."""
+    PLANTED.add(where)
+    return value
+
 
 ENROL = """mutation($input: EnrolMemberInput!) { enrolMember(input: $input) {
   member { id } userErrors { code message } } }"""
@@ -61,6 +94,12 @@ CONSENT = """mutation($input: RecordConsentInput!) { recordConsent(input: $input
   userErrors { code } } }"""
 MERGE = """mutation($s: ID!, $m: ID!) { mergeMembers(survivor: $s, merged: $m) {
   userErrors { code } } }"""
+SHIP = """mutation($input: ShipOrderInput!) { shipOrder(input: $input) {
+  userErrors { code } } }"""
+VISIT = """mutation($input: RecordVisitInput!) { recordVisit(input: $input) {
+  userErrors { code } } }"""
+LINK = """mutation($m: ID!, $c: ID!, $e: String!, $s: String!) { linkIdentity(member: $m,
+  channel: $c, externalId: $e, source: $s) { userErrors { code } } }"""
 ERASE = """mutation($input: MemberDataInput!) { eraseMember(input: $input) {
   audit { action memberId by } member { id name phone email erasedAt identities { id } }
   userErrors { field code message } } }"""
@@ -92,12 +131,16 @@ async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[Writi
     async for gateway in fresh_gateway(request.param, seeded, "erasure"):
         client = gateway.client
         enrolled = await data(client, ENROL, {"input": {
-            "name": NAME, "phone": PHONE, "email": EMAIL, "homeChannel": "ch_villagelink",
-            "externalId": RURAL, "idempotencyKey": "erase-enrol"}})
+            "name": plant("EnrolMemberInput.name", NAME),
+            "phone": plant("EnrolMemberInput.phone", PHONE),
+            "email": plant("EnrolMemberInput.email", EMAIL), "homeChannel": "ch_villagelink",
+            "externalId": plant("EnrolMemberInput.externalId", RURAL),
+            "source": plant("EnrolMemberInput.source"), "idempotencyKey": "erase-enrol"}})
         new = enrolled["enrolMember"]["member"]["id"]
         placed = await data(client, PLACE, {"input": {
             "channel": "ch_villagelink", "location": "loc_vl_anji",
-            "identity": {"channel": "ch_villagelink", "externalId": RURAL},
+            "identity": {"channel": "ch_villagelink",
+                         "externalId": plant("IdentityInput.externalId", RURAL)},
             "lines": [{"sku": "sku_dried_mango_200g", "quantity": 1}],
             "idempotencyKey": "erase-order"}})
         order = placed["placeOrder"]["order"]
@@ -105,20 +148,37 @@ async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[Writi
             "order": order["id"], "amount": order["total"]["minorUnits"], "currency": "CNY",
             "method": "CASH", "idempotencyKey": "erase-pay"}})
         assert paid["recordPayment"]["userErrors"] == []
-        # the order's life: part of that payment refunded, a unit of a delivered order returned
+        # the order's life: shipped, part of that payment refunded, two units of a delivered
+        # order returned (one restocked, one written off); a visit; a consent; an identity
+        # linked at a desk
+        assert (await data(client, SHIP, {"input": {
+            "order": order["id"], "location": "loc_vl_anji",
+            "carrier": plant("ShipOrderInput.carrier"),
+            "trackingNumber": plant("ShipOrderInput.trackingNumber"),
+            "idempotencyKey": "erase-ship"}}))["shipOrder"] == {"userErrors": []}
         assert (await data(client, REFUND, {"input": {
             "payment": paid["recordPayment"]["payment"]["id"], "amount": "100",
-            "reason": "damaged box", "idempotencyKey": "erase-refund"}}))["refundPayment"] == {
-            "userErrors": []}
+            "reason": plant("RefundPaymentInput.reason"),
+            "idempotencyKey": "erase-refund"}}))["refundPayment"] == {"userErrors": []}
         assert (await data(client, RETURN, {"input": {
             "order": DELIVERED["_id"], "location": DELIVERED["location_id"],
-            "lines": [{"sku": DELIVERED["lines"][0]["sku"], "quantity": 1}],
-            "reason": "wrong size", "idempotencyKey": "erase-return"}}))["returnOrder"] == {
-            "userErrors": []}
+            "lines": [{"sku": DELIVERED["lines"][0]["sku"], "quantity": 1},
+                      {"sku": DELIVERED["lines"][1]["sku"], "quantity": 1,
+                       "writeOffReason": plant("ReturnLineInput.writeOffReason")}],
+            "reason": plant("ReturnOrderInput.reason"),
+            "idempotencyKey": "erase-return"}}))["returnOrder"] == {"userErrors": []}
+        assert (await data(client, VISIT, {"input": {
+            "channel": "ch_villagelink", "location": "loc_vl_anji", "member": new,
+            "kind": "STORE_VISIT", "source": plant("RecordVisitInput.source"),
+            "idempotencyKey": "erase-visit"}}))["recordVisit"] == {"userErrors": []}
         assert (await data(client, CONSENT, {"input": {
             "member": new, "channel": "ch_villagelink", "purpose": "MARKETING",
-            "granted": True, "source": "newsletter box ticked by Zhao",
+            "granted": True, "source": plant("RecordConsentInput.source"),
             "idempotencyKey": "erase-consent"}}))["recordConsent"] == {"userErrors": []}
+        assert (await data(client, LINK, {
+            "m": new, "c": "ch_freshmart",
+            "e": plant("Mutation.linkIdentity.externalId", DESK),
+            "s": plant("Mutation.linkIdentity.source")}))["linkIdentity"] == {"userErrors": []}
         assert (await data(client, MERGE, {"s": MEMBER, "m": new}))["mergeMembers"] == {
             "userErrors": []}
         yield gateway
@@ -129,6 +189,62 @@ async def collections(gw: WritingGateway) -> set[str]:
     names = (gw.db.db._database.list_collection_names() if gw.kind == "embedded"
              else await gw.db.db.list_collection_names())
     return set(names)
+
+
+def leaves(value: Any, at: str = "") -> Iterator[tuple[str, Any]]:
+    """Every key (as a leaf of its own) and every scalar of a stored document, with its
+    path."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield f"{at}{key}:key", key
+            yield from leaves(item, f"{at}{key}.")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from leaves(item, f"{at}{i}.")
+    else:
+        yield at.rstrip("."), value
+
+
+def free_text_inputs(schema: GraphQLSchema) -> set[str]:
+    """Every String input of every mutation: ``Type.field`` of an input type, or
+    ``Mutation.field.argument``."""
+    found: set[str] = set()
+    seen: set[str] = set()
+
+    def walk(where: str, named: Any) -> None:
+        if getattr(named, "name", None) == "String":
+            found.add(where)
+        elif isinstance(named, GraphQLInputObjectType) and named.name not in seen:
+            seen.add(named.name)
+            for name, field in named.fields.items():
+                walk(f"{named.name}.{name}", get_named_type(field.type))
+
+    assert schema.mutation_type is not None
+    for name, root in schema.mutation_type.fields.items():
+        for arg, argument in root.args.items():
+            walk(f"Mutation.{name}.{arg}", get_named_type(argument.type))
+    return found
+
+
+async def person_documents(gw: WritingGateway, members: list[str]) -> dict[str, Any]:
+    """The person's orders, order events, refunds, returns, visits and payments, by id."""
+    return {f"{name}:{d['_id']}": d for name in (
+        "orders", "order_events", "refunds", "returns", "visits", "payments")
+        for d in await gw.db[name].find({"member_id": {"$in": members}}).to_list(None)}
+
+
+async def test_every_free_text_input_of_the_mutations_is_planted_or_about_no_member(
+    gw: WritingGateway,
+) -> None:
+    schema = build_client_schema(await data(gw.client, get_introspection_query()))
+    inputs = free_text_inputs(schema)
+    assert {"RefundPaymentInput.reason", "Mutation.adjustStock.reason"} <= inputs
+    left = {i for i in inputs - PLANTED - set(NOT_ABOUT_A_MEMBER)
+            if i.rsplit(".", 1)[-1] not in NOT_ABOUT_A_MEMBER}
+    # a new free-text input is planted by the fixture (and then must be erased) or named
+    assert left == set()
+    # and the fixture did plant each input it names, which the schema still has
+    assert inputs >= PLANTED | (set(NOT_ABOUT_A_MEMBER) - {"idempotencyKey", "currency"})
 
 
 async def test_the_export_holds_every_document_that_names_the_person(
@@ -157,9 +273,16 @@ async def test_the_export_holds_every_document_that_names_the_person(
     # the order's life is among them: the refund, the return and their events, the rollups
     assert {"order_events", "refunds", "returns", "member_rollups", "idempotency"} <= set(
         naming)
-    assert [r["reason"] for r in stored["refunds"]] == ["damaged box"]
-    assert [r["reason"] for r in stored["returns"]] == ["wrong size"]
-    assert {e["kind"] for e in stored["order_events"]} >= {"REFUNDED", "RETURNED"}
+    # with every text typed about the person
+    assert {r["reason"] for r in stored["refunds"]} >= {TYPED}
+    assert [(r["reason"], [x["write_off_reason"] for x in r["lines"]])
+            for r in stored["returns"]] == [(TYPED, [None, TYPED])]
+    assert [(s["carrier"], s["tracking_number"]) for o in stored["orders"]
+            for s in o.get("shipments", []) if TYPED in s.values()] == [(TYPED, TYPED)]
+    assert [e["shipment"]["carrier"] for e in stored["order_events"]
+            if e["kind"] == "SHIPPED" and e["shipment"]["carrier"] == TYPED] == [TYPED]
+    assert [v["source"] for v in stored["visits"] if v["source"] == TYPED] == [TYPED]
+    assert {e["kind"] for e in stored["order_events"]} >= {"REFUNDED", "RETURNED", "SHIPPED"}
     assert {r["member_id"] for r in stored["member_rollups"]} == {
         m["_id"] for m in stored["members"]}
 
@@ -169,6 +292,9 @@ async def test_export_then_erase_leaves_nothing_personal_and_every_aggregate_exa
 ) -> None:
     client = gw.client
     before = await data(client, AGGREGATES)
+    members = [MEMBER, *(m["_id"] for m in await gw.db["members"].find(
+        {"merged_into": MEMBER}).to_list(None))]
+    documents = await person_documents(gw, members)
     # the export holds every stored document of the person, the merged member's too
     exported = await data(client, EXPORT, {"input": {"member": MEMBER,
                                                      "idempotencyKey": "export-1"}})
@@ -190,10 +316,16 @@ async def test_export_then_erase_leaves_nothing_personal_and_every_aggregate_exa
     replay = await gql(client, ERASE, erase)
     assert replay["data"] == first["data"]
     # claim; the member and the merged one; the ids of its orders, payments, visits and
-    # consent records; then one command each: fingerprints, identities, merges, phone keys,
-    # consent sources, members, the audit entry; DONE; the payload: audit entry, member,
+    # consent records, with the free text of the orders, visits, order events, refunds and
+    # returns; then one command each: fingerprints, identities, merges, phone keys, consent
+    # sources; the free text of order events, refunds, returns and visits, and of orders, in
+    # one update per shape of change (the shipped order's shipment, the returned order's
+    # written-off line); members, the audit entry; DONE; the payload: audit entry, member,
     # identities. A replay: claim, read the claim, then the payload.
-    assert first["extensions"]["db"]["commands"] == 18
+    assert first["extensions"]["db"] == {"commands": 27, "byCollection": {
+        "audit": 2, "consents": 2, "idempotency": 3, "identities": 2, "member_keys": 1,
+        "members": 4, "merges": 1, "order_events": 2, "orders": 3, "payments": 1,
+        "refunds": 2, "returns": 2, "visits": 2}}
     assert replay["extensions"]["db"] == {"commands": 5, "byCollection": {
         "audit": 1, "idempotency": 2, "identities": 1, "members": 1}}
     assert (await data(client, ERASE, {"input": {"member": MEMBER,
@@ -206,13 +338,32 @@ async def test_export_then_erase_leaves_nothing_personal_and_every_aggregate_exa
         "identities": []}
     # then every aggregate is what it was
     assert await data(client, AGGREGATES) == before
-    # and no document of any collection holds any of the person's data
+    # and no string of any document of any collection holds any of the person's data
     names = await collections(gw)
     assert {"members", "identities", "orders", "consents", "idempotency", "audit"} <= set(names)
-    for name in names:
-        for doc in await gw.db[name].find({}).to_list(None):
-            text = json.dumps(doc, default=str)
-            assert not [p for p in PERSONAL if p in text], (name, doc)
+    left = [(name, doc["_id"], at) for name in sorted(names)
+            for doc in await gw.db[name].find({}).to_list(None)
+            for at, value in leaves(doc)
+            if isinstance(value, str) and any(p in value for p in PERSONAL)]
+    assert left == []
+    # while every other value of the person's orders, events, refunds, returns, visits and
+    # payments is as it was: only texts became the marker (a restocked line keeps no reason)
+    after = await person_documents(gw, members)
+    assert after.keys() == documents.keys()
+    changed: list[tuple[str, Any, Any]] = []
+    for key, doc in documents.items():
+        was, now = dict(leaves(doc)), dict(leaves(after[key]))
+        assert was.keys() == now.keys(), key
+        changed += [(key, was[at], now[at]) for at in was if was[at] != now[at]]
+    assert [(key, old) for key, old, _ in changed if not isinstance(old, str)] == []
+    assert {new for *_, new in changed} == {ERASED_TEXT}
+    assert len({key for key, *_ in changed}) >= 5
+    # and no request fingerprint of the person's writes remains
+    writes = [d for d in await gw.db["idempotency"].find({}).to_list(None)
+              if d["_id"].split(":")[-1].startswith("erase-")
+              and d["_id"].split(":")[1] not in ("eraseMember", "exportMember")]
+    assert len(writes) == 8
+    assert [d["_id"] for d in writes if "fingerprint" in d] == []
 
 
 async def test_no_route_finds_anything_personal_of_an_erased_member(gw: WritingGateway) -> None:

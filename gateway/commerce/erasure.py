@@ -11,31 +11,34 @@ was: the same documents, under the same key, with the same amounts and times.
 **Per collection** (the person is the member's cluster: the member and every member merged
 into it; erasing a merged member erases its survivor's cluster):
 
-========================  ==============================================================
-``members``               name becomes "Erased member"; phone, e-mail and the search
-                          fields are removed; ``erased_at`` is set. Tier, points, dates,
-                          home channel and consent state stay (aggregates).
-``member_keys``           the phone keys are deleted (the number may enrol again).
-``identities``            deleted: their ids are the channels' own account ids (a rural
-                          outlet's is a phone number); ``memberByIdentity`` finds nothing.
-``merges``                the moved identity ids of the cluster's merges are emptied.
-``consents``              the records stay (purpose, channel, granted, time: consent
-                          statistics stay exact); their free-text ``source`` is replaced
-                          by "erased".
-``idempotency``           the request fingerprints of the member's writes (enrolment,
-                          orders, payments, visits, consent) are removed: they are digests of
-                          inputs that held names, phones and external ids. A replay of such
-                          a key returns the stored result without comparing inputs.
-``orders``, ``payments``,  nothing: they hold no personal datum beyond the pseudonymous
-``visits``,               member id (the test of erasure scans every field of every
-``points_ledger``,        document of every collection for the person's data).
-``order_events``,
-``refunds``,
-``returns``,
-``member_rollups``,
+=========================  ============================================================
+``members``                name becomes "Erased member"; phone, e-mail and the search
+                           fields are removed; ``erased_at`` is set. Tier, points, dates,
+                           home channel and consent state stay (aggregates).
+``member_keys``            the phone keys are deleted (the number may enrol again).
+``identities``             deleted: their ids are the channels' own account ids (a rural
+                           outlet's is a phone number); ``memberByIdentity`` finds nothing.
+``merges``                 the moved identity ids of the cluster's merges are emptied.
+``consents``               the records stay (purpose, channel, granted, time: consent
+                           statistics stay exact); their free-text ``source`` is replaced
+                           by "erased".
+``orders``, ``refunds``,   the free text clients typed about the person's orders and
+``returns``,               visits (shipments' carrier and tracking number, refunds' and
+``order_events``,          returns' reasons, returned lines' write-off reasons, visits'
+``visits``                 source) is replaced by "erased"
+                           (:mod:`gateway.commerce.redaction`). Money, ids, codes, counts,
+                           times and the gateway's own texts stay: the books balance.
+``idempotency``            the request fingerprints of the member's writes (enrolment,
+                           orders, payments, visits, consent, refunds, returns, shipments)
+                           are removed: they are digests of inputs that held names,
+                           phones, external ids or free text. A replay of such a key
+                           returns the stored result without comparing inputs.
+``payments``,              nothing: they hold no personal datum beyond the pseudonymous
+``points_ledger``,         member id (the test of erasure scans every field of every
+``member_rollups``,        document of every collection for the person's data).
 ``coupon_redemptions``
-``audit``                 an entry records the erasure: the member id, who, when.
-========================  ==============================================================
+``audit``                  an entry records the erasure: the member id, who, when.
+=========================  ============================================================
 
 Every step is one command whose effect is idempotent, so a retry (the same idempotency key,
 or a new one) completes an erasure that stopped half-way; erasing an erased member changes
@@ -48,11 +51,11 @@ documents of :data:`BY_MEMBER` whose field names one of them (each on an index t
 with that field); the refunds and returns of the person's orders (on their ``order_id``
 index: each names its order's member); the merges the cluster took part in; the idempotency
 records of the writes erasure strips (whose result is the member, or one of its orders,
-payments, visits or consent records). Every other collection is named in
-:data:`NOT_EXPORTED`, with why it holds no member data; ``tests/test_erasure.py`` walks every
-collection the gateway declares, seeds or holds, so a new one fails it until it is one or the
-other, and checks that every stored document naming the person is in the export. Both
-erasure and export need an admin key.
+payments, visits, consent records, refunds, returns or shipments). Every other collection is
+named in :data:`NOT_EXPORTED`, with why it holds no member data; ``tests/test_erasure.py``
+walks every collection the gateway declares, seeds or holds, so a new one fails it until it
+is one or the other, and checks that every stored document naming the person is in the
+export. Both erasure and export need an admin key.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ from gateway.clock import now
 from gateway.commerce import validation
 from gateway.commerce.common import new_id
 from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.commerce.redaction import ERASED_TEXT, FREE_TEXT, fields, redactions
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.writes import privacy
@@ -71,7 +75,6 @@ from gateway.loaders.members import cluster_of
 from gateway.settings import Settings
 
 ERASED_NAME: Final = "Erased member"
-ERASED_SOURCE: Final = "erased"
 # The collections whose documents of the member are exported, with the field naming it.
 BY_MEMBER: Final = (("identities", "member_id"), ("orders", "member_id"),
                     ("payments", "member_id"), ("visits", "member_id"),
@@ -81,9 +84,10 @@ BY_MEMBER: Final = (("identities", "member_id"), ("orders", "member_id"),
                     ("coupon_redemptions", "member_id"))
 # Exported as the person's orders' (their ``order_id`` is indexed; their ``member_id`` is not).
 BY_ORDER: Final = ("refunds", "returns")
-# The documents the person's own writes create: their idempotency records hold digests of
-# inputs with personal data (erasure strips them; export returns them).
-WRITTEN: Final = ("orders", "payments", "visits", "consents")
+# The documents the person's own writes create (with the orders' shipments): their
+# idempotency records hold digests of inputs with personal data or free text (erasure strips
+# them; export returns them).
+WRITTEN: Final = ("orders", "payments", "visits", "consents", "refunds", "returns")
 # Every collection in the export, in its order.
 EXPORTED: Final = ("members", *(c for c, _ in BY_MEMBER), *BY_ORDER, "merges", "idempotency")
 # Every other collection, and why it holds no data of a member.
@@ -131,16 +135,20 @@ async def erase_member(*, db: Database, settings: Settings, caller: str, member_
         await check_not_done(db, privacy.AUDIT, entry_id, resumed)
         docs = await person(db, member_id)
         cluster = [d["_id"] for d in docs]
-        written = [i for collection in WRITTEN
-                   for i in await privacy.ids_of(db, collection, cluster)]
-        await privacy.update_all(db, "idempotency", {"result_id": {"$in": cluster + written}},
+        found = await _texts_and_ids(db, cluster)
+        await privacy.update_all(db, "idempotency",
+                                 {"result_id": {"$in": cluster + written_ids(found)}},
                                  {"$unset": {"fingerprint": ""}})
         await privacy.delete_of(db, "identities", cluster)
         await privacy.update_all(db, "merges", {"merged_id": {"$in": cluster}},
                                  {"$set": {"identity_ids": []}})
         await privacy.delete_of(db, "member_keys", cluster)
         await privacy.update_all(db, "consents", {"member_id": {"$in": cluster}},
-                                 {"$set": {"source": ERASED_SOURCE}})
+                                 {"$set": {"source": ERASED_TEXT}})
+        for collection in FREE_TEXT:
+            await privacy.set_each(db, collection, {
+                d["_id"]: change for d in found[collection]
+                if (change := redactions(collection, d))})
         at = now()
         await privacy.update_all(
             db, "members", {"_id": {"$in": cluster}},
@@ -153,6 +161,28 @@ async def erase_member(*, db: Database, settings: Settings, caller: str, member_
     return await run_once(
         db, caller=caller, mutation="eraseMember", key=idempotency_key, request=[member_id],
         new_id=new_id("aud_"), work=work, lease_seconds=settings.idempotency_lease_seconds)
+
+
+async def _texts_and_ids(db: Database, cluster: list[str]) -> dict[str, list[Doc]]:
+    """The ids of the person's writes (:data:`WRITTEN`) with the free text of their
+    documents (:data:`~gateway.commerce.redaction.FREE_TEXT`): one find per collection."""
+    found: dict[str, list[Doc]] = {}
+    for collection in dict.fromkeys(c for c in (*WRITTEN, *FREE_TEXT) if c not in BY_ORDER):
+        projection = fields(collection) if collection in FREE_TEXT else {"_id": 1}
+        found[collection] = await privacy.records_of(
+            db, collection, {"member_id": {"$in": cluster}}, projection)
+    orders = [d["_id"] for d in found["orders"]]
+    for collection in BY_ORDER:
+        found[collection] = await privacy.records_of(
+            db, collection, {"order_id": {"$in": orders}}, fields(collection))
+    return found
+
+
+def written_ids(found: dict[str, list[Doc]]) -> list[str]:
+    """The ids of the results of the person's writes, whose idempotency records hold digests
+    of their inputs: the documents of :data:`WRITTEN` and the orders' shipments."""
+    return [*(d["_id"] for collection in WRITTEN for d in found[collection]),
+            *(s["id"] for order in found["orders"] for s in order.get("shipments", []))]
 
 
 async def export_member(*, db: Database, settings: Settings, caller: str, member_id: str,
@@ -188,7 +218,6 @@ async def export_document(db: Database, member_id: str) -> dict[str, list[Doc]]:
                                                      {"order_id": {"$in": orders}})
     found["merges"] = await privacy.records_of(db, "merges", {"$or": [
         {"survivor_id": {"$in": cluster}}, {"merged_id": {"$in": cluster}}]})
-    written = [d["_id"] for collection in WRITTEN for d in found[collection]]
     found["idempotency"] = await privacy.records_of(
-        db, "idempotency", {"result_id": {"$in": cluster + written}})
+        db, "idempotency", {"result_id": {"$in": cluster + written_ids(found)}})
     return found

@@ -20,7 +20,7 @@ captured payment, or voiding a voided one, returns it unchanged. Refunds: ``refu
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Final, NoReturn
 
 from pymongo.errors import DuplicateKeyError
 
@@ -39,6 +39,9 @@ from gateway.database.writes import orders as order_writes
 from gateway.errors import AlreadyDone, reject
 from gateway.loaders import Loaders
 from gateway.settings import Settings
+
+# The reason of the refunds of a cancelled order (the gateway's own text: erasure keeps it).
+CANCELLED_REASON: Final = "order cancelled"
 
 
 async def authorize_payment(
@@ -256,7 +259,7 @@ async def settle_cancelled(db: Database, *, loaders: Loaders, settings: Settings
         if payment["status"] == "AUTHORIZED" or (payment["status"] == "VOIDED" and unsettled):
             await _void_for_cancel(db, payment=payment, by=by)
     await refund_value(db=db, loaders=loaders, settings=settings, order_id=order["_id"],
-                       amount=order["total"], op_id=op_id, by=by, reason="order cancelled",
+                       amount=order["total"], op_id=op_id, by=by, reason=CANCELLED_REASON,
                        payments=[p for p in payments if p["status"] != "AUTHORIZED"])
     await record_event(db, order=order, kind="CANCELLED", op_id=op_id, by=by)
 

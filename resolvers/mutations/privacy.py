@@ -138,10 +138,13 @@ class PrivacyMutation:
     @strawberry.mutation(description=(
         "Erase a person's personal data (PIPL, GDPR): the member and every member merged into "
         "it keep their id as a pseudonym and all their activity, so every aggregate stays "
-        "exact, while name, phone, e-mail, identities (channel account ids), search fields, "
-        "consent sources and request fingerprints go (docs/members.md lists each "
-        "collection). Audited; exactly once per idempotency key, and erasing again changes "
-        "nothing more. Needs an admin key (FORBIDDEN otherwise)."))
+        "exact, while name, phone, e-mail, identities (channel account ids), search fields "
+        "and request fingerprints go, and every free text typed about the person becomes "
+        "\"erased\": consent sources, refund and return reasons, write-off reasons, "
+        "shipments' carrier and tracking number, visit sources (money, ids, codes and times "
+        "stay; docs/members.md lists each collection). Audited; exactly once per idempotency "
+        "key, and erasing again changes nothing more. Needs an admin key (FORBIDDEN "
+        "otherwise)."))
     async def erase_member(
         self, info: Info,
         input: Annotated[MemberDataInput, strawberry.argument(description="Whom.")],

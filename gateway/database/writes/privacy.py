@@ -20,8 +20,6 @@ from gateway.database.query import Doc
 AUDIT = "audit"
 
 
-
-
 async def insert_consent(db: Database, doc: Doc) -> None:
     await db[COLLECTION].insert_one(doc)
 
@@ -59,11 +57,27 @@ async def ids_of(db: Database, collection: str, member_ids: list[str]) -> list[s
     return [d["_id"] for d in docs]
 
 
-async def records_of(db: Database, collection: str, query: Doc) -> list[Doc]:
-    """Every document of a collection matching ``query``, in id order (one find)."""
-    found: list[Doc] = await db[collection].find(query, sort=[("_id", 1)],
+async def records_of(db: Database, collection: str, query: Doc,
+                     projection: dict[str, int] | None = None) -> list[Doc]:
+    """Every document of a collection matching ``query`` (only the fields of ``projection``
+    when given), in id order (one find)."""
+    found: list[Doc] = await db[collection].find(query, projection, sort=[("_id", 1)],
                                                  batch_size=10_000).to_list(None)
     return found
+
+
+async def set_each(db: Database, collection: str, changes: dict[str, Doc]) -> int:
+    """Set fields of each document (id -> its ``$set``): one ``update_many`` per distinct
+    ``$set`` (documents that change alike share one); none when nothing changes. How many
+    documents it changed."""
+    alike: dict[str, tuple[Doc, list[str]]] = {}
+    for doc_id, fields in changes.items():
+        alike.setdefault(repr(sorted(fields.items())), (fields, []))[1].append(doc_id)
+    changed = 0
+    for fields, ids in alike.values():
+        result = await db[collection].update_many({"_id": {"$in": ids}}, {"$set": fields})
+        changed += int(result.modified_count)
+    return changed
 
 
 async def delete_of(db: Database, collection: str, member_ids: list[str]) -> int:
