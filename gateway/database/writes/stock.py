@@ -199,23 +199,6 @@ async def release(
     return bool(result.modified_count == 1)
 
 
-async def take(db: Database, *, sku: str, location_id: str, quantity: int) -> bool:
-    """Record units that left the shelf in a sale already made (``on_hand -= q``) if that many
-    are available."""
-    result = await db["inventory"].update_one(
-        {"_id": stock_key(sku, location_id), **_available_at_least(quantity)},
-        {"$inc": {"on_hand": -quantity}},
-    )
-    return bool(result.modified_count == 1)
-
-
-async def put_back(db: Database, *, sku: str, location_id: str, quantity: int) -> None:
-    """Undo :func:`take` (``on_hand += q``)."""
-    await db["inventory"].update_one(
-        {"_id": stock_key(sku, location_id)}, {"$inc": {"on_hand": quantity}}
-    )
-
-
 async def compare_and_adjust(
     db: Database, *, sku: str, location_id: str, expected_on_hand: int, delta: int
 ) -> Doc | None:
