@@ -136,7 +136,8 @@ class Settings(BaseSettings):
     )
     max_stock_level: int = Field(
         default=1_000_000_000, ge=1, le=2**31 - 1,
-        description="Most on-hand units of one SKU at one location (`adjustStock`).",
+        description="Most on-hand units of one SKU at one location: `adjustStock`, "
+        "`receiveTransfer` and `returnOrder` refuse to pass it.",
     )
     low_stock_units: int = Field(
         default=10, ge=0, le=1_000_000_000,

@@ -1,9 +1,15 @@
-"""The stock side of fulfilment and returns, in three functions: units leave with a shipment
-or a collection, reserved units are released, returned units are restocked. Each is applied
-once per operation id and leaves a movement per line (``gateway.commerce.stock.movement``,
-kind ``SHIPMENT``, ``PICKUP`` or ``RETURN``, naming the order; one insert for all its lines).
-A retry that finds a line already applied records its movement without the level before and
-after, which only the attempt that changed it read.
+"""The stock side of fulfilment and returns: units leave with a shipment or a collection,
+reserved units are released, returned units are restocked (and taken back off the shelf when
+the return is refused). Each is applied once per operation id; units that leave or arrive
+leave a movement per line (``gateway.commerce.stock.movement``, kind ``SHIPMENT``, ``PICKUP``
+or ``RETURN``, naming the order; one insert for all its lines). A retry that finds a line
+already applied records its movement without the level before and after, which only the
+attempt that changed it read.
+
+Restocking is the one change here that adds on-hand units: each line's update matches only
+while its level stays at or below ``OMNIGW_MAX_STOCK_LEVEL``. Releasing a reservation (a
+cancelled order, an expired pick-up, units shipped from elsewhere) moves no on-hand units,
+and undoing a take puts back units the same operation just took: neither can refuse.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.commerce.operations import stable_id
-from gateway.commerce.stock import movement
+from gateway.commerce.stock import movement, past_ceiling
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.writes import lifecycle
@@ -21,7 +27,8 @@ from gateway.errors import reject
 
 @dataclass(frozen=True)
 class Units:
-    """``quantity`` units of ``sku`` (``line`` is its index on the order, for messages)."""
+    """``quantity`` units of ``sku``; ``line`` is the index that names it in messages
+    (``lines.<line>.quantity``)."""
 
     sku: str
     quantity: int
@@ -54,18 +61,42 @@ async def take(db: Database, *, location_id: str, units: Sequence[Units], reserv
 
 
 async def release(db: Database, *, location_id: str, units: Sequence[Units], op_id: str) -> None:
-    """The order's reserved units at ``location_id`` become available again."""
+    """The order's reserved units at ``location_id`` become available again (on-hand does
+    not move: no ceiling)."""
     for unit in units:
         await lifecycle.release_stock(db, sku=unit.sku, location_id=location_id,
                                       quantity=unit.quantity, op_id=op_id)
 
 
 async def restock(db: Database, *, location_id: str, units: Sequence[Units], op_id: str,
-                  order_id: str, by: str) -> None:
-    """Returned units go back on the shelf at ``location_id``."""
-    levels = [await lifecycle.put_stock(db, sku=unit.sku, location_id=location_id,
-                                        quantity=unit.quantity, op_id=op_id)
-              for unit in units]
+                  ceiling: int, field: str = "lines") -> list[Doc | None]:
+    """Returned units go back on the shelf at ``location_id``, each level at most ``ceiling``:
+    LIMIT_EXCEEDED, with every unit taken off again, when one line would pass it. The levels
+    after (``None``: applied by an earlier attempt); :func:`restocked` records them."""
+    levels: list[Doc | None] = []
+    for n, unit in enumerate(units):
+        after = await lifecycle.put_stock(db, sku=unit.sku, location_id=location_id,
+                                          quantity=unit.quantity, op_id=op_id, ceiling=ceiling)
+        if after is None and not lifecycle.applied(
+                await lifecycle.stock_level(db, sku=unit.sku, location_id=location_id), op_id):
+            await unstock(db, location_id=location_id, units=units[:n], op_id=op_id)
+            raise past_ceiling(doing=f"Restocking {unit.quantity}", sku=unit.sku,
+                               location_id=location_id, ceiling=ceiling,
+                               field=f"{field}.{unit.line}.quantity")
+        levels.append(after)
+    return levels
+
+
+async def unstock(db: Database, *, location_id: str, units: Sequence[Units], op_id: str) -> None:
+    """Undo :func:`restock` of ``op_id`` exactly (the return was refused after it)."""
+    for unit in units:
+        await lifecycle.unput_stock(db, sku=unit.sku, location_id=location_id,
+                                    quantity=unit.quantity, op_id=op_id)
+
+
+async def restocked(db: Database, *, location_id: str, units: Sequence[Units],
+                    levels: Sequence[Doc | None], op_id: str, order_id: str, by: str) -> None:
+    """The ``RETURN`` movements of :func:`restock`."""
     await _moved(db, location_id=location_id, units=units, levels=levels, sign=1,
                  op_id=op_id, order_id=order_id, kind="RETURN", by=by)
 

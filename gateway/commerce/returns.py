@@ -7,7 +7,10 @@ may act in (an online order returned at a supermarket or a rural outlet, and the
    ``returned + units <= delivered`` (shipped or collected; every unit of an imported sale)
    and the order is SHIPPED or COMPLETED, recording the return (id, location, lines);
 2. each unit is restocked at the return location (``on_hand += q``, a stock movement), or
-   written off with the reason given (no stock change; the reason stays on the return);
+   written off with the reason given (no stock change; the reason stays on the return). A
+   level that would pass ``OMNIGW_MAX_STOCK_LEVEL`` refuses the whole return with
+   LIMIT_EXCEEDED: the lines restocked are taken off the shelf again and step 1 undone, so
+   nothing is left of it (no return, refund or movement) and the key stays unspent;
 3. the value of the units at the order's prices, less their lines' discounts (shared out
    so that a line's returns come to what it cost: ``gateway.commerce.pricing.units_value``),
    is refunded to the original payments,
@@ -74,10 +77,19 @@ async def return_order(
             record, order = await _take_back(db, scope=scope, order=order,
                                              return_id=return_id, location_id=location_id,
                                              lines=lines)
-        restocked = [Units(x["sku"], x["quantity"], x["line"]) for x in record["lines"]
+        asked = {line.sku: n for n, line in enumerate(lines)}
+        restocked = [Units(x["sku"], x["quantity"], asked[x["sku"]]) for x in record["lines"]
                      if x.get("write_off_reason") is None]
-        await order_stock.restock(db, location_id=record["location_id"], units=restocked,
-                                  op_id=return_id, order_id=order["_id"], by=caller)
+        try:
+            levels = await order_stock.restock(db, location_id=record["location_id"],
+                                               units=restocked, op_id=return_id,
+                                               ceiling=settings.max_stock_level)
+        except Rejected:
+            await _undo_take_back(db, order_id=order["_id"], record=record)
+            raise
+        await order_stock.restocked(db, location_id=record["location_id"], units=restocked,
+                                    levels=levels, op_id=return_id, order_id=order["_id"],
+                                    by=caller)
         stored = [{"sku": x["sku"], "quantity": x["quantity"],
                    "unit_price": order["lines"][x["line"]]["unit_price"],
                    "write_off_reason": x.get("write_off_reason")} for x in record["lines"]]
@@ -162,3 +174,11 @@ async def _take_back(db: Database, *, scope: Scope, order: Doc, return_id: str,
                          "try again.", field="order")
         record = next(r for r in after["returns"] if r["id"] == return_id)
     return record, after
+
+
+async def _undo_take_back(db: Database, *, order_id: str, record: Doc) -> None:
+    """Undo step 1 exactly (the restock was refused): the counters and the record go."""
+    await lifecycle.undo_order(db, order_id=order_id, op_id=record["id"], update={
+        "$inc": {"returned_units": -sum(x["quantity"] for x in record["lines"]),
+                 **{f"lines.{x['line']}.returned": -x["quantity"] for x in record["lines"]}},
+        "$pull": {"returns": {"id": record["id"]}}})

@@ -8,6 +8,11 @@ and what made it (a transfer, an order). Every change of on-hand units writes on
 (``SHIPMENT``, ``PICKUP``) and returned units put back on the shelf (``RETURN``, both in
 :mod:`gateway.commerce.order_stock`). Reserving and releasing change only ``reserved`` (a
 promise, not a movement). :func:`movement` makes the document for all of them.
+
+The kinds that add units (:data:`ADDS_UNITS`) never take a level past
+``OMNIGW_MAX_STOCK_LEVEL``, so every level fits GraphQL's Int: the update that adds them
+matches only while the level stays at or below it (an adjustment through its expected level),
+and a miss is refused with LIMIT_EXCEEDED (:func:`past_ceiling`) with nothing written.
 """
 
 from __future__ import annotations
@@ -21,12 +26,22 @@ from gateway.commerce.common import new_id
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.writes import stock as stock_writes
-from gateway.errors import reject
+from gateway.errors import Rejected, reject
 from gateway.loaders import Loaders
 from gateway.settings import Settings
 
 # What a movement records (MovementKind in the schema).
 KINDS: Final = ("ADJUSTMENT", "TRANSFER_OUT", "TRANSFER_IN", "SHIPMENT", "PICKUP", "RETURN")
+# The kinds that add on-hand units, each refused past OMNIGW_MAX_STOCK_LEVEL.
+ADDS_UNITS: Final = ("ADJUSTMENT", "TRANSFER_IN", "RETURN")
+
+
+def past_ceiling(*, doing: str, sku: str, location_id: str, ceiling: int,
+                 field: str) -> Rejected:
+    """LIMIT_EXCEEDED: ``doing`` (``"Receiving 5"``) would take the level of ``sku`` at
+    ``location_id`` past ``ceiling`` (``OMNIGW_MAX_STOCK_LEVEL``)."""
+    return reject("LIMIT_EXCEEDED", f"{doing} of {sku} would take its level at {location_id} "
+                  f"past {ceiling} units (OMNIGW_MAX_STOCK_LEVEL).", field=field)
 
 
 def movement(
@@ -37,6 +52,7 @@ def movement(
     """A movement document; ``after`` is the level after the change (``None``: not known, the
     change was made by an earlier attempt)."""
     assert kind in KINDS, kind
+    assert delta < 0 or kind in ADDS_UNITS, f"{kind} adds units: list it in ADDS_UNITS"
     on_hand = None if after is None else after["on_hand"]
     return {
         "_id": movement_id or new_id("mov_"), "kind": kind, "sku": sku,

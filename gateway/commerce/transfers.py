@@ -29,7 +29,8 @@ stock between any two locations.
 Ceilings: a line moves 1 to ``OMNIGW_MAX_STOCK_ADJUSTMENT`` units. A receipt that would take
 a level past ``OMNIGW_MAX_STOCK_LEVEL`` stops at that line with ``LIMIT_EXCEEDED``: the lines
 before it have arrived and the transfer stays ``IN_TRANSIT`` until a receipt, once there is
-room, brings the rest.
+room, brings the rest. Shipping and cancelling add no on-hand units (a cancel gives back
+reserved units that never left), so they have no ceiling.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from gateway.clock import now
 from gateway.commerce import allocation, validation
 from gateway.commerce.common import new_id
 from gateway.commerce.idempotency import Once, check_not_done, run_once
-from gateway.commerce.stock import movement
+from gateway.commerce.stock import movement, past_ceiling
 from gateway.database import Database
 from gateway.database.products import stock_key
 from gateway.database.query import Doc
@@ -300,9 +301,9 @@ async def _arrive(db: Database, *, settings: Settings, transfer: Doc, by: str) -
                 db, sku=line.sku, location_id=destination, quantity=line.quantity,
                 owner=transfer_id, ceiling=settings.max_stock_level)
             if after is None and await _still_incoming(db, line, destination, transfer_id):
-                raise reject("LIMIT_EXCEEDED", f"Receiving {line.quantity} of {line.sku} would "
-                             f"take its level past {settings.max_stock_level} units "
-                             "(OMNIGW_MAX_STOCK_LEVEL).", field="transfer")
+                raise past_ceiling(doing=f"Receiving {line.quantity}", sku=line.sku,
+                                   location_id=destination, ceiling=settings.max_stock_level,
+                                   field="transfer")
             movements.append(movement(
                 kind="TRANSFER_IN", sku=line.sku, location_id=destination,
                 delta=line.quantity, after=after, by=by, reason=transfer.get("note") or

@@ -72,7 +72,8 @@ class ReturnOrderInput:
         description="The order (ord_ id), SHIPPED or COMPLETED, of any channel.")
     location: strawberry.ID = strawberry.field(
         description="Where the units come back (loc_ id): any store, outlet or warehouse the "
-        "caller may act in; they are restocked there.")
+        "caller may act in; they are restocked there, each level at most "
+        "OMNIGW_MAX_STOCK_LEVEL.")
     lines: list[ReturnLineInput] = strawberry.field(description="1 to 50 lines.")
     reason: str = strawberry.field(description="Why, 1 to 200 characters.")
     idempotency_key: str = strawberry.field(description=IDEMPOTENCY_KEY)
@@ -184,7 +185,9 @@ class FulfilmentMutation:
         "key: restocked there (or written off), refunded to the original payments; revenue, "
         "lifetime value, channel summaries, points and tier are taken back. The caller must "
         "see the order's channel and the location's (else NOT_FOUND); more units than "
-        "delivered and not returned are INVALID."
+        "delivered and not returned are INVALID; a line whose restock would take the "
+        "location's level past OMNIGW_MAX_STOCK_LEVEL (default 1,000,000,000) is "
+        "LIMIT_EXCEEDED, and nothing of the return is written."
     )
     async def return_order(
         self, info: Info,

@@ -28,7 +28,8 @@ class StockMutation:
     @strawberry.mutation(
         description="Add or remove on-hand units (a delivery, a count, damage) as a "
         "compare-and-set: it applies only while on-hand is `expectedOnHand` (else "
-        "STOCK_CHANGED, nothing written) and never below the reserved units. Writes an audit "
+        "STOCK_CHANGED, nothing written), never below the reserved units and never past "
+        "OMNIGW_MAX_STOCK_LEVEL (LIMIT_EXCEEDED, nothing written). Writes an audit "
         "entry (who, why, before, after). Retrying after success gives STOCK_CHANGED."
     )
     async def adjust_stock(

@@ -114,7 +114,9 @@ class TransferMutation:
         description="Receive a transfer IN_TRANSIT: each line's units arrive at `to`, exactly "
         "once however many receipts run at once, with a TRANSFER_IN movement each; then it is "
         "RECEIVED. A received transfer comes back unchanged; one not shipped, or cancelled, "
-        "gives CONFLICT; a level that would pass OMNIGW_MAX_STOCK_LEVEL, LIMIT_EXCEEDED."
+        "gives CONFLICT; a level that would pass OMNIGW_MAX_STOCK_LEVEL (default "
+        "1,000,000,000), LIMIT_EXCEEDED: the lines before it have arrived, the rest wait for "
+        "a receipt once there is room."
     )
     async def receive_transfer(
         self, info: Info, transfer: Annotated[strawberry.ID, _TRANSFER],

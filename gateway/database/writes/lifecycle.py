@@ -64,7 +64,7 @@ async def undo_order(db: Database, *, order_id: str, op_id: str, update: Doc) ->
     """Undo an order change of ``op_id`` exactly (a later step of its operation was
     refused): ``update`` reverses it, and the id leaves ``ops``."""
     await db["orders"].update_one({"_id": order_id, "ops": op_id},
-                                  {**update, "$pull": {"ops": op_id}})
+                                  {**update, "$pull": {**update.get("$pull", {}), "ops": op_id}})
 
 
 async def change_payment(db: Database, *, scope: Scope, payment_id: str, op_id: str,
@@ -129,7 +129,9 @@ async def take_stock(db: Database, *, sku: str, location_id: str, quantity: int,
 
 async def untake_stock(db: Database, *, sku: str, location_id: str, quantity: int,
                        reserved: bool, op_id: str) -> None:
-    """Undo :func:`take_stock` of ``op_id`` exactly (a later line was short)."""
+    """Undo :func:`take_stock` of ``op_id`` exactly (a later line was short). It cannot
+    refuse at ``OMNIGW_MAX_STOCK_LEVEL``: the units it puts back left moments ago in the same
+    operation, so only a level raised to the ceiling in between passes it, by those units."""
     inc: dict[str, Any] = {"on_hand": quantity}
     if reserved:
         inc["reserved"] = quantity
@@ -138,25 +140,37 @@ async def untake_stock(db: Database, *, sku: str, location_id: str, quantity: in
 
 
 async def put_stock(db: Database, *, sku: str, location_id: str, quantity: int,
-                    op_id: str) -> Doc | None:
+                    op_id: str, ceiling: int) -> Doc | None:
     """Units arrive at a location once for ``op_id`` (``on_hand += q``; a level is created
-    when the location never stocked the product); the level after, or ``None`` when already
-    applied."""
+    when the location never stocked the product) while the level stays at or below
+    ``ceiling``; the level after, or ``None`` (past the ceiling, or already applied: see
+    :func:`applied`)."""
+    if quantity > ceiling:  # a new level too would pass it (an upsert checks no range)
+        return None
     try:
         found: Doc | None = await db["inventory"].find_one_and_update(
-            {"_id": stock_key(sku, location_id), **_once(op_id)},
+            {"_id": stock_key(sku, location_id), **_once(op_id),
+             "on_hand": {"$lte": ceiling - quantity}},
             {"$inc": {"on_hand": quantity}, "$push": _record(op_id, 100),
              "$setOnInsert": {"sku": sku, "location_id": location_id, "reserved": 0}},
             upsert=True, return_document=ReturnDocument.AFTER,
         )
-    except DuplicateKeyError:  # the level exists and holds the op: already applied
+    except DuplicateKeyError:  # the level exists, and holds the op or is too high
         return None
     return found
 
 
+async def unput_stock(db: Database, *, sku: str, location_id: str, quantity: int,
+                      op_id: str) -> None:
+    """Undo :func:`put_stock` of ``op_id`` exactly (a later line, or its order, refused)."""
+    await db["inventory"].update_one({"_id": stock_key(sku, location_id), "ops": op_id},
+                                     {"$inc": {"on_hand": -quantity}, "$pull": {"ops": op_id}})
+
+
 async def release_stock(db: Database, *, sku: str, location_id: str, quantity: int,
                         op_id: str) -> bool:
-    """Reserved units go back to available once for ``op_id`` (``reserved -= q``)."""
+    """Reserved units go back to available once for ``op_id`` (``reserved -= q``). On-hand
+    does not move, so no ``OMNIGW_MAX_STOCK_LEVEL`` applies."""
     result = await db["inventory"].update_one(
         {"_id": stock_key(sku, location_id), **_once(op_id), "reserved": {"$gte": quantity}},
         {"$inc": {"reserved": -quantity}, "$push": _record(op_id, 100)},

@@ -3,7 +3,11 @@
 
 Available units are ``on_hand - reserved``. Every change that lowers them is ONE conditional
 update that matches only while enough units are available, so concurrent orders can never
-oversell and no level ever goes negative.
+oversell and no level ever goes negative. Every change that raises them adds ``on_hand`` in
+one conditional update that matches only while the level stays at or below
+``OMNIGW_MAX_STOCK_LEVEL`` (:func:`compare_and_adjust` through its expected level,
+:func:`put_incoming` and ``gateway.database.writes.lifecycle.put_stock`` through their
+``ceiling``); giving reserved units back moves no on-hand units and has no ceiling.
 
 A reservation for an order or a transfer that is not written yet also appends a *hold* to the
 document's ``holds`` array, in the same update: ``{order, quantity, until, token}`` (``order``
@@ -138,7 +142,8 @@ async def put_incoming(
 async def release_held(
     db: Database, *, sku: str, location_id: str, quantity: int, owner: str
 ) -> bool:
-    """Give back the units ``owner`` holds here (``reserved -= q``, the hold removed), once."""
+    """Give back the units ``owner`` holds here (``reserved -= q``, the hold removed), once.
+    On-hand does not move (a cancelled transfer's units never left), so no ceiling applies."""
     result = await db["inventory"].update_one(
         {"_id": stock_key(sku, location_id),
          "holds": {"$elemMatch": {"order": owner, "quantity": quantity}}},
@@ -191,7 +196,7 @@ async def release(
     db: Database, *, sku: str, location_id: str, quantity: int, order_id: str
 ) -> bool:
     """Give a written order's reservation back (``reserved -= q``, never below zero), and its
-    hold if the sweeper has not removed it yet."""
+    hold if the sweeper has not removed it yet. On-hand does not move, so no ceiling applies."""
     result = await db["inventory"].update_one(
         {"_id": stock_key(sku, location_id), "reserved": {"$gte": quantity}},
         {"$inc": {"reserved": -quantity}, "$pull": {"holds": {"order": order_id}}},
