@@ -46,6 +46,9 @@ class MovementKind(Enum):
         "SHIPMENT", description="An order's units shipped from here.")
     PICKUP = strawberry.enum_value(
         "PICKUP", description="An order's units collected here by the customer.")
+    SALE = strawberry.enum_value(
+        "SALE", description="An order's units sold at the till or counter here, recorded "
+        "when the order was imported (importOrders).")
     RETURN = strawberry.enum_value(
         "RETURN", description="Returned units put back on the shelf here.")
 
@@ -87,7 +90,8 @@ class StockMovement(Node):
         return await load_transfer(info, self.transfer_id)
 
     @strawberry.field(description="The order whose units these were (a shipment, a pick-up, "
-                      "a return); null for other kinds, or when the caller may not see it.")
+                      "a sale, a return); null for other kinds, or when the caller may not "
+                      "see it.")
     async def order(
         self, info: Info
     ) -> Annotated[Order, strawberry.lazy("resolvers.orders")] | None:

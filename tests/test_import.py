@@ -15,9 +15,12 @@ from typer.testing import CliRunner
 
 from gateway.cli.main import app
 from gateway.clock import now
+from gateway.commerce import imports, order_stock
 from gateway.commerce.idempotency import fingerprint
+from gateway.commerce.order_stock import Units
 from gateway.database.writes import lifecycle
-from tests.support import WritingGateway, data, fresh_gateway
+from gateway.database.writes import orders as order_writes
+from tests.support import PARTNER_A, PARTNER_B, WritingGateway, data, fresh_gateway, gql
 
 IMPORT = """mutation($channel: ID!, $location: ID, $orders: [ImportOrderInput!]!) {
   importOrders(channel: $channel, location: $location, orders: $orders) {
@@ -135,10 +138,176 @@ async def test_a_row_retried_after_its_request_died_takes_its_stock_once(
         "claimed_at": at, "lease_until": at})
     # when the row is sent again
     result = await send(gw, [dead])
-    # then the retry creates the order without taking its units a second time
+    # then the retry creates the order without taking its units a second time, and writes
+    # their movement once, without the levels only the dead request read
     assert [(r["status"], r["order"]["id"]) for r in result["results"]] == [
         ("CREATED", order_id)]
     assert await on_hand(gw, OIL) == oil - 2
+    assert await movements_of(gw, order_id) == [("SALE", OIL, OUTLET, -2, None, None)]
+    # and sending it again writes nothing more
+    again = await send(gw, [dead])
+    assert [r["status"] for r in again["results"]] == ["DUPLICATE"]
+    assert await on_hand(gw, OIL) == oil - 2
+    assert await movements_of(gw, order_id) == [("SALE", OIL, OUTLET, -2, None, None)]
+
+
+async def test_a_row_retried_after_its_movements_were_written_writes_them_once(
+    gw: WritingGateway,
+) -> None:
+    # given a request that took a row's units and wrote their movements, and died before
+    # inserting the order
+    order_id = "ord_died0000000000000000001"
+    oil, millet = await on_hand(gw, OIL), await on_hand(gw, MILLET)
+    await order_stock.take(gw.db, location_id=OUTLET, units=[
+        Units(sku=OIL, quantity=1, line=0), Units(sku=MILLET, quantity=2, line=1)],
+        reserved=False, op_id=order_id, order_id=order_id, kind="SALE", by="admin")
+    dead = row("T4-0002", [(OIL, 1, 2500), (MILLET, 2, 1500)])
+    await dead_claim(gw, "T4-0002", order_id, [[OIL, 1, 2500], [MILLET, 2, 1500]])
+    # when the row is sent again
+    result = await send(gw, [dead])
+    # then the order is created, its units taken once and each movement written once, with
+    # the levels the first request read
+    assert [(r["status"], r["order"]["id"]) for r in result["results"]] == [
+        ("CREATED", order_id)]
+    assert (await on_hand(gw, OIL), await on_hand(gw, MILLET)) == (oil - 1, millet - 2)
+    assert await movements_of(gw, order_id) == sorted([
+        ("SALE", OIL, OUTLET, -1, oil, oil - 1),
+        ("SALE", MILLET, OUTLET, -2, millet, millet - 2)])
+
+
+async def test_an_attempt_that_finds_the_order_written_by_the_one_it_took_over_undoes_nothing(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a row whose claim ran out while its first request was stalled after taking the
+    # units; the request that takes it over takes nothing more, and the stalled one wakes up
+    # and inserts the order just before it
+    order_id = "ord_died0000000000000000002"
+    oil = await on_hand(gw, OIL)
+    await lifecycle.take_stock(gw.db, sku=OIL, location_id=OUTLET, quantity=3, reserved=False,
+                               op_id=order_id)
+    await dead_claim(gw, "T4-0003", order_id, [[OIL, 3, 2500]])
+    insert = order_writes.insert
+
+    async def woken(db: Any, collection: str, doc: dict[str, Any]) -> None:
+        if collection == "orders":
+            await insert(db, collection, dict(doc))  # the stalled request's insert
+        await insert(db, collection, doc)
+
+    monkeypatch.setattr(order_writes, "insert", woken)
+    # when the row is sent again
+    result = await send(gw, [row("T4-0003", [(OIL, 3, 2500)])])
+    # then it is the order the stalled request wrote, whose units and movement stay
+    assert [(r["status"], r["order"]["id"]) for r in result["results"]] == [
+        ("DUPLICATE", order_id)]
+    assert await on_hand(gw, OIL) == oil - 3
+    assert await movements_of(gw, order_id) == [("SALE", OIL, OUTLET, -3, None, None)]
+
+
+async def test_a_row_that_fails_after_taking_its_units_gives_them_back_with_their_movements(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a payment insert that fails (the database is gone, say)
+    async def gone(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("payments down")
+
+    monkeypatch.setattr(imports, "_pay", gone)
+    oil, millet = await on_hand(gw, OIL), await on_hand(gw, MILLET)
+    movements = await gw.db["stock_movements"].count_documents({})
+    # when a row is sent
+    body = await gql(gw.client, IMPORT, {"channel": CHANNEL, "location": OUTLET, "orders": [
+        row("T4-0004", [(OIL, 1, 2500), (MILLET, 1, 1500)])]})
+    # then the call fails, and the units, the movements and the key are as before
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["INTERNAL"]
+    assert (await on_hand(gw, OIL), await on_hand(gw, MILLET)) == (oil, millet)
+    assert await gw.db["stock_movements"].count_documents({}) == movements
+    assert await gw.db["orders"].count_documents({"external_id": "T4-0004"}) == 0
+    assert await gw.db["idempotency"].count_documents(
+        {"_id": f"admin:importOrders:{CHANNEL}:T4-0004"}) == 0
+
+
+async def dead_claim(gw: WritingGateway, external_id: str, order_id: str,
+                     lines: list[list[Any]]) -> None:
+    """The claim of a request that died: PENDING, its lease run out."""
+    request = [OUTLET, "mem_00020", [], "CNY", "2026-10-30T03:00:00+00:00", "CASH", lines]
+    at = now() - timedelta(minutes=5)
+    await gw.db["idempotency"].insert_one({
+        "_id": f"admin:importOrders:{CHANNEL}:{external_id}",
+        "fingerprint": fingerprint(request), "status": "PENDING", "result_id": order_id,
+        "token": "dead", "created_at": at, "claimed_at": at, "lease_until": at})
+
+
+async def movements_of(gw: WritingGateway, order_id: str) -> list[tuple[Any, ...]]:
+    docs = await gw.db["stock_movements"].find({"order_id": order_id}).to_list(None)
+    return sorted((m["kind"], m["sku"], m["location_id"], m["delta"], m["before"], m["after"])
+                  for m in docs)
+
+
+MOVEMENTS = """query($loc: ID!, $id: ID!) {
+  location(id: $loc) { movements(first: 5) { edges { node {
+    id kind sku delta by order { id } } } } }
+  node(id: $id) { id } }"""
+STORE, TOMATOES, RICE = "loc_fm_shenzhen_nanshan", "sku_cherry_tomatoes_1kg", "sku_jasmine_rice_5kg"
+
+
+async def test_an_imports_movements_explain_each_level_it_changed(gw: WritingGateway) -> None:
+    # given the levels of two SKUs at the outlet and the movements already there
+    keys = [f"{sku}@{OUTLET}" for sku in (OIL, MILLET)]
+    before = {key: (await gw.db["inventory"].find_one({"_id": key}))["on_hand"] for key in keys}
+    known = {m["_id"] for m in await gw.db["stock_movements"].find({}).to_list(None)}
+    # when a batch imports two orders, and one row is refused for short stock
+    result = await send(gw, [row("T5-0001", [(OIL, 2, 2500), (MILLET, 1, 1500)]),
+                             row("T5-0002", [(OIL, 1, 2500)]),
+                             row("T5-0003", [(MILLET, 1, 1500), (OIL, 9999, 2500)])])
+    assert [r["status"] for r in result["results"]] == ["CREATED", "CREATED", "REJECTED"]
+    # then each level's new movements are SALEs of the created orders whose deltas sum to
+    # its on-hand change, each starting where the one before it ended
+    orders = {r["order"]["id"] for r in result["results"][:2]}
+    new = [m for m in await gw.db["stock_movements"].find({}).to_list(None)
+           if m["_id"] not in known]
+    assert {(m["kind"], m["order_id"] in orders, m["by"]) for m in new} == {
+        ("SALE", True, "admin")}
+    for key in keys:
+        sku = key.split("@")[0]
+        mine = sorted((m for m in new if m["sku"] == sku), key=lambda m: m["before"],
+                      reverse=True)
+        after = (await gw.db["inventory"].find_one({"_id": key}))["on_hand"]
+        assert sum(m["delta"] for m in mine) == after - before[key] < 0
+        assert [(m["before"], m["after"]) for m in mine] == list(zip(
+            [before[key]] + [m["after"] for m in mine[:-1]],
+            [m["before"] + m["delta"] for m in mine], strict=True))
+        assert mine[-1]["after"] == after
+    # and resending the batch writes no movement
+    await send(gw, [row("T5-0001", [(OIL, 2, 2500), (MILLET, 1, 1500)])])
+    assert await gw.db["stock_movements"].count_documents({}) == len(known) + len(new)
+
+
+async def test_a_partner_sees_the_movements_of_its_imports_only_at_its_locations(
+    gw: WritingGateway,
+) -> None:
+    # given partner B, which sells through FreshMart, and partner A, which does not
+    ours = await gw.gateway.key("import-b", "partner", PARTNER_B)
+    theirs = await gw.gateway.key("import-a", "partner", PARTNER_A)
+    async with gw.gateway.client(ours) as insider, gw.gateway.client(theirs) as outsider:
+        # when partner B imports a till's order at one of its stores
+        sent = await data(insider, IMPORT, {"channel": "ch_freshmart", "location": STORE,
+                                            "orders": [row("T6-0001", [(TOMATOES, 2, 990),
+                                                                       (RICE, 1, 6190)],
+                                                           member=None)]})
+        assert sent["importOrders"]["results"][0]["userErrors"] == []
+        order_id = sent["importOrders"]["results"][0]["order"]["id"]
+        ids = {m["sku"]: m["_id"] for m in await gw.db["stock_movements"].find(
+            {"order_id": order_id}).to_list(None)}
+        # then it lists their movements at the store, naming the order, without who made them
+        shown = await data(insider, MOVEMENTS, {"loc": STORE, "id": ids[RICE]})
+        assert sorted((e["node"]["id"], e["node"]["kind"], e["node"]["sku"], e["node"]["delta"],
+                       e["node"]["by"], e["node"]["order"]["id"])
+                      for e in shown["location"]["movements"]["edges"][:2]) == sorted([
+            (ids[TOMATOES], "SALE", TOMATOES, -2, None, order_id),
+            (ids[RICE], "SALE", RICE, -1, None, order_id)])
+        assert shown["node"] == {"id": ids[RICE]}
+        # and partner A sees neither the store nor the movement
+        hidden = await data(outsider, MOVEMENTS, {"loc": STORE, "id": ids[RICE]})
+        assert hidden == {"location": None, "node": None}
 
 
 async def test_cli_import_can_be_rerun_after_an_interruption(

@@ -6,9 +6,11 @@ interruption: rows already imported come back DUPLICATE and write nothing. A CRE
 a COMPLETED order, paid in full by one captured payment at the time of sale; its units left
 the shelf, so on-hand stock is taken (``on_hand -= q``, only while that many are available;
 otherwise the row is REJECTED with INSUFFICIENT_STOCK: fix the level with adjustStock and
-send the row again). The order's id is recorded with each decrement, so a row retried after
-its request died half-way takes its units once. The FX snapshot uses the rates known at
-import time.
+send the row again), each line with a ``SALE`` movement naming the order
+(:mod:`gateway.commerce.order_stock`), so a location's movements explain its level. The
+order's id is recorded with each decrement and fixes each movement's id, so a row retried
+after its request died half-way takes its units and writes their movements once. The FX
+snapshot uses the rates known at import time.
 
 Ceilings: a line carries at most ``Settings.max_line_quantity`` units and a row is worth at
 most ``Settings.max_order_total_base`` in the base currency (else the row is REJECTED with
@@ -25,12 +27,12 @@ from datetime import datetime, timedelta
 from pymongo.errors import DuplicateKeyError
 
 from gateway.clock import now
-from gateway.commerce import loyalty, rollups, validation
+from gateway.commerce import loyalty, order_stock, rollups, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, new_id
 from gateway.commerce.idempotency import check_not_done, run_once
+from gateway.commerce.order_stock import Units
 from gateway.database import Database
 from gateway.database.query import Doc
-from gateway.database.writes import lifecycle
 from gateway.database.writes import orders as order_writes
 from gateway.errors import AlreadyDone, Rejected, UserError, reject
 from gateway.ids import identity_key
@@ -118,29 +120,27 @@ async def _import_row(
         change = rollups.order_placed(order)
         if change is not None:
             order["rollup_due"] = [rollups.due(change)]
-        taken: list[ImportLine] = []
+        units = [Units(sku=x.sku, quantity=x.quantity, line=n) for n, x in enumerate(row.lines)]
         inserted = False
         try:
-            for n, line in enumerate(row.lines):
-                if location_id is not None and not await _take(
-                        db, sku=line.sku, location_id=location_id, quantity=line.quantity,
-                        order_id=order_id):
-                    raise reject("INSUFFICIENT_STOCK",
-                                 f"Not enough {line.sku} at {location_id} for "
-                                 f"{line.quantity}.", field=f"{prefix}.lines.{n}.quantity")
-                taken.append(line)
+            if location_id is not None:  # a short line is refused with every unit put back
+                await order_stock.take(db, location_id=location_id, units=units,
+                                       reserved=False, op_id=order_id, order_id=order_id,
+                                       kind="SALE", by=caller, field=f"{prefix}.lines")
             await order_writes.insert(db, "orders", order)
             inserted = True
             await _pay(db, order=order, row=row)
         except BaseException as exc:
+            if isinstance(exc, Rejected):
+                raise  # nothing was written
+            if isinstance(exc, DuplicateKeyError) and not inserted:
+                # the attempt taken over wrote the order: the units and movements are its own
+                raise AlreadyDone(order_id) from None
             if inserted:
                 await order_writes.delete(db, "orders", order_id)
-            for line in taken if location_id is not None else []:
-                await lifecycle.untake_stock(db, sku=line.sku, location_id=location_id or "",
-                                             quantity=line.quantity, reserved=False,
-                                             op_id=order_id)
-            if isinstance(exc, DuplicateKeyError) and not inserted:
-                raise AlreadyDone(order_id) from None  # the attempt taken over wrote it
+            if location_id is not None:
+                await order_stock.untake(db, location_id=location_id, units=units,
+                                         reserved=False, op_id=order_id)
             raise
         if change is not None:
             await rollups.apply(db, collection="orders", doc_id=order_id, change=change)
@@ -154,18 +154,6 @@ async def _import_row(
         key_field=f"{prefix}.externalId")
     return RowResult(status="DUPLICATE" if once.replayed else "CREATED",
                      order_id=once.result_id)
-
-
-async def _take(db: Database, *, sku: str, location_id: str, quantity: int,
-                order_id: str) -> bool:
-    """Units sold leave the shelf, once per order: the order's id is recorded with the
-    decrement, so the retry of a row whose request died before inserting the order finds
-    them taken already instead of taking them again."""
-    if await lifecycle.take_stock(db, sku=sku, location_id=location_id, quantity=quantity,
-                                  reserved=False, op_id=order_id) is not None:
-        return True
-    return lifecycle.applied(
-        await lifecycle.stock_level(db, sku=sku, location_id=location_id), order_id)
 
 
 def _check_shape(row: ImportRow, *, channel: Doc, prefix: str, max_quantity: int) -> None:

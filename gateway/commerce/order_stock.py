@@ -1,10 +1,11 @@
-"""The stock side of fulfilment and returns: units leave with a shipment or a collection,
-reserved units are released, returned units are restocked (and taken back off the shelf when
-the return is refused). Each is applied once per operation id; units that leave or arrive
-leave a movement per line (``gateway.commerce.stock.movement``, kind ``SHIPMENT``, ``PICKUP``
-or ``RETURN``, naming the order; one insert for all its lines). A retry that finds a line
-already applied records its movement without the level before and after, which only the
-attempt that changed it read.
+"""The stock side of an order's units: units leave with a shipment, a collection or a sale
+imported from a till, reserved units are released, returned units are restocked (and taken
+back off the shelf when the return is refused). Each is applied once per operation id; units
+that leave or arrive leave a movement per line (``gateway.commerce.stock.movement``, kind
+``SHIPMENT``, ``PICKUP``, ``SALE`` or ``RETURN``, naming the order; one insert for all its
+lines, ids derived from the operation's). A retry that finds a line already applied records
+its movement without the level before and after, which only the attempt that changed it read.
+:func:`untake` undoes a :func:`take` whose operation failed later, movements included.
 
 Restocking is the one change here that adds on-hand units: each line's update matches only
 while its level stays at or below ``OMNIGW_MAX_STOCK_LEVEL``. Releasing a reservation (a
@@ -60,6 +61,23 @@ async def take(db: Database, *, location_id: str, units: Sequence[Units], reserv
                  op_id=op_id, order_id=order_id, kind=kind, by=by)
 
 
+async def untake(db: Database, *, location_id: str, units: Sequence[Units], reserved: bool,
+                 op_id: str) -> None:
+    """Undo :func:`take` of ``op_id`` exactly (a later step of its operation failed): the
+    units it took go back (a line it did not take is left as it is) and its movements are
+    deleted."""
+    for unit in units:
+        await lifecycle.untake_stock(db, sku=unit.sku, location_id=location_id,
+                                     quantity=unit.quantity, reserved=reserved, op_id=op_id)
+    await lifecycle.delete_ids(db, "stock_movements",
+                               [movement_id(op_id, unit.sku, location_id) for unit in units])
+
+
+def movement_id(op_id: str, sku: str, location_id: str) -> str:
+    """The id of the movement that ``op_id`` writes for ``sku`` at ``location_id``."""
+    return stable_id("mov_", op_id, sku, location_id)
+
+
 async def release(db: Database, *, location_id: str, units: Sequence[Units], op_id: str) -> None:
     """The order's reserved units at ``location_id`` become available again (on-hand does
     not move: no ceiling)."""
@@ -108,6 +126,6 @@ async def _moved(db: Database, *, location_id: str, units: Sequence[Units],
         await lifecycle.insert_many_once(db, "stock_movements", [
             movement(kind=kind, sku=unit.sku, location_id=location_id,
                      delta=sign * unit.quantity, after=after, by=by, reason=op_id,
-                     movement_id=stable_id("mov_", op_id, unit.sku, location_id),
+                     movement_id=movement_id(op_id, unit.sku, location_id),
                      order_id=order_id)
             for unit, after in zip(units, levels, strict=True)])

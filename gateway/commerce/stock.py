@@ -5,9 +5,10 @@ the SKU and location, the change (``delta``), the level before and after, why, w
 and what made it (a transfer, an order). Every change of on-hand units writes one:
 ``adjustStock`` (``ADJUSTMENT``, below), a transfer leaving and arriving (``TRANSFER_OUT``,
 ``TRANSFER_IN``, :mod:`gateway.commerce.transfers`), an order's units shipped or collected
-(``SHIPMENT``, ``PICKUP``) and returned units put back on the shelf (``RETURN``, both in
-:mod:`gateway.commerce.order_stock`). Reserving and releasing change only ``reserved`` (a
-promise, not a movement). :func:`movement` makes the document for all of them.
+(``SHIPMENT``, ``PICKUP``), sold at a till and imported (``SALE``,
+:mod:`gateway.commerce.imports`) and returned units put back on the shelf (``RETURN``; all
+four through :mod:`gateway.commerce.order_stock`). Reserving and releasing change only
+``reserved`` (a promise, not a movement). :func:`movement` makes the document for all of them.
 
 The kinds that add units (:data:`ADDS_UNITS`) never take a level past
 ``OMNIGW_MAX_STOCK_LEVEL``, so every level fits GraphQL's Int: the update that adds them
@@ -31,7 +32,8 @@ from gateway.loaders import Loaders
 from gateway.settings import Settings
 
 # What a movement records (MovementKind in the schema).
-KINDS: Final = ("ADJUSTMENT", "TRANSFER_OUT", "TRANSFER_IN", "SHIPMENT", "PICKUP", "RETURN")
+KINDS: Final = ("ADJUSTMENT", "TRANSFER_OUT", "TRANSFER_IN", "SHIPMENT", "PICKUP", "SALE",
+                "RETURN")
 # The kinds that add on-hand units, each refused past OMNIGW_MAX_STOCK_LEVEL.
 ADDS_UNITS: Final = ("ADJUSTMENT", "TRANSFER_IN", "RETURN")
 

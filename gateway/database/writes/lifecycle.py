@@ -100,6 +100,11 @@ async def insert_many_once(db: Database, collection: str, docs: list[Doc]) -> No
             raise
 
 
+async def delete_ids(db: Database, collection: str, ids: list[str]) -> None:
+    """Remove documents written by a step that is being undone (those absent are ignored)."""
+    await db[collection].delete_many({"_id": {"$in": ids}})
+
+
 async def insert_once(db: Database, collection: str, doc: Doc) -> bool:
     """Insert a document whose ``_id`` is its operation's; False when it was there already."""
     try:
