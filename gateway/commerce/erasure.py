@@ -99,7 +99,7 @@ NOT_EXPORTED: Final[dict[str, str]] = {
     "inventory": "stock per SKU and location; a reservation hold names an order, not a "
                  "member, and goes when the order is paid or the hold expires",
     "stock_movements": "changes of stock per SKU and location, by the key that made them "
-                       "(a shipment, pick-up or return names its order, never a member)",
+                       "(a shipment, pick-up, return or sale names its order, never a member)",
     "transfers": "units moved between locations, by the key that moved them",
     "fx_history": "every exchange rate set, by the key that set it: reference data",
     "campaigns": "promotions: their channels, windows and rules",
