@@ -175,9 +175,10 @@ async def test_import_orders_commands(gw: WritingGateway) -> None:
     # importOrders sends, per batch: find channels, locations, products (every SKU of the
     # batch), members (every member of the batch); per CREATED row: claim the key, one
     # conditional update per line (on_hand), insert its SALE movements (one command for all
-    # lines), insert order (with its rollup's due entry), insert payment, fold into the
+    # lines), commit the claim (fenced by its token: a request taken over meanwhile writes no
+    # order), insert order (with its rollup's due entry), insert payment, fold into the
     # rollup, remove the due entry, then the points (find member_rollups for the lifetime
-    # spend, findAndModify member, insert ledger entry), key DONE: 4 + rows x (10 + lines).
+    # spend, findAndModify member, insert ledger entry), key DONE: 4 + rows x (11 + lines).
     # A DUPLICATE row costs 2 (the failed claim and its read).
     rows = [{"externalId": f"cmd-imp-{i}", "currency": "CNY", "member": "mem_00012",
              "placedAt": "2026-10-30T03:00:00Z",
@@ -185,4 +186,4 @@ async def test_import_orders_commands(gw: WritingGateway) -> None:
             for i in range(2)]
     created = await commands(gw, IMPORT, {"orders": rows})
     again = await commands(gw, IMPORT, {"orders": rows})
-    assert (created["commands"], again["commands"]) == (4 + 2 * 11, 4 + 2 * 2)
+    assert (created["commands"], again["commands"]) == (4 + 2 * 12, 4 + 2 * 2)

@@ -32,6 +32,28 @@ the same result id, so one insert wins and the other finds it written; the old h
 renewals, completion and undo match its own token, so they change nothing the new holder owns.
 Leases compare the clocks of the gateway processes: keep them in sync (NTP).
 
+**Fenced work** (:func:`run_fenced`, for work whose steps another attempt re-uses: stock taken
+under the result id, which a retry finds already taken and does not take again). There the
+undo of one attempt would give back what the other needs, so:
+
+- **Commit before writing the result.** Once its steps are done, the attempt marks the claim
+  ``committed`` with one update conditional on its own token (:meth:`Attempt.commit`); only
+  then does it insert the object. An attempt that was taken over cannot commit: it writes
+  nothing more and answers ``IDEMPOTENCY_KEY_IN_USE`` (retryable).
+- **Release before undoing.** A failed attempt first deletes its claim (conditional on its
+  token); only when no claim names the result any more (it released it, or a successor did)
+  does it undo, and the undo gives back every step written under the result id, by whichever
+  attempt. While a claim still names the result, its holder owns the steps: it will commit
+  them or, failing, undo them after releasing. A released result id is never claimed again
+  (a new claim chooses a new id), so no attempt can commit it after the undo.
+- **Committed means forward only.** An attempt that took over a committed claim never
+  releases it and never undoes: the committer may still insert the object. If it fails, the
+  claim stays ``PENDING`` until its lease runs out and the next retry finishes the work.
+
+Left open: an attempt that takes a step after its result id was released fails to commit
+and undoes the step itself; if its process dies in between, that step stays (no retry will
+find it).
+
 Keys live at least 48 hours (a TTL index on ``created_at``, see indexes.py).
 """
 
@@ -109,6 +131,94 @@ async def run_once(
     """Run ``work(new_id, resumed)`` once per key; replays get the first call's result id.
     ``resumed`` is True when a claim whose lease ran out was taken over (see the module
     docstring)."""
+    held = await _hold(db, caller=caller, mutation=mutation, key=key, request=request,
+                       new_id=new_id, lease_seconds=lease_seconds, key_field=key_field,
+                       wait_seconds=wait_seconds)
+    if isinstance(held, Once):
+        return held
+    return await _work(db, key_id=held.key_id, token=held.token, result_id=held.result_id,
+                       work=work, resumed=held.resumed, lease=held.lease)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt at a fenced work (:func:`run_fenced`): the result id it writes, whether it
+    took over a claim whose lease ran out (``resumed``) and whether that claim was already
+    committed (``settled``: this attempt may only finish the work, never undo it)."""
+
+    db: Database
+    key_id: str
+    token: str
+    result_id: str
+    resumed: bool
+    settled: bool
+    lease: timedelta
+    key_field: str
+
+    async def commit(self) -> None:
+        """Commit to writing the result (steps are done): IDEMPOTENCY_KEY_IN_USE when the
+        claim is no longer this attempt's (it was stalled and taken over)."""
+        if not await repo.commit(self.db, key_id=self.key_id, token=self.token):
+            raise reject("IDEMPOTENCY_KEY_IN_USE", "This request stalled and a retry with the "
+                         "same idempotency key took it over; retry to get its outcome.",
+                         field=self.key_field)
+
+
+async def run_fenced(
+    db: Database,
+    *,
+    caller: str,
+    mutation: str,
+    key: str,
+    request: Any,
+    new_id: str,
+    work: Callable[[Attempt], Awaitable[None]],
+    undo: Callable[[Attempt], Awaitable[None]],
+    lease_seconds: float,
+    key_field: str = "idempotencyKey",
+    wait_seconds: float = WAIT_SECONDS,
+) -> Once:
+    """:func:`run_once` for a work whose steps a retry re-uses: ``work`` calls
+    :meth:`Attempt.commit` before it writes the result; when it fails, ``undo`` runs only once
+    no claim names the result any more, and undoes what any attempt wrote for it (see "Fenced
+    work" in the module docstring)."""
+    held = await _hold(db, caller=caller, mutation=mutation, key=key, request=request,
+                       new_id=new_id, lease_seconds=lease_seconds, key_field=key_field,
+                       wait_seconds=wait_seconds)
+    if isinstance(held, Once):
+        return held
+    async with _renewed(db, key_id=held.key_id, token=held.token, lease=held.lease):
+        try:
+            await work(held)
+        except AlreadyDone:
+            await repo.complete(db, key_id=held.key_id, token=held.token,
+                                result_id=held.result_id)
+            return Once(result_id=held.result_id, replayed=True)
+        except BaseException:
+            if await _abandoned(db, held):
+                await undo(held)
+            raise
+        await repo.complete(db, key_id=held.key_id, token=held.token, result_id=held.result_id)
+    return Once(result_id=held.result_id, replayed=False)
+
+
+async def _abandoned(db: Database, held: Attempt) -> bool:
+    """Give a failed attempt's claim up, unless it is committed to: True when no claim names
+    the result any more, so that what was written for it may be undone."""
+    if held.settled:
+        return False  # a predecessor committed and may still write the result
+    if await repo.release(db, key_id=held.key_id, token=held.token):
+        return True
+    claim = await repo.get(db, key_id=held.key_id)  # taken over, or released by a successor
+    return claim is None or claim.get("result_id") != held.result_id
+
+
+async def _hold(
+    db: Database, *, caller: str, mutation: str, key: str, request: Any, new_id: str,
+    lease_seconds: float, key_field: str, wait_seconds: float,
+) -> Attempt | Once:
+    """Claim the key, or take over a claim whose lease ran out: the attempt to run, or the
+    replay of a claim that is DONE."""
     key_id = f"{caller}:{mutation}:{key}"
     digest = fingerprint(request)
     token = uuid.uuid4().hex
@@ -121,8 +231,8 @@ async def run_once(
         existing = await repo.claim(db, key_id=key_id, fingerprint=digest, result_id=new_id,
                                     token=token, now=now(), lease=lease)
         if existing is None:
-            return await _work(db, key_id=key_id, token=token, result_id=new_id, work=work,
-                               resumed=False, lease=lease)
+            return Attempt(db=db, key_id=key_id, token=token, result_id=new_id, resumed=False,
+                           settled=False, lease=lease, key_field=key_field)
         while existing is not None:
             if existing.get("fingerprint", digest) != digest:
                 raise reject("IDEMPOTENCY_KEY_REUSED", "This idempotency key was used with a "
@@ -133,9 +243,10 @@ async def run_once(
                 taken = await repo.take_over(db, key_id=key_id, old_token=existing["token"],
                                              token=token, now=now(), lease=lease)
                 if taken is not None:
-                    return await _work(db, key_id=key_id, token=token,
-                                       result_id=taken["result_id"], work=work,
-                                       resumed=True, lease=lease)
+                    return Attempt(db=db, key_id=key_id, token=token,
+                                   result_id=taken["result_id"], resumed=True,
+                                   settled=bool(taken.get("committed")), lease=lease,
+                                   key_field=key_field)
             if time.monotonic() > ends:
                 raise _in_use(key_field, _lease_left(existing, lease)
                               if existing["status"] == "PENDING" else 0.0)

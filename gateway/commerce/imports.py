@@ -12,6 +12,14 @@ order's id is recorded with each decrement and fixes each movement's id, so a ro
 after its request died half-way takes its units and writes their movements once. The FX
 snapshot uses the rates known at import time.
 
+A request that only stalled may wake up after a retry took its row over: both then work on
+the same order id and the same units, so a row is a fenced work
+(:func:`gateway.commerce.idempotency.run_fenced`). A request inserts the order only after
+committing its claim (conditional on its token), so one that was taken over writes no order;
+a failed request gives back the row's units and movements only once no claim names the order
+any more (whichever request took them); a retry that took over a committed claim gives back
+nothing. So an order exists only with its units taken once.
+
 Ceilings: a line carries at most ``Settings.max_line_quantity`` units and a row is worth at
 most ``Settings.max_order_total_base`` in the base currency (else the row is REJECTED with
 LIMIT_EXCEEDED). Points: the prices are the partner's word, not our offers, so an imported
@@ -29,7 +37,7 @@ from pymongo.errors import DuplicateKeyError
 from gateway.clock import now
 from gateway.commerce import loyalty, order_stock, rollups, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, new_id
-from gateway.commerce.idempotency import check_not_done, run_once
+from gateway.commerce.idempotency import Attempt, check_not_done, run_fenced
 from gateway.commerce.order_stock import Units
 from gateway.database import Database
 from gateway.database.query import Doc
@@ -112,44 +120,52 @@ async def _import_row(
 ) -> RowResult:
     _check_shape(row, channel=channel, prefix=prefix, max_quantity=settings.max_line_quantity)
 
-    async def work(order_id: str, resumed: bool) -> None:
-        await check_not_done(db, "orders", order_id, resumed)
+    units = [Units(sku=x.sku, quantity=x.quantity, line=n) for n, x in enumerate(row.lines)]
+    reached = ""  # how far this attempt got: "", "take", "insert", "paid"
+
+    async def work(attempt: Attempt) -> None:
+        nonlocal reached
+        order_id = attempt.result_id
+        await check_not_done(db, "orders", order_id, attempt.resumed)
         order = await _order_doc(loaders=loaders, settings=settings, caller=caller,
                                  channel=channel, location_id=location_id, row=row,
                                  order_id=order_id, prefix=prefix)
         change = rollups.order_placed(order)
         if change is not None:
             order["rollup_due"] = [rollups.due(change)]
-        units = [Units(sku=x.sku, quantity=x.quantity, line=n) for n, x in enumerate(row.lines)]
-        inserted = False
+        reached = "take"
+        if location_id is not None:  # a short line leaves the others to undo
+            await order_stock.take(db, location_id=location_id, units=units, reserved=False,
+                                   op_id=order_id, order_id=order_id, kind="SALE", by=caller,
+                                   field=f"{prefix}.lines", give_back=False)
+        await attempt.commit()  # refused when a retry took the row over meanwhile
+        reached = "insert"
         try:
-            if location_id is not None:  # a short line is refused with every unit put back
-                await order_stock.take(db, location_id=location_id, units=units,
-                                       reserved=False, op_id=order_id, order_id=order_id,
-                                       kind="SALE", by=caller, field=f"{prefix}.lines")
             await order_writes.insert(db, "orders", order)
-            inserted = True
-            await _pay(db, order=order, row=row)
-        except BaseException as exc:
-            if isinstance(exc, Rejected):
-                raise  # nothing was written
-            if isinstance(exc, DuplicateKeyError) and not inserted:
-                # the attempt taken over wrote the order: the units and movements are its own
-                raise AlreadyDone(order_id) from None
-            if inserted:
-                await order_writes.delete(db, "orders", order_id)
-            if location_id is not None:
-                await order_stock.untake(db, location_id=location_id, units=units,
-                                         reserved=False, op_id=order_id)
-            raise
+        except DuplicateKeyError:
+            # the attempt taken over wrote the order: the units and movements are its own
+            raise AlreadyDone(order_id) from None
+        await _pay(db, order=order, row=row)
+        reached = "paid"  # the order and its payment stand: a later failure undoes nothing
         if change is not None:
             await rollups.apply(db, collection="orders", doc_id=order_id, change=change)
         await loyalty.earn(db, loaders=loaders, settings=settings, order=order)
         loaders.orders_by_id.prime(order_id, order, force=True)
 
-    once = await run_once(
+    async def undo(attempt: Attempt) -> None:
+        """No claim names the order any more: what any attempt wrote for it goes (a resumed
+        attempt refused before its take gives back the units its predecessor took)."""
+        if reached == "paid":
+            return
+        if reached == "insert":
+            await order_writes.delete(db, "orders", attempt.result_id)
+        if location_id is not None and (reached or attempt.resumed):
+            await order_stock.untake(db, location_id=location_id, units=units,
+                                     reserved=False, op_id=attempt.result_id)
+
+    once = await run_fenced(
         db, caller=caller, mutation="importOrders", key=f"{channel['_id']}:{row.external_id}",
-        request=_fingerprint(row, location_id), new_id=new_id("ord_"), work=work,
+        request=_fingerprint(row, location_id), new_id=new_id("ord_"), work=work, undo=undo,
         lease_seconds=settings.idempotency_lease_seconds,
         key_field=f"{prefix}.externalId")
     return RowResult(status="DUPLICATE" if once.replayed else "CREATED",

@@ -37,10 +37,12 @@ class Units:
 
 
 async def take(db: Database, *, location_id: str, units: Sequence[Units], reserved: bool,
-               op_id: str, order_id: str, kind: str, by: str, field: str = "lines") -> None:
+               op_id: str, order_id: str, kind: str, by: str, field: str = "lines",
+               give_back: bool = True) -> None:
     """Units leave ``location_id`` (on-hand, and the order's reservation when ``reserved``),
     shipped or collected (``kind``); INSUFFICIENT_STOCK, with every unit put back, when one
-    line is short."""
+    line is short. With ``give_back=False`` the lines before it stay taken: the caller gives
+    them back with :func:`untake` once no other attempt of ``op_id`` may still use them."""
     done: list[Units] = []
     levels: list[Doc | None] = []
     for unit in units:
@@ -49,10 +51,11 @@ async def take(db: Database, *, location_id: str, units: Sequence[Units], reserv
                                            op_id=op_id)
         if after is None and not lifecycle.applied(
                 await lifecycle.stock_level(db, sku=unit.sku, location_id=location_id), op_id):
-            for back in done:
-                await lifecycle.untake_stock(db, sku=back.sku, location_id=location_id,
-                                             quantity=back.quantity, reserved=reserved,
-                                             op_id=op_id)
+            if give_back:
+                for back in done:
+                    await lifecycle.untake_stock(db, sku=back.sku, location_id=location_id,
+                                                 quantity=back.quantity, reserved=reserved,
+                                                 op_id=op_id)
             raise reject("INSUFFICIENT_STOCK", f"Not enough {unit.sku} at {location_id} for "
                          f"{unit.quantity}.", field=f"{field}.{unit.line}.quantity")
         done.append(unit)

@@ -3,7 +3,8 @@
 ``_id`` is ``"<caller>:<mutation>:<key>"``, so the unique ``_id`` picks exactly one winner when
 several requests claim the same key at once. A document holds the request's fingerprint, its
 status (``PENDING`` while the winner works, ``DONE`` after), the id of the object created, the
-holder's ``token`` and its lease (``lease_until``, renewed while it works). A TTL index on
+holder's ``token``, its lease (``lease_until``, renewed while it works) and, for a fenced work,
+``committed`` once an attempt has committed to writing the result. A TTL index on
 ``created_at`` removes it after the retention period (see indexes.py).
 """
 
@@ -56,9 +57,20 @@ async def complete(db: Database, *, key_id: str, token: str, result_id: str) -> 
     )
 
 
-async def release(db: Database, *, key_id: str, token: str) -> None:
-    """Give a claim up (the work was refused), so the same key can be used again."""
-    await db[COLLECTION].delete_one({"_id": key_id, "token": token})
+async def commit(db: Database, *, key_id: str, token: str) -> bool:
+    """Mark the holder's PENDING claim committed (its result is about to be written); False
+    when the claim is no longer this holder's."""
+    result = await db[COLLECTION].update_one(
+        {"_id": key_id, "token": token, "status": "PENDING"}, {"$set": {"committed": True}}
+    )
+    return bool(result.matched_count == 1)
+
+
+async def release(db: Database, *, key_id: str, token: str) -> bool:
+    """Give a claim up (the work was refused), so the same key can be used again; False when
+    it was no longer this holder's."""
+    result = await db[COLLECTION].delete_one({"_id": key_id, "token": token})
+    return bool(result.deleted_count == 1)
 
 
 async def take_over(db: Database, *, key_id: str, old_token: str, token: str,
