@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from gateway.database.seeding import COLLECTIONS, write_seed_files
 from gateway.demo import crm, promotions
 from gateway.demo.lifecycle import add_lifecycle
+from gateway.demo.refunds import add_refunds
 from gateway.demo.supply import supply_chain
 from gateway.demo.tables import (
     _ABROAD,
@@ -349,6 +350,7 @@ def _generate(scale: int, seed: int) -> dict[str, list[Doc]]:
     crm.add(data, seed)
     supply_chain(data, seed=seed, end=END)
     promotions.add(data, seed)
+    add_refunds(data, end=END)  # last: it draws nothing, and changes no earlier step's input
     for docs in data.values():
         docs.sort(key=lambda doc: doc["_id"])
     return {name: data[name] for name in COLLECTIONS}
