@@ -142,7 +142,8 @@ async def test_member_360_costs_the_same_for_1_or_200_orders(
 
 def timeline(*sets: dict[str, list[dict[str, Any]]]) -> list[str]:
     rows = [(d[field], d["_id"]) for docs in sets
-            for coll, field in (("orders", "placed_at"), ("payments", "paid_at"), ("visits", "at"))
+            for coll, field in (("orders", "placed_at"), ("payments", "paid_at"), ("visits", "at"),
+                                ("order_events", "at"))
             for d in docs.get(coll, [])]
     return [id_ for _, id_ in sorted(rows, reverse=True)]
 
@@ -176,7 +177,7 @@ async def test_paging_through_hundreds_of_activities_has_no_gap_or_repeat(
 
 def seed_activity(member_id: str) -> dict[str, list[dict[str, Any]]]:
     return {c: [d for d in SEEDS[c] if d["member_id"] == member_id]
-            for c in ("orders", "payments", "visits")}
+            for c in ("orders", "payments", "visits", "order_events")}
 
 
 async def test_history_filters_match_the_seeds(m360: httpx.AsyncClient) -> None:
@@ -189,7 +190,7 @@ async def test_history_filters_match_the_seeds(m360: httpx.AsyncClient) -> None:
     assert await page_history(m360, 100, id=member, channels=[channel]) == timeline(
         {c: [d for d in docs if d["channel_id"] == channel] for c, docs in mine.items()})
     since, until = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)
-    fields = {"orders": "placed_at", "payments": "paid_at", "visits": "at"}
+    fields = {"orders": "placed_at", "payments": "paid_at", "visits": "at", "order_events": "at"}
     assert await page_history(m360, 100, id=member, since=since.isoformat(),
                               until=until.isoformat()) == timeline(
         {c: [d for d in docs if since <= d[fields[c]] < until] for c, docs in mine.items()})

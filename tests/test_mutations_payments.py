@@ -127,17 +127,18 @@ async def test_cancelling_a_paid_order_takes_the_points_back(gw: WritingGateway)
 
 
 async def test_tier_follows_lifetime_spend_in_the_base_currency(gw: WritingGateway) -> None:
-    # given a BRONZE member with 1,376.60 CNY of lifetime spend (SILVER starts at 1,500.00)
+    # given a BRONZE member with 1,130.10 CNY of lifetime spend (SILVER starts at 1,500.00)
     member = "mem_00016"
     assert (await data(gw.client, MEMBER, {"id": member}))["member"]["tier"] == "BRONZE"
-    # when an order of 2 x 118.90 is placed and paid
-    second, total = await place(gw, "tier-2", member=member)
-    assert total == 2 * 11890
-    await data(gw.client, PAY, pay(second, total, "pay-tier-2"))
-    # then 1,376.60 + 237.80 = 1,614.40 makes SILVER
+    # when two orders of 2 x 118.90 are placed and paid
+    placed = [await place(gw, f"tier-{i}", member=member) for i in (1, 2)]
+    for (order_id, total), i in zip(placed, (1, 2), strict=True):
+        assert total == 2 * 11890
+        await data(gw.client, PAY, pay(order_id, total, f"pay-tier-{i}"))
+    # then 1,130.10 + 2 x 237.80 = 1,605.70 makes SILVER
     assert (await data(gw.client, MEMBER, {"id": member}))["member"]["tier"] == "SILVER"
-    # and cancelling the paid order brings the member back to BRONZE
-    await data(gw.client, CANCEL, {"id": second})
+    # and cancelling one paid order (1,367.90 left) brings the member back to BRONZE
+    await data(gw.client, CANCEL, {"id": placed[1][0]})
     assert (await data(gw.client, MEMBER, {"id": member}))["member"]["tier"] == "BRONZE"
 
 

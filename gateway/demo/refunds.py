@@ -6,7 +6,8 @@ Each such payment is refunded in full, once, :data:`AFTER` after it was paid (ne
 the data ends): the payment's ``refunded`` counter and log, a refund document, the order's
 ``refunded`` and ``refunded_base`` (its base value at the order's snapshot, rounded once,
 so an order refunded in full is worth exactly 0), and the order event REFUNDED. A completed
-order's member gives back the points its refunded value earned, and the tier follows. Nothing
+order's member gives back the points its refunded value earned, and the member's tier follows
+the lifetime spend left (``gateway.commerce.loyalty.tier_for`` at the default thresholds). Nothing
 is drawn at random: every value comes from the payment and its order, so the rest of the data
 is the same with or without this step.
 """
@@ -18,13 +19,14 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Final
 
-from gateway.demo.tables import _TIERS
+from gateway.settings import Settings
 
 Doc = dict[str, Any]
 
 AFTER: Final = timedelta(days=2)
 BY: Final = "seed"
 REASON: Final = "refunded at the customer's request"
+THRESHOLDS: Final[dict[str, int]] = Settings.model_fields["tier_thresholds"].default
 
 
 def _id(prefix: str, *parts: str) -> str:
@@ -37,6 +39,12 @@ def _base_of(refunded: int, order: Doc) -> int:
         return 0
     value = Decimal(refunded) * Decimal(order["total_base"]) / Decimal(order["total"])
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def tier_for(lifetime_base: int) -> str:
+    """``gateway.commerce.loyalty.tier_for`` at the default ``tier_thresholds``."""
+    return next((tier for tier in ("PLATINUM", "GOLD", "SILVER")
+                 if lifetime_base >= THRESHOLDS[tier]), "BRONZE")
 
 
 def add_refunds(data: dict[str, list[Doc]], *, end: datetime) -> None:
@@ -76,7 +84,12 @@ def add_refunds(data: dict[str, list[Doc]], *, end: datetime) -> None:
             net = order["total_base"] - order["refunded_base"]
             back = (net + base) // 100 - net // 100
             earned_back[order["member_id"]] = earned_back.get(order["member_id"], 0) + back
+    spend: dict[str, int] = {}
+    for order in data["orders"]:
+        if order["member_id"] in earned_back and order["status"] != "CANCELLED":
+            spend[order["member_id"]] = spend.get(order["member_id"], 0) + (
+                order["total_base"] - order.get("refunded_base", 0))
     for member in data["members"]:
         if member["_id"] in earned_back:
             member["points"] -= earned_back[member["_id"]]
-            member["tier"] = next(tier for floor, tier in _TIERS if member["points"] >= floor)
+            member["tier"] = tier_for(spend[member["_id"]])
