@@ -382,3 +382,16 @@ async def test_the_documented_examples_answer_what_the_docs_say(
         assert (lang_q, lang_a) == ("graphql", "json")
         result, _ = await run(client, query, {})
         assert result == json.loads(answer)
+
+
+async def test_the_documented_weekly_sales_begin_as_the_docs_say(
+    client: httpx.AsyncClient
+) -> None:
+    """The flagship's weekly sales in docs/schema.md list the first buckets, then `...`."""
+    text = (ROOT / "docs" / "schema.md").read_text()
+    at = text.index('{ channel(id: "ch_flagship") { sales(')
+    query, answer = re.findall(r"(.*?)```\n```json\n(.*?)```", text[at:], flags=re.S)[0]
+    shown = json.loads(answer.replace(",\n  ...]", "]"))["channel"]["sales"]["buckets"]
+    result, _ = await run(client, query, {})
+    assert len(shown) >= 2
+    assert result["channel"]["sales"]["buckets"][:len(shown)] == shown
