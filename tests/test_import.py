@@ -11,14 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pymongo.errors import AutoReconnect
 from typer.testing import CliRunner
 
 from gateway.cli.main import app
 from gateway.clock import now
-from gateway.commerce import imports, order_stock
+from gateway.commerce import imports, order_stock, rollups
 from gateway.commerce.idempotency import fingerprint
 from gateway.commerce.order_stock import Units
 from gateway.database.writes import lifecycle
+from gateway.database.writes import members as member_writes
 from gateway.database.writes import orders as order_writes
 from tests.support import PARTNER_A, PARTNER_B, WritingGateway, data, fresh_gateway, gql
 
@@ -223,6 +225,77 @@ async def test_a_row_that_fails_after_taking_its_units_gives_them_back_with_thei
     assert await gw.db["orders"].count_documents({"external_id": "T4-0004"}) == 0
     assert await gw.db["idempotency"].count_documents(
         {"_id": f"admin:importOrders:{CHANNEL}:T4-0004"}) == 0
+
+
+async def earned(gw: WritingGateway, order_id: str) -> tuple[int, int, int]:
+    """The member's points, its rollup's orders in the channel, and the order's EARN entries
+    and rollup folds, as one comparable tuple."""
+    member = await gw.db["members"].find_one({"_id": "mem_00020"})
+    rollup = await gw.db["member_rollups"].find_one({"_id": f"mem_00020|{CHANNEL}"})
+    assert member is not None
+    ledger = await gw.db["points_ledger"].count_documents({"_id": f"EARN:{order_id}"})
+    return member["points"], (rollup or {}).get("orders", 0), ledger
+
+
+async def fails_once_after_the_order_stands(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch, external_id: str, error: Exception,
+    code: str, module: Any, name: str,
+) -> None:
+    """Send a row whose ``module.name`` fails the first time; then send it again: the same
+    order, its units taken once, its rollup folded and its points credited once."""
+    real = getattr(module, name)
+    calls: list[int] = []
+
+    async def blip(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise error
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, blip)
+    oil, orders = await on_hand(gw, OIL), await gw.db["orders"].count_documents({})
+    points, rollup_orders, _ = await earned(gw, "none")
+    # when a row is sent and the step after its order and payment fails
+    body = await gql(gw.client, IMPORT, {"channel": CHANNEL, "location": OUTLET,
+                                         "orders": [row(external_id, [(OIL, 2, 2500)])]})
+    # then the call fails (retryable), its order and payment standing
+    assert [e["extensions"]["code"] for e in body["errors"]] == [code]
+    written = await gw.db["orders"].find({"external_id": external_id}).to_list(None)
+    assert len(written) == 1
+    order_id = written[0]["_id"]
+    # and when the client sends the row again at once
+    again = await send(gw, [row(external_id, [(OIL, 2, 2500)])])
+    # then it is that order, its units taken once, its rollup and its points (50.00 CNY
+    # at a rural outlet: 100) applied once
+    assert [(r["status"], r["order"]["id"]) for r in again["results"]] == [
+        ("DUPLICATE", order_id)]
+    assert await gw.db["orders"].count_documents({}) == orders + 1
+    assert await on_hand(gw, OIL) == oil - 2
+    assert await gw.db["payments"].count_documents({"order_id": order_id}) == 1
+    assert await earned(gw, order_id) == (points + 100, rollup_orders + 1, 1)
+    stored = await gw.db["orders"].find_one({"_id": order_id})
+    assert stored is not None and stored.get("rollup_due", []) == []
+    # and a third time, nothing more
+    third = await send(gw, [row(external_id, [(OIL, 2, 2500)])])
+    assert [(r["status"], r["order"]["id"]) for r in third["results"]] == [
+        ("DUPLICATE", order_id)]
+    assert await earned(gw, order_id) == (points + 100, rollup_orders + 1, 1)
+
+
+async def test_a_row_whose_rollup_fails_after_its_order_stands_is_that_order_when_retried(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await fails_once_after_the_order_stands(gw, monkeypatch, "T4-0005",
+                                            RuntimeError("rollups down"), "INTERNAL", rollups,
+                                            "apply")
+
+
+async def test_a_row_whose_points_fail_after_its_order_stands_is_that_order_when_retried(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await fails_once_after_the_order_stands(gw, monkeypatch, "T4-0006",
+                                            AutoReconnect("members down"), "UNAVAILABLE",
+                                            member_writes, "add_points")
 
 
 async def dead_claim(gw: WritingGateway, external_id: str, order_id: str,

@@ -49,6 +49,14 @@ undo of one attempt would give back what the other needs, so:
 - **Committed means forward only.** An attempt that took over a committed claim never
   releases it and never undoes: the committer may still insert the object. If it fails, the
   claim stays ``PENDING`` until its lease runs out and the next retry finishes the work.
+- **Written means handed on.** Once the result stands (past the work's point of no return,
+  e.g. an order with its payment), the attempt says so (:meth:`Attempt.written`). A failure
+  after that (the steps that follow the result: rollups, points) neither releases the claim
+  (a retry would claim a new result id and write the object twice) nor undoes: the attempt
+  hands the claim on (:func:`_hand_on`: its lease ends now and its token is replaced, so its
+  renewals stop) and the request fails. The retry takes the claim over at once (committed:
+  it never undoes), finds the result written and finishes the steps that follow it, each
+  idempotent, before answering with the same result id.
 
 Left open: an attempt that takes a step after its result id was released fails to commit
 and undoes the step itself; if its process dies in between, that step stays (no retry will
@@ -60,6 +68,7 @@ Keys live at least 48 hours (a TTL index on ``created_at``, see indexes.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import math
@@ -140,11 +149,12 @@ async def run_once(
                        work=work, resumed=held.resumed, lease=held.lease)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Attempt:
     """One attempt at a fenced work (:func:`run_fenced`): the result id it writes, whether it
-    took over a claim whose lease ran out (``resumed``) and whether that claim was already
-    committed (``settled``: this attempt may only finish the work, never undo it)."""
+    took over a claim whose lease ran out (``resumed``), whether that claim was already
+    committed (``settled``: this attempt may only finish the work, never undo it) and whether
+    the result stands (``stands``: see :meth:`written`)."""
 
     db: Database
     key_id: str
@@ -154,6 +164,12 @@ class Attempt:
     settled: bool
     lease: timedelta
     key_field: str
+    stands: bool = False
+
+    def written(self) -> None:
+        """The result stands (the work's point of no return is behind): from here a failure
+        hands the claim on to the retry, which finishes the work, instead of releasing it."""
+        self.stands = True
 
     async def commit(self) -> None:
         """Commit to writing the result (steps are done): IDEMPOTENCY_KEY_IN_USE when the
@@ -195,11 +211,22 @@ async def run_fenced(
                                 result_id=held.result_id)
             return Once(result_id=held.result_id, replayed=True)
         except BaseException:
-            if await _abandoned(db, held):
+            if held.stands:
+                await _hand_on(db, held)
+            elif await _abandoned(db, held):
                 await undo(held)
             raise
         await repo.complete(db, key_id=held.key_id, token=held.token, result_id=held.result_id)
     return Once(result_id=held.result_id, replayed=False)
+
+
+async def _hand_on(db: Database, held: Attempt) -> None:
+    """End a failed attempt's lease now, its result standing, so that the next request with
+    the key takes the claim over at once and finishes the work. If the database refuses this
+    too, the lease runs out by itself (the request's own error is the one that is raised)."""
+    with contextlib.suppress(PyMongoError):
+        await repo.hand_on(db, key_id=held.key_id, token=held.token,
+                           new_token=uuid.uuid4().hex, until=now() - held.lease)
 
 
 async def _abandoned(db: Database, held: Attempt) -> bool:

@@ -20,6 +20,12 @@ a failed request gives back the row's units and movements only once no claim nam
 any more (whichever request took them); a retry that took over a committed claim gives back
 nothing. So an order exists only with its units taken once.
 
+Once the order and its payment stand, the row's key stays on that order whatever follows: a
+failure of its rollup or its points (a database blip) fails the request (retryable) but hands
+the claim on rather than releasing it (see "Written means handed on" there), so the retry
+takes it over at once, finds the order, folds its rollup and credits its points if they are
+not yet (each once, whichever request gets there) and answers DUPLICATE with that order.
+
 Ceilings: a line carries at most ``Settings.max_line_quantity`` units and a row is worth at
 most ``Settings.max_order_total_base`` in the base currency (else the row is REJECTED with
 LIMIT_EXCEEDED). Points: the prices are the partner's word, not our offers, so an imported
@@ -37,10 +43,11 @@ from pymongo.errors import DuplicateKeyError
 from gateway.clock import now
 from gateway.commerce import loyalty, order_stock, rollups, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, new_id
-from gateway.commerce.idempotency import Attempt, check_not_done, run_fenced
+from gateway.commerce.idempotency import Attempt, run_fenced
 from gateway.commerce.order_stock import Units
-from gateway.database import Database
+from gateway.database import Database, activity
 from gateway.database.query import Doc
+from gateway.database.scope import ADMIN
 from gateway.database.writes import orders as order_writes
 from gateway.errors import AlreadyDone, Rejected, UserError, reject
 from gateway.ids import identity_key
@@ -126,7 +133,13 @@ async def _import_row(
     async def work(attempt: Attempt) -> None:
         nonlocal reached
         order_id = attempt.result_id
-        await check_not_done(db, "orders", order_id, attempt.resumed)
+        if attempt.resumed:
+            standing = (await activity.by_ids_in(db, "orders", [order_id],
+                                                 scope=ADMIN)).get(order_id)
+            if standing is not None:  # the attempt taken over wrote it: finish what follows
+                attempt.written()
+                await _settle(db, loaders=loaders, settings=settings, order=standing)
+                raise AlreadyDone(order_id)
         order = await _order_doc(loaders=loaders, settings=settings, caller=caller,
                                  channel=channel, location_id=location_id, row=row,
                                  order_id=order_id, prefix=prefix)
@@ -147,9 +160,8 @@ async def _import_row(
             raise AlreadyDone(order_id) from None
         await _pay(db, order=order, row=row)
         reached = "paid"  # the order and its payment stand: a later failure undoes nothing
-        if change is not None:
-            await rollups.apply(db, collection="orders", doc_id=order_id, change=change)
-        await loyalty.earn(db, loaders=loaders, settings=settings, order=order)
+        attempt.written()  # and keeps the key on this order: its retry finishes the rest
+        await _settle(db, loaders=loaders, settings=settings, order=order)
         loaders.orders_by_id.prime(order_id, order, force=True)
 
     async def undo(attempt: Attempt) -> None:
@@ -170,6 +182,16 @@ async def _import_row(
         key_field=f"{prefix}.externalId")
     return RowResult(status="DUPLICATE" if once.replayed else "CREATED",
                      order_id=once.result_id)
+
+
+async def _settle(db: Database, *, loaders: Loaders, settings: Settings, order: Doc) -> None:
+    """What follows a standing order: its rollup (each due entry it was written with, folded
+    once: see gateway/commerce/rollups.py) and its points (once: the ledger entry is keyed by
+    the order). A retry that finds the order written calls it again to finish them."""
+    for entry in order.get("rollup_due", []):
+        await rollups.apply(db, collection="orders", doc_id=order["_id"],
+                            change=rollups.change_of(entry))
+    await loyalty.earn(db, loaders=loaders, settings=settings, order=order)
 
 
 def _check_shape(row: ImportRow, *, channel: Doc, prefix: str, max_quantity: int) -> None:

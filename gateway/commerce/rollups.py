@@ -96,6 +96,13 @@ def due(change: Change, *, at: datetime | None = None) -> Doc:
             "visits": change.visits, "at": change.at}
 
 
+def change_of(entry: Doc) -> Change:
+    """The change a due entry (:func:`due`) stands for."""
+    return Change(event_id=entry["id"], member_id=entry["member_id"],
+                  channel_id=entry["channel_id"], orders=entry["orders"], spend=entry["spend"],
+                  spend_base=entry["spend_base"], visits=entry["visits"], at=entry.get("at"))
+
+
 def order_placed(order: Doc) -> Change | None:
     """The change of placing ``order`` (``None`` for an order without a member)."""
     if order.get("member_id") is None:
@@ -169,11 +176,7 @@ async def sweep(db: Database) -> int:
             for entry in doc.get("rollup_due", []):
                 if utc(entry["until"]) >= at:
                     continue
-                change = Change(
-                    event_id=entry["id"], member_id=entry["member_id"],
-                    channel_id=entry["channel_id"], orders=entry["orders"],
-                    spend=entry["spend"], spend_base=entry["spend_base"],
-                    visits=entry["visits"], at=entry.get("at"))
+                change = change_of(entry)
                 if await _fold(db, change):
                     folded += 1
                     log.warning("rollup of %s folded by the sweeper (its writer stopped)",

@@ -66,6 +66,15 @@ async def commit(db: Database, *, key_id: str, token: str) -> bool:
     return bool(result.matched_count == 1)
 
 
+async def hand_on(db: Database, *, key_id: str, token: str, new_token: str,
+                  until: datetime) -> None:
+    """End the holder's lease (``until``, in the past) and replace its token, so that its
+    renewals stop matching and the next request takes the PENDING claim over at once."""
+    await db[COLLECTION].update_one(
+        {"_id": key_id, "token": token, "status": "PENDING"},
+        {"$set": {"token": new_token, "lease_until": until}})
+
+
 async def release(db: Database, *, key_id: str, token: str) -> bool:
     """Give a claim up (the work was refused), so the same key can be used again; False when
     it was no longer this holder's."""
