@@ -49,19 +49,21 @@ async def test_place_order_commands_for_1_and_10_lines(gw: WritingGateway) -> No
     #                   (looked up together; no fx_rates read for a base-currency channel)
     #   1 find          campaigns     those that may run in the channel now (promotions)
     #   n update        inventory     one conditional reservation per line
+    #   1 update        idempotency   commit the claim (fenced by its token: a request taken
+    #                                 over meanwhile writes no order)
     #   1 insert        orders        the order, with its rollup's due entry (the payload is
     #                                 served from the loader cache)
     #   1 update        member_rollups  fold the order into the member's rollup
     #   1 update        orders        remove the due entry (folded)
     #   1 update        idempotency   mark the key DONE with the order id
-    # = 10 + n commands: 11 for 1 line, 20 for 10 lines.
+    # = 11 + n commands: 12 for 1 line, 21 for 10 lines.
     one = await commands(gw, PLACE, order("cmd-1", SKUS[:1]))
     ten = await commands(gw, PLACE, order("cmd-10", SKUS))
-    assert one == {"commands": 11, "byCollection": {
-        "campaigns": 1, "channels": 1, "idempotency": 2, "inventory": 1, "locations": 1,
+    assert one == {"commands": 12, "byCollection": {
+        "campaigns": 1, "channels": 1, "idempotency": 3, "inventory": 1, "locations": 1,
         "member_rollups": 1, "members": 1, "orders": 2, "products": 1}}
-    assert ten == {"commands": 20, "byCollection": {
-        "campaigns": 1, "channels": 1, "idempotency": 2, "inventory": 10, "locations": 1,
+    assert ten == {"commands": 21, "byCollection": {
+        "campaigns": 1, "channels": 1, "idempotency": 3, "inventory": 10, "locations": 1,
         "member_rollups": 1, "members": 1, "orders": 2, "products": 1}}
     # a replay: the claim insert fails, the claim is read, the order is read for the payload
     replay = await commands(gw, PLACE, order("cmd-10", SKUS))
@@ -76,10 +78,11 @@ async def test_place_order_online_commands_for_1_and_10_lines(gw: WritingGateway
     #   1 find          campaigns     those that may run in the channel now (promotions)
     #   1 find          inventory     the levels allocation chooses from
     #   n update        inventory     one conditional reservation per line, where it chose
+    #   1 update        idempotency   commit the claim
     #   1 insert        orders        with its rollup's due entry
     #   1 update        member_rollups, 1 update orders: the rollup folded
     #   1 update        idempotency   DONE
-    # = 10 + n commands: 11 for 1 line, 20 for 10 lines.
+    # = 11 + n commands: 12 for 1 line, 21 for 10 lines.
     for sku in ONLINE_SKUS:
         await gw.db["inventory"].update_one(
             {"_id": f"{sku}@loc_wh_hangzhou"}, {"$set": {
@@ -93,11 +96,11 @@ async def test_place_order_online_commands_for_1_and_10_lines(gw: WritingGateway
 
     one = await commands(gw, PLACE, online("cmd-o1", ONLINE_SKUS[:1]))
     ten = await commands(gw, PLACE, online("cmd-o10", ONLINE_SKUS))
-    assert one == {"commands": 11, "byCollection": {
-        "campaigns": 1, "channels": 1, "idempotency": 2, "inventory": 2, "member_rollups": 1,
+    assert one == {"commands": 12, "byCollection": {
+        "campaigns": 1, "channels": 1, "idempotency": 3, "inventory": 2, "member_rollups": 1,
         "members": 1, "orders": 2, "products": 1}}
-    assert ten == {"commands": 20, "byCollection": {
-        "campaigns": 1, "channels": 1, "idempotency": 2, "inventory": 11, "member_rollups": 1,
+    assert ten == {"commands": 21, "byCollection": {
+        "campaigns": 1, "channels": 1, "idempotency": 3, "inventory": 11, "member_rollups": 1,
         "members": 1, "orders": 2, "products": 1}}
 
 

@@ -395,11 +395,11 @@ async def test_a_coupon_order_sends_a_known_number_of_commands(gw: WritingGatewa
     assert body["data"]["placeOrder"]["userErrors"] == []
     # claim; channels, products, members, fx_rates; campaigns and the coupon (together);
     # the use ($inc); the redemption; allocation's read of the levels at the channel's
-    # fulfilment locations and the line's reservation where it chose; the order; its member
-    # rollup folded, then the order's due entry removed; the key DONE
-    assert body["extensions"]["db"] == {"commands": 15, "byCollection": {
+    # fulfilment locations and the line's reservation where it chose; the claim committed;
+    # the order; its member rollup folded, then the order's due entry removed; the key DONE
+    assert body["extensions"]["db"] == {"commands": 16, "byCollection": {
         "campaigns": 1, "channels": 1, "coupon_redemptions": 1, "coupons": 2, "fx_rates": 1,
-        "idempotency": 2, "inventory": 2, "member_rollups": 1, "members": 1, "orders": 2,
+        "idempotency": 3, "inventory": 2, "member_rollups": 1, "members": 1, "orders": 2,
         "products": 1}}
     order = await gw.db["orders"].find_one(
         {"_id": body["data"]["placeOrder"]["order"]["id"]})

@@ -55,10 +55,13 @@ def fulfilment_locations(channel: Doc) -> list[str]:
 
 
 async def allocate(
-    db: Database, *, channel: Doc, lines: Sequence[Line], hold: Hold, resumed: bool
+    db: Database, *, channel: Doc, lines: Sequence[Line], hold: Hold, resumed: bool,
+    give_back: bool = True,
 ) -> str:
     """Reserve every line at one fulfilment location of ``channel`` (the rule above); the
-    location's id, or ``Rejected`` with INSUFFICIENT_STOCK."""
+    location's id, or ``Rejected`` with INSUFFICIENT_STOCK. With ``give_back=False`` (the
+    holds may be another attempt's, which may still write its order) a lost race gives
+    nothing back and tries no other location."""
     candidates = fulfilment_locations(channel)
     levels = await stock_reads.levels(db, skus=[line.sku for line in lines],
                                       location_ids=candidates) if candidates else {}
@@ -81,9 +84,11 @@ async def allocate(
     for location_id in able:
         try:
             await reserve_lines(db, location_id=location_id, lines=lines, hold=hold,
-                                resumed=resumed,
+                                resumed=resumed, give_back=give_back,
                                 place=f"the fulfilment locations of {channel['_id']}")
         except Rejected as exc:  # the last units went to another order meanwhile
+            if not give_back:
+                raise
             lost = exc
             continue
         return location_id
@@ -101,10 +106,11 @@ async def allocate(
 
 
 async def reserve_lines(db: Database, *, location_id: str, lines: Sequence[Line], hold: Hold,
-                        resumed: bool, place: str | None = None) -> None:
+                        resumed: bool, place: str | None = None, give_back: bool = True) -> None:
     """Reserve line after line at one location (a resumed attempt first re-arms the holds its
-    predecessor left); on the first failure give the earlier ones back. ``place`` names the
-    location in the user error (an allocation's may be another channel's)."""
+    predecessor left); on the first failure give the earlier ones back (unless
+    ``give_back=False``: they may be an attempt's that committed to its order). ``place``
+    names the location in the user error (an allocation's may be another channel's)."""
     done: list[Line] = []
     try:
         for i, line in enumerate(lines):
@@ -118,7 +124,8 @@ async def reserve_lines(db: Database, *, location_id: str, lines: Sequence[Line]
                              field=f"lines.{i}.quantity")
             done.append(line)
     except BaseException:
-        await unhold_lines(db, location_id=location_id, lines=done, hold=hold)
+        if give_back:
+            await unhold_lines(db, location_id=location_id, lines=done, hold=hold)
         raise
 
 
@@ -130,3 +137,12 @@ async def unhold_lines(db: Database, *, location_id: str | None, lines: Sequence
     for line in lines:
         await stock_writes.unhold(db, sku=line.sku, location_id=location_id,
                                   quantity=line.quantity, hold=hold)
+
+
+async def release_holds(db: Database, *, location_id: str, lines: Sequence[Line],
+                        owner: str) -> None:
+    """Give back the holds ``owner`` has at ``location_id``, whichever attempt made them (an
+    order that will never be written: no claim names it any more)."""
+    for line in lines:
+        await stock_writes.release_held(db, sku=line.sku, location_id=location_id,
+                                        quantity=line.quantity, owner=owner)

@@ -10,7 +10,8 @@ runs there. Exactly once per use, without transactions:
    at most ``max_uses`` win; the others get ``COUPON_EXHAUSTED`` and nothing is written.
 2. It records the redemption (``coupon_redemptions``, ``_id`` ``"<code>:<order id>"``) before
    reserving stock and writing the order. If a later step refuses the order (a short line),
-   the redemption is released and the use given back.
+   the redemption is released and the use given back, once no idempotency claim names the
+   order any more (placeOrder's undo: gateway/commerce/orders.py).
 3. A cancelled order (``cancelOrder``, an expired pick-up: ``settle_cancelled``) releases
    it too: the redemption moves ``REDEEMED`` -> ``RELEASED`` (one
    winner, so a use is given back once) and ``uses`` goes down by one, so a single-use code
@@ -23,8 +24,6 @@ redemption of its order id written and takes no second use.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from pymongo.errors import DuplicateKeyError
 
 from gateway.clock import now
@@ -32,9 +31,7 @@ from gateway.database import Database
 from gateway.database import campaigns as repo
 from gateway.database.query import Doc
 from gateway.database.writes import campaigns as writes
-from gateway.errors import AlreadyDone, reject
-
-Work = Callable[[str, bool], Awaitable[None]]
+from gateway.errors import reject
 
 
 def redemption_id(code: str, order_id: str) -> str:
@@ -77,22 +74,3 @@ async def release(db: Database, *, order: Doc) -> bool:
         return False
     await writes.give_use(db, code=code)
     return True
-
-
-
-def given_back_on_failure(db: Database, work: Work, *, code: str | None) -> Work:
-    """``placeOrder``'s work, giving the coupon's use back when it fails after taking it (a
-    short line, a lost database): the order was not written, so the use is not its."""
-    if code is None:
-        return work
-
-    async def guarded(order_id: str, resumed: bool) -> None:
-        try:
-            await work(order_id, resumed)
-        except AlreadyDone:
-            raise  # the order is written: the use is its own
-        except BaseException:
-            await release(db, order={"_id": order_id, "coupon": {"code": code}})
-            raise
-
-    return guarded

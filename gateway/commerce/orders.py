@@ -12,6 +12,15 @@ Each reservation carries a hold with a deadline (``OMNIGW_RESERVATION_TIMEOUT_SE
 if the request dies between its reservations and the order's insert, the sweeper gives the
 units back once the deadline has passed (``gateway.commerce.reservations``); a retry that
 takes the idempotency claim over re-arms the holds instead of reserving again.
+
+A request that only stalled may wake up after a retry took its order over: both then work on
+the same order id and the same holds (the retry re-arms the stalled request's), so placing an
+order is a fenced work (:func:`gateway.commerce.idempotency.run_fenced`). A request commits its
+claim (one update conditional on its token) after reserving every line and before inserting
+the order, so one that was taken over writes no order (``IDEMPOTENCY_KEY_IN_USE``); a failed
+request gives back the order's holds at its location (whichever request made them) and its
+coupon's use only once no claim names the order any more; a retry that took over a committed
+claim gives back nothing. So an order exists only with every line reserved.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from gateway import ids
 from gateway.clock import now
 from gateway.commerce import allocation, coupons, loyalty, rollups, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, member_id_of, new_id
-from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.commerce.idempotency import Attempt, Once, check_not_done, run_fenced
 from gateway.commerce.pricing import check_code, price_order
 from gateway.commerce.settlement import settle_cancelled
 from gateway.database import Database
@@ -123,42 +132,65 @@ def check_place_order(
 async def place_order(
     *, db: Database, loaders: Loaders, settings: Settings, caller: str, order: PlaceOrder
 ) -> Once:
-    """Place ``order`` exactly once per idempotency key; the order id (and whether replayed)."""
+    """Place ``order`` exactly once per idempotency key; the order id (and whether replayed).
+    A fenced work (:func:`gateway.commerce.idempotency.run_fenced`): see the module
+    docstring."""
+    location: str | None = order.location_id  # where this attempt's holds are
+    reserved = inserting = False
 
-    async def work(order_id: str, resumed: bool) -> None:
+    async def work(attempt: Attempt) -> None:
+        nonlocal location, reserved, inserting
+        order_id, resumed = attempt.result_id, attempt.resumed
         await check_not_done(db, "orders", order_id, resumed)
         doc = await _priced_order(loaders=loaders, settings=settings, order=order,
                                   order_id=order_id, caller=caller)
         await coupons.redeem(db, order=doc, resumed=resumed)
         hold = Hold(order_id=order_id, token=uuid.uuid4().hex,
                     until=now() + timedelta(seconds=settings.reservation_timeout_seconds))
+        # A settled attempt gives no hold back: they are those the committed attempt needs.
+        give_back = not attempt.settled
         if order.location_id is None:
-            doc["location_id"] = await allocation.allocate(
+            location = doc["location_id"] = await allocation.allocate(
                 db, channel=await channel_doc(loaders, order.channel_id), lines=order.lines,
-                hold=hold, resumed=resumed)
+                hold=hold, resumed=resumed, give_back=give_back)
         else:
             await allocation.reserve_lines(db, location_id=order.location_id,
-                                           lines=order.lines, hold=hold, resumed=resumed)
+                                           lines=order.lines, hold=hold, resumed=resumed,
+                                           give_back=give_back)
+        reserved = True
         change = rollups.order_placed(doc)
         if change is not None:
             doc["rollup_due"] = [rollups.due(change)]
+        await attempt.commit()  # refused when a retry took the order over meanwhile
+        inserting = True
         try:
             await order_writes.insert(db, "orders", doc)
         except DuplicateKeyError:
             # The attempt this one took over wrote it after all: the units are its order's.
             raise AlreadyDone(order_id) from None
-        except BaseException:
-            await allocation.unhold_lines(db, location_id=doc["location_id"], lines=order.lines,
-                                          hold=hold)
-            raise
+        attempt.written()  # the order stands: a later failure keeps the key on it
         if change is not None:
             await rollups.apply(db, collection="orders", doc_id=order_id, change=change)
         loaders.orders_by_id.prime(order_id, doc)
 
-    return await run_once(db, caller=caller, mutation="placeOrder", key=order.idempotency_key,
-                          request=order.fingerprint_input(), new_id=new_id("ord_"),
-                          work=coupons.given_back_on_failure(db, work, code=order.coupon),
-                          lease_seconds=settings.idempotency_lease_seconds)
+    async def undo(attempt: Attempt) -> None:
+        """No claim names the order any more: what any attempt wrote for it goes (the order,
+        if its insert failed only in the answer; the holds at this attempt's location, when it
+        reserved them all or took the order over; the coupon's use). A short line gave back
+        this attempt's own holds already."""
+        if inserting:
+            await order_writes.delete(db, "orders", attempt.result_id)
+        if location is not None and (reserved or attempt.resumed):
+            await allocation.release_holds(db, location_id=location, lines=order.lines,
+                                           owner=attempt.result_id)
+        if order.coupon is not None:
+            await coupons.release(db, order={"_id": attempt.result_id,
+                                             "coupon": {"code": order.coupon}})
+
+    return await run_fenced(db, caller=caller, mutation="placeOrder",
+                            key=order.idempotency_key, request=order.fingerprint_input(),
+                            new_id=new_id("ord_"), work=work, undo=undo,
+                            lease_seconds=settings.idempotency_lease_seconds)
 
 
 async def _priced_order(
