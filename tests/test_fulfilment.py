@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from gateway.clock import now
+from gateway.database.writes import lifecycle
 from tests.support import WritingGateway, data, fresh_gateway
 from tests.support.orders import (
     COLLECT,
@@ -21,6 +22,7 @@ from tests.support.orders import (
     pay,
     place,
 )
+from tests.test_import_takeover import Stall, first
 
 WAREHOUSE, STORE = "loc_wh_hangzhou", "loc_fm_shanghai_xuhui"
 OTHER_STORE = "loc_fm_beijing_chaoyang"
@@ -177,6 +179,34 @@ async def test_pickup_in_store_with_a_code(gw: WritingGateway) -> None:
     # a second collection with another key returns the collected order, and takes nothing
     twice = await data(gw.client, COLLECT, {"o": order_id, "c": pickup["code"], "k": "f-6-c3"})
     assert twice == ok
+    assert await level(gw, WIPES, STORE) == (before[0] - 2, before[1] - 2)
+
+
+async def test_two_collections_at_once_take_the_units_once(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a paid store order ready for pick-up, and a collection (one key) that took the
+    # units and stalls before completing the order
+    order_id, total = await place(gw, "f-6b", channel="ch_freshmart", member="mem_00022",
+                                  location=STORE, lines=[(WIPES, 2)])
+    ready = await data(gw.client, PREPARE, {"o": order_id, "k": "f-6b-r"})
+    code = ready["preparePickup"]["order"]["pickup"]["code"]
+    await pay(gw, order_id, total, "f-6b-pay")
+    before = await level(gw, WIPES, STORE)
+    stall = Stall()
+    monkeypatch.setattr(lifecycle, "change_order", first(
+        stall, lifecycle.change_order, lambda *a, **k: k["op_id"].startswith("collect:")))
+    stalled = asyncio.create_task(data(gw.client, COLLECT, {"o": order_id, "c": code,
+                                                             "k": "f-6b-c1"}))
+    await asyncio.wait_for(stall.there.wait(), 10)
+    # when a second collection (another key: the till sent it twice) completes it meanwhile,
+    # and then the first one wakes up
+    second = await data(gw.client, COLLECT, {"o": order_id, "c": code, "k": "f-6b-c2"})
+    stall.go.set()
+    woke = await asyncio.wait_for(stalled, 10)
+    # then both answer the collected order, whose units left the shelf once
+    assert second["collectOrder"]["order"]["status"] == "COMPLETED"
+    assert woke["collectOrder"] == second["collectOrder"]
     assert await level(gw, WIPES, STORE) == (before[0] - 2, before[1] - 2)
 
 

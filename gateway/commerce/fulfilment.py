@@ -23,7 +23,9 @@ past its time is expired (``expirePickup``): cancelled, its reservation released
 payments voided or refunded.
 
 Each step is one conditional update of the order that records the step's operation id, so it
-happens once, and each writes an order event (``gateway.commerce.operations``).
+happens once, and each writes an order event (``gateway.commerce.operations``). A collection's
+operation id is the order's (``collect:<order id>``), whatever the key: a collection whose
+update finds the order collected by another gives back none of the units taken under it.
 """
 
 from __future__ import annotations
@@ -258,11 +260,17 @@ async def collect_order(
                                  "pickup.status": "COLLECTED", "pickup.collected_at": at,
                                  **{f"lines.{u.line}.shipped": u.quantity for u in units}}})
             if changed is None:
-                for u in units:
-                    await lifecycle.untake_stock(db, sku=u.sku, location_id=pickup["location_id"],
-                                                 quantity=u.quantity, reserved=True,
-                                                 op_id=op_id)
-                changed = await _changed(db, scope, order_id, op_id)
+                # Another collection (its op id is this one's) may have completed the order
+                # with the units taken under that id: they go back only if it did not.
+                changed = await order_of(db, scope=scope, order_id=order_id)
+                if not lifecycle.applied(changed, op_id):
+                    for u in units:
+                        await lifecycle.untake_stock(
+                            db, sku=u.sku, location_id=pickup["location_id"],
+                            quantity=u.quantity, reserved=True, op_id=op_id)
+                    raise reject("CONFLICT", f"Order {order_id} changed meanwhile (now "
+                                 f"{changed['status']}); read it and try again.",
+                                 field="order")
             order = changed
         await record_event(db, order=order, kind="COLLECTED", op_id=op_id, by=caller,
                            location_id=pickup["location_id"])
