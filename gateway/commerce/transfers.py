@@ -4,7 +4,16 @@ store sending surplus to a rural outlet), in steps, each exactly once.
 - **create** (``CREATED``): each line's units are reserved at the source (a hold, as for an
   order) and announced at the destination (an *incoming* hold), then the transfer is written,
   once per idempotency key. A request that dies before its insert leaves holds whose deadline
-  passes: the sweeper gives the units back (``gateway.commerce.reservations``).
+  passes: the sweeper gives the units back (``gateway.commerce.reservations``). A request that
+  only stalled may wake up after a retry took its transfer over: both then work on the same
+  transfer id and the same holds (the retry re-arms the stalled request's), so creating a
+  transfer is a fenced work (:func:`gateway.commerce.idempotency.run_fenced`). A request
+  commits its claim (one update conditional on its token) after reserving and announcing
+  every line and before inserting the transfer, so one that was taken over writes no transfer
+  (``IDEMPOTENCY_KEY_IN_USE``); a failed request gives back the transfer's holds at the source
+  and its announcements at the destination (whichever request made them) only once no claim
+  names the transfer any more; a retry that took over a committed claim gives back nothing.
+  So a transfer exists only with every line reserved and announced.
 - **ship** (``IN_TRANSIT``): the transfer changes status first (one conditional update: of a
   ship and a cancel racing, one wins), then each line's units leave the source
   (``on_hand -= q``, ``reserved -= q``) in the one update that removes its hold, so they leave
@@ -47,7 +56,7 @@ from gateway import ids
 from gateway.clock import now
 from gateway.commerce import allocation, validation
 from gateway.commerce.common import new_id
-from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.commerce.idempotency import Attempt, Once, check_not_done, run_fenced, run_once
 from gateway.commerce.stock import movement, past_ceiling
 from gateway.database import Database
 from gateway.database.products import stock_key
@@ -128,9 +137,13 @@ async def create_transfer(
     *, db: Database, loaders: Loaders, settings: Settings, caller: str,
     transfer: CreateTransfer,
 ) -> Once:
-    """Create ``transfer`` exactly once per idempotency key; the transfer's id."""
+    """Create ``transfer`` exactly once per idempotency key; the transfer's id. A fenced work
+    (:func:`gateway.commerce.idempotency.run_fenced`): see the module docstring."""
+    reserved = inserting = False
 
-    async def work(transfer_id: str, resumed: bool) -> None:
+    async def work(attempt: Attempt) -> None:
+        nonlocal reserved, inserting
+        transfer_id, resumed = attempt.result_id, attempt.resumed
         await check_not_done(db, "transfers", transfer_id, resumed)
         source, destination = await _locations(loaders, transfer)
         products = await loaders.products_by_sku.load_many([x.sku for x in transfer.lines])
@@ -141,43 +154,53 @@ async def create_transfer(
             raise Rejected(*unknown)
         hold = Hold(order_id=transfer_id, token=uuid.uuid4().hex,
                     until=now() + timedelta(seconds=settings.reservation_timeout_seconds))
+        # A settled attempt gives no hold back: they are those the committed attempt needs.
         await allocation.reserve_lines(db, location_id=transfer.source, lines=transfer.lines,
-                                       hold=hold, resumed=resumed)
-        announced: list[TransferLine] = []
+                                       hold=hold, resumed=resumed, give_back=not attempt.settled)
+        reserved = True
+        for line in transfer.lines:
+            if not await stock_writes.add_incoming(
+                    db, sku=line.sku, location_id=transfer.destination,
+                    quantity=line.quantity, hold=hold):
+                await stock_writes.rearm(db, sku=line.sku, location_id=transfer.destination,
+                                         hold=hold)
+        at = now()
+        doc = {
+            "_id": transfer_id, "from_location_id": transfer.source,
+            "to_location_id": transfer.destination,
+            "from_channel_id": source["channel_id"],
+            "to_channel_id": destination["channel_id"],
+            "lines": [{"sku": x.sku, "quantity": x.quantity} for x in transfer.lines],
+            "status": "CREATED", "note": transfer.note, "created_at": at,
+            "created_by": caller,
+        }
+        await attempt.commit()  # refused when a retry took the transfer over meanwhile
+        inserting = True
         try:
-            for line in transfer.lines:
-                if not await stock_writes.add_incoming(
-                        db, sku=line.sku, location_id=transfer.destination,
-                        quantity=line.quantity, hold=hold):
-                    await stock_writes.rearm(db, sku=line.sku,
-                                             location_id=transfer.destination, hold=hold)
-                announced.append(line)
-            at = now()
-            doc = {
-                "_id": transfer_id, "from_location_id": transfer.source,
-                "to_location_id": transfer.destination,
-                "from_channel_id": source["channel_id"],
-                "to_channel_id": destination["channel_id"],
-                "lines": [{"sku": x.sku, "quantity": x.quantity} for x in transfer.lines],
-                "status": "CREATED", "note": transfer.note, "created_at": at,
-                "created_by": caller,
-            }
             await transfer_writes.insert(db, doc)
         except DuplicateKeyError:
             raise AlreadyDone(transfer_id) from None  # the attempt taken over wrote it
-        except BaseException:
-            await allocation.unhold_lines(db, location_id=transfer.source,
-                                          lines=transfer.lines, hold=hold)
-            for line in announced:
-                await stock_writes.unhold(db, sku=line.sku, location_id=transfer.destination,
-                                          quantity=0, hold=hold)
-            raise
+        attempt.written()
         loaders.transfers_by_id.prime(transfer_id, doc)
 
-    return await run_once(db, caller=caller, mutation="createTransfer",
-                          key=transfer.idempotency_key, request=transfer.fingerprint_input(),
-                          new_id=new_id("trf_"), work=work,
-                          lease_seconds=settings.idempotency_lease_seconds)
+    async def undo(attempt: Attempt) -> None:
+        """No claim names the transfer any more: what any attempt wrote for it goes (the
+        transfer, if its insert failed only in the answer; the holds at the source and the
+        announcements at the destination, when this attempt reserved every line or took the
+        transfer over). A short line gave back this attempt's own holds already."""
+        if inserting:
+            await transfer_writes.delete(db, transfer_id=attempt.result_id)
+        if reserved or attempt.resumed:
+            await allocation.release_holds(db, location_id=transfer.source,
+                                           lines=transfer.lines, owner=attempt.result_id)
+            await stock_writes.drop_holds(
+                db, doc_ids=[stock_key(x.sku, transfer.destination) for x in transfer.lines],
+                owner=attempt.result_id)
+
+    return await run_fenced(db, caller=caller, mutation="createTransfer",
+                            key=transfer.idempotency_key, request=transfer.fingerprint_input(),
+                            new_id=new_id("trf_"), work=work, undo=undo,
+                            lease_seconds=settings.idempotency_lease_seconds)
 
 
 async def _locations(loaders: Loaders, transfer: CreateTransfer) -> tuple[Doc, Doc]:

@@ -24,6 +24,11 @@ async def insert(db: Database, doc: Doc) -> None:
     await db["transfers"].insert_one(doc)
 
 
+async def delete(db: Database, *, transfer_id: str) -> None:
+    """Remove a transfer whose creation is being undone (no claim names it any more)."""
+    await db["transfers"].delete_one({"_id": transfer_id})
+
+
 async def move(
     db: Database, *, scope: Scope, transfer_id: str, from_status: str, to: str,
     extra: Doc, pending: str | None = None, at: datetime,
