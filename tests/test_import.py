@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -239,22 +239,25 @@ async def earned(gw: WritingGateway, order_id: str) -> tuple[int, int, int]:
 
 async def fails_once_after_the_order_stands(
     gw: WritingGateway, monkeypatch: pytest.MonkeyPatch, external_id: str, error: Exception,
-    code: str, module: Any, name: str,
+    code: str, module: Any, name: str, only: Callable[..., bool] = lambda *_, **__: True,
 ) -> None:
-    """Send a row whose ``module.name`` fails the first time; then send it again: the same
-    order, its units taken once, its rollup folded and its points credited once."""
+    """Send a row whose ``module.name`` fails the first time (the first call ``only``
+    accepts); then send it again: the same order, its units taken once, its rollup folded
+    and its points credited once, the ledger agreeing with the member's points."""
     real = getattr(module, name)
     calls: list[int] = []
 
     async def blip(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 1:
-            raise error
+        if only(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                raise error
         return await real(*args, **kwargs)
 
     monkeypatch.setattr(module, name, blip)
     oil, orders = await on_hand(gw, OIL), await gw.db["orders"].count_documents({})
     points, rollup_orders, _ = await earned(gw, "none")
+    booked = await ledger_sum(gw)
     # when a row is sent and the step after its order and payment fails
     body = await gql(gw.client, IMPORT, {"channel": CHANNEL, "location": OUTLET,
                                          "orders": [row(external_id, [(OIL, 2, 2500)])]})
@@ -273,6 +276,7 @@ async def fails_once_after_the_order_stands(
     assert await on_hand(gw, OIL) == oil - 2
     assert await gw.db["payments"].count_documents({"order_id": order_id}) == 1
     assert await earned(gw, order_id) == (points + 100, rollup_orders + 1, 1)
+    assert await ledger_sum(gw) == booked + 100
     stored = await gw.db["orders"].find_one({"_id": order_id})
     assert stored is not None and stored.get("rollup_due", []) == []
     # and a third time, nothing more
@@ -280,6 +284,13 @@ async def fails_once_after_the_order_stands(
     assert [(r["status"], r["order"]["id"]) for r in third["results"]] == [
         ("DUPLICATE", order_id)]
     assert await earned(gw, order_id) == (points + 100, rollup_orders + 1, 1)
+    assert await ledger_sum(gw) == booked + 100
+
+
+async def ledger_sum(gw: WritingGateway) -> int:
+    """The sum of the member's ledger entries."""
+    entries = await gw.db["points_ledger"].find({"member_id": "mem_00020"}).to_list(None)
+    return sum(int(e["delta"]) for e in entries)
 
 
 async def test_a_row_whose_rollup_fails_after_its_order_stands_is_that_order_when_retried(
@@ -295,7 +306,17 @@ async def test_a_row_whose_points_fail_after_its_order_stands_is_that_order_when
 ) -> None:
     await fails_once_after_the_order_stands(gw, monkeypatch, "T4-0006",
                                             AutoReconnect("members down"), "UNAVAILABLE",
-                                            member_writes, "add_points")
+                                            member_writes, "add_points_once")
+
+
+async def test_a_row_whose_ledger_entry_fails_after_its_points_is_credited_once_when_retried(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the member's points moved, then the ledger entry could not be written: the retry
+    # writes the entry and does not credit the points again
+    await fails_once_after_the_order_stands(
+        gw, monkeypatch, "T4-0007", AutoReconnect("ledger down"), "UNAVAILABLE", member_writes,
+        "insert", only=lambda _db, collection, _doc: collection == "points_ledger")
 
 
 async def dead_claim(gw: WritingGateway, external_id: str, order_id: str,

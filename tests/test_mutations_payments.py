@@ -9,9 +9,14 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from pymongo.errors import AutoReconnect
 
+from gateway.commerce import loyalty
+from gateway.database.writes import members as member_writes
+from gateway.loaders import Loaders
 from gateway.settings import Settings
-from tests.support import WritingGateway, data, fresh_gateway
+from tests.support import WritingGateway, data, fresh_gateway, gql
+from tests.support.orders import REFUND, refund_input
 
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { id total { minorUnits } } userErrors { code } } }"""
@@ -124,6 +129,75 @@ async def test_cancelling_a_paid_order_takes_the_points_back(gw: WritingGateway)
     after = (await data(gw.client, MEMBER, {"id": "mem_00007"}))["member"]
     assert int(after["points"]) == int(paid) - total // 100
     assert after["pointsLedger"]["edges"][0]["node"]["reason"] == "REVERSE"
+
+
+async def test_a_refund_retried_after_its_ledger_entry_failed_takes_the_points_back_once(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a paid order (its member earned total // 100 points)
+    order_id, total = await place(gw, "p-8")
+    paid = await data(gw.client, PAY, pay(order_id, total, "pay-8"))
+    payment_id = paid["recordPayment"]["payment"]["id"]
+    member = await gw.db["members"].find_one({"_id": "mem_00007"})
+    entries = await gw.db["points_ledger"].find({"member_id": "mem_00007"}).to_list(None)
+    booked = sum(e["delta"] for e in entries)
+    # and a ledger whose next REFUND entry cannot be written, once (the points moved first)
+    insert, failed = member_writes.insert, []
+
+    async def blip(db: Any, collection: str, doc: dict[str, Any]) -> None:
+        if doc.get("reason") == "REFUND" and not failed:
+            failed.append(doc["_id"])
+            raise AutoReconnect("ledger down")
+        await insert(db, collection, doc)
+
+    monkeypatch.setattr(member_writes, "insert", blip)
+    # when half of it is refunded, the call fails (retryable), and the client retries it
+    refund = refund_input(payment_id, "refund-8", amount=str(total // 2))
+    first = await gql(gw.client, REFUND, refund)
+    assert [e["extensions"]["code"] for e in first["errors"]] == ["UNAVAILABLE"]
+    again = await data(gw.client, REFUND, refund)
+    assert again["refundPayment"]["userErrors"] == []
+    # then the points the refunded half earned are taken back once, in one REFUND entry, and
+    # the ledger agrees with the balance
+    taken = total // 100 - (total - total // 2) // 100
+    after = await gw.db["members"].find_one({"_id": "mem_00007"})
+    assert after["points"] == member["points"] - taken
+    entries = await gw.db["points_ledger"].find({"member_id": "mem_00007"}).to_list(None)
+    assert [e["delta"] for e in entries if e["order_id"] == order_id] == [
+        total // 100, -taken]
+    assert sum(e["delta"] for e in entries) == booked - taken
+    assert failed != []
+
+
+async def test_earning_an_order_again_moves_no_points(gw: WritingGateway) -> None:
+    # given a paid order that earned its points, once, in one EARN entry
+    order_id, total = await place(gw, "p-9")
+    await data(gw.client, PAY, pay(order_id, total, "pay-9"))
+    order = await gw.db["orders"].find_one({"_id": order_id})
+    points = (await gw.db["members"].find_one({"_id": "mem_00007"}))["points"]
+    op, earned = f"EARN:{order_id}", total // 100
+
+    async def earn_again() -> tuple[int, list[tuple[int, int | None]]]:
+        await loyalty.earn(gw.db, loaders=Loaders(gw.db), settings=gw.gateway.settings,
+                           order=order)
+        member = await gw.db["members"].find_one({"_id": "mem_00007"})
+        entries = await gw.db["points_ledger"].find({"order_id": order_id}).to_list(None)
+        return member["points"], [(e["delta"], e["balance"]) for e in entries]
+
+    # when it earns again (as a retry does): nothing moves
+    assert await earn_again() == (points, [(earned, points)])
+    # nor when the member does not remember the operation (an order earned before members
+    # kept their operations, or one that fell off the list): its entry stands, so the
+    # second increment is undone
+    await gw.db["members"].update_one({"_id": "mem_00007"}, {"$pull": {"points_ops": op}})
+    assert await earn_again() == (points, [(earned, points)])
+    # and when a retry that found the points moved wrote the entry, without a balance, while
+    # the call that moves them was still going, that call fills the balance in
+    await gw.db["members"].update_one({"_id": "mem_00007"}, {
+        "$pull": {"points_ops": op}, "$inc": {"points": -earned}})
+    await gw.db["points_ledger"].update_one({"_id": op}, {"$set": {"balance": None}})
+    assert await earn_again() == (points, [(earned, points)])
+    assert await earn_again() == (points, [(earned, points)])
 
 
 async def test_tier_follows_lifetime_spend_in_the_base_currency(gw: WritingGateway) -> None:

@@ -9,9 +9,18 @@ than our offers' prices, so it earns at most ``Settings.max_import_points`` (def
 refund takes back what the refunded value earned (``take_back``), cancelling a paid order
 what is left. New
 members get ``SIGNUP_BONUS`` points. Each change is one entry in
-``points_ledger`` (``_id`` ``"<reason>:<order or member id>"``, unique, so it is written once),
-booked in a channel (``channel_id``: the order's, or the home channel for the signup bonus) so
-that a partner reads the entries of its channels only.
+``points_ledger`` (``_id`` ``"<reason>:<order, refund or member id>"``, unique, so it is
+written once), booked in a channel (``channel_id``: the order's, or the home channel for the
+signup bonus) so that a partner reads the entries of its channels only.
+
+Exactly once, however often a retry calls (importOrders, a refund): the member's points move
+by one conditional update that records the entry's id in ``points_ops`` (the latest
+``OPS_KEPT``) and matches only while it is absent, then the entry is written with the balance
+after. A call that finds the points moved before writes the entry if it is missing (the call
+that moved them died first), without a balance, which the call that moved them fills in if it
+is still going. An entry written already while this call moved the points means that they had
+moved before without their id being kept (before members kept it, or fallen off the list): the
+second move is undone.
 
 Tier: the highest tier whose threshold in ``Settings.tier_thresholds`` (lifetime spend in the
 base currency, cancelled orders excluded, merged members included) the member reaches;
@@ -20,6 +29,7 @@ recomputed whenever an order of the member is paid or cancelled, and on merges.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Final
 
 from pymongo.errors import DuplicateKeyError
@@ -69,18 +79,28 @@ async def _apply(db: Database, *, loaders: Loaders, settings: Settings, member_i
     if member is None:
         return
     tier = tier_for(await lifetime_spend(db, cluster=cluster_of(member)), settings)
-    after = await member_writes.add_points(db, member_id=member_id, delta=delta, tier=tier)
-    if after is None:
+    entry_id = f"{reason}:{entry or order_id or member_id}"
+    after = await member_writes.add_points_once(db, member_id=member_id, delta=delta,
+                                                tier=tier, op=entry_id)
+    doc = {"_id": entry_id, "member_id": member_id, "channel_id": channel_id,
+           "order_id": order_id, "delta": delta, "reason": reason,
+           "balance": None if after is None else after["points"], "at": now()}
+    if after is None:  # moved before: the attempt that moved them may have died before this
+        with contextlib.suppress(DuplicateKeyError):
+            await member_writes.insert(db, LEDGER, doc)
         return
     try:
-        await member_writes.insert(db, LEDGER, {
-            "_id": f"{reason}:{entry or order_id or member_id}", "member_id": member_id,
-            "channel_id": channel_id, "order_id": order_id, "delta": delta, "reason": reason,
-            "balance": after["points"], "at": now(),
-        })
-    except DuplicateKeyError:  # already recorded: undo the second increment
-        await member_writes.add_points(db, member_id=member_id, delta=-delta, tier=None)
-    loaders.member_written(after)
+        await member_writes.insert(db, LEDGER, doc)
+    except DuplicateKeyError:
+        # written by a retry that found the points moved (by this call): it lacks the balance;
+        # else by a call whose increment is not in points_ops (older, or fallen off the list),
+        # so this one moved the points a second time: undo it
+        if not await member_writes.fill_balance(db, entry_id=entry_id,
+                                                balance=after["points"]):
+            after = await member_writes.add_points(db, member_id=member_id, delta=-delta,
+                                                   tier=None)
+    if after is not None:
+        loaders.member_written(after)
 
 
 async def earn(db: Database, *, loaders: Loaders, settings: Settings, order: Doc) -> None:

@@ -8,6 +8,7 @@ from pymongo import ReturnDocument
 
 from gateway.database import Database
 from gateway.database.query import Doc
+from gateway.database.writes.orders import OPS_KEPT
 
 
 async def insert(db: Database, collection: str, doc: Doc) -> None:
@@ -35,6 +36,27 @@ async def add_points(db: Database, *, member_id: str, delta: int, tier: str | No
         {"_id": member_id}, update, return_document=ReturnDocument.AFTER
     )
     return found
+
+
+async def add_points_once(db: Database, *, member_id: str, delta: int, tier: str,
+                          op: str) -> Doc | None:
+    """``points += delta`` and the tier, once for ``op`` (a ledger entry's id): the update
+    records ``op`` in the member's ``points_ops`` (the latest ``OPS_KEPT``) and matches only
+    while it is absent. The member after, or ``None`` when ``op`` was applied before."""
+    found: Doc | None = await db["members"].find_one_and_update(
+        {"_id": member_id, "points_ops": {"$ne": op}},
+        {"$inc": {"points": delta}, "$set": {"tier": tier},
+         "$push": {"points_ops": {"$each": [op], "$slice": -OPS_KEPT}}},
+        return_document=ReturnDocument.AFTER)
+    return found
+
+
+async def fill_balance(db: Database, *, entry_id: str, balance: int) -> bool:
+    """Set the balance of a ledger entry written without one (by a retry that found its
+    points moved); True when it matched."""
+    result = await db["points_ledger"].update_one({"_id": entry_id, "balance": None},
+                                                  {"$set": {"balance": balance}})
+    return bool(result.matched_count == 1)
 
 
 async def update_member(db: Database, *, query: Doc, update: Doc) -> bool:
