@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from gateway.clock import now
 from gateway.database.writes import lifecycle
-from tests.support import WritingGateway, data, fresh_gateway
+from tests.support import WritingGateway, data, fresh_gateway, gql
 from tests.support.orders import (
     COLLECT,
     COMPLETE,
@@ -22,7 +23,7 @@ from tests.support.orders import (
     pay,
     place,
 )
-from tests.test_import_takeover import Stall, first
+from tests.test_import_takeover import Stall, first, stalled_holder
 
 WAREHOUSE, STORE = "loc_wh_hangzhou", "loc_fm_shanghai_xuhui"
 OTHER_STORE = "loc_fm_beijing_chaoyang"
@@ -32,6 +33,8 @@ EVENTS = """query($id: ID!) { order(id: $id) { status shipments { id carrier }
 HISTORY = """query($m: ID!) { member(id: $m) { history(first: 3, kinds: [ORDER_EVENT]) {
   edges { node { __typename ... on OrderEvent { kind order { id } } } } } } }"""
 
+
+__all__ = ["stalled_holder"]  # a fixture of this module too
 
 @pytest.fixture(scope="module", params=["wire", "embedded"])
 async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[WritingGateway]:
@@ -255,3 +258,106 @@ async def test_a_warehouse_order_has_no_pickup(gw: WritingGateway) -> None:
     assert result["preparePickup"]["userErrors"] == [{
         "field": "order", "code": "CONFLICT",
         "message": f"Order {order_id} is not reserved at a store or outlet."}]
+
+
+async def ship_lease_runs_out(gw: WritingGateway, key: str) -> None:
+    """The shipment's claim is past its lease (its holder stalled)."""
+    claim = await gw.db["idempotency"].find_one_and_update(
+        {"_id": f"admin:shipOrder:{key}"},
+        {"$set": {"lease_until": now() - timedelta(seconds=1)}})
+    assert claim is not None and claim["status"] == "PENDING"
+
+
+async def shipment_movements(gw: WritingGateway, order_id: str) -> list[tuple[str, int]]:
+    docs = await gw.db["stock_movements"].find(
+        {"order_id": order_id, "kind": "SHIPMENT"}).to_list(None)
+    return sorted((m["sku"], m["delta"]) for m in docs)
+
+
+async def test_a_retry_refused_after_a_stalled_shipment_took_a_line_ships_nothing_without_it(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch, stalled_holder: None,
+) -> None:
+    # given a paid order of 2 + 2 units reserved at the warehouse, and a shipment that took
+    # its first line and stalled before its second, past its lease
+    order_id, total = await place(gw, "f-10", channel="ch_flagship", member="mem_00024",
+                                  location=WAREHOUSE, lines=[(WIPES, 2), (DIAPERS, 2)])
+    await pay(gw, order_id, total, "f-10-pay")
+    wipes, diapers = await level(gw, WIPES, WAREHOUSE), await level(gw, DIAPERS, WAREHOUSE)
+    stall = Stall()
+    monkeypatch.setattr(lifecycle, "take_stock", first(
+        stall, lifecycle.take_stock, lambda *a, **k: k["sku"] == DIAPERS))
+    stalled = asyncio.create_task(data(gw.client, SHIP, ship(order_id, "f-10-s")))
+    await asyncio.wait_for(stall.there.wait(), 10)
+    await ship_lease_runs_out(gw, "f-10-s")
+    assert await level(gw, WIPES, WAREHOUSE) == (wipes[0] - 2, wipes[1] - 2)
+    # when the client's retry takes the shipment over (the first line is the stalled
+    # request's, taken under the same shipment id) and finds the second line short
+    await gw.db["inventory"].update_one({"_id": f"{DIAPERS}@{WAREHOUSE}"},
+                                        {"$set": {"on_hand": 1}})
+    retry = await data(gw.client, SHIP, ship(order_id, "f-10-s"))
+    # then the retry is refused and the first line's units are back
+    assert [e["code"] for e in retry["shipOrder"]["userErrors"]] == ["INSUFFICIENT_STOCK"]
+    assert await level(gw, WIPES, WAREHOUSE) == wipes
+    # and when the stock is back and the stalled request wakes up, it takes the second line
+    # but may not record the shipment: it gives back what it took and answers IN_USE
+    await gw.db["inventory"].update_one({"_id": f"{DIAPERS}@{WAREHOUSE}"},
+                                        {"$set": {"on_hand": diapers[0]}})
+    stall.go.set()
+    woke = await asyncio.wait_for(stalled, 10)
+    assert woke["shipOrder"]["userErrors"] == [{
+        "field": "idempotencyKey", "code": "IDEMPOTENCY_KEY_IN_USE",
+        "message": "This request stalled and a retry with the same idempotency key took it "
+                   "over; retry to get its outcome."}]
+    assert (await gw.db["orders"].find_one({"_id": order_id}))["status"] == "PAID"
+    assert (await level(gw, WIPES, WAREHOUSE), await level(gw, DIAPERS, WAREHOUSE)) == (
+        wipes, diapers)
+    assert await shipment_movements(gw, order_id) == []
+    # and the shipment sent again ships every unit once, with its movements
+    again = await data(gw.client, SHIP, ship(order_id, "f-10-s"))
+    assert again["shipOrder"]["order"]["status"] == "SHIPPED"
+    assert (await level(gw, WIPES, WAREHOUSE), await level(gw, DIAPERS, WAREHOUSE)) == (
+        (wipes[0] - 2, wipes[1] - 2), (diapers[0] - 2, diapers[1] - 2))
+    assert await shipment_movements(gw, order_id) == sorted([(WIPES, -2), (DIAPERS, -2)])
+
+
+async def test_a_retry_that_fails_after_a_stalled_shipment_took_every_line_keeps_them_for_it(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch, stalled_holder: None,
+) -> None:
+    # given a paid order, and a shipment that took every line, committed and stalled just
+    # before recording the shipment on the order, past its lease
+    order_id, total = await place(gw, "f-11", channel="ch_flagship", member="mem_00024",
+                                  location=WAREHOUSE, lines=[(WIPES, 1), (DIAPERS, 3)])
+    await pay(gw, order_id, total, "f-11-pay")
+    wipes, diapers = await level(gw, WIPES, WAREHOUSE), await level(gw, DIAPERS, WAREHOUSE)
+    stall = Stall()
+    change_order = lifecycle.change_order
+
+    async def orders_down_for_the_retry(*args: Any, **kwargs: Any) -> Any:
+        if stall.there.is_set() and not stall.go.is_set():
+            raise RuntimeError("orders down")
+        return await change_order(*args, **kwargs)
+
+    monkeypatch.setattr(lifecycle, "change_order", first(
+        stall, orders_down_for_the_retry, lambda *a, **k: k["op_id"].startswith("shp_")))
+    stalled = asyncio.create_task(data(gw.client, SHIP, ship(order_id, "f-11-s")))
+    await asyncio.wait_for(stall.there.wait(), 10)
+    await ship_lease_runs_out(gw, "f-11-s")
+    # when the client's retry takes the shipment over, finds the lines taken and fails to
+    # record it (the database refuses)
+    retry = await gql(gw.client, SHIP, ship(order_id, "f-11-s"))
+    assert [e["extensions"]["code"] for e in retry["errors"]] == ["INTERNAL"]
+    # then it gives nothing back: the stalled request may still record the shipment
+    taken = ((wipes[0] - 1, wipes[1] - 1), (diapers[0] - 3, diapers[1] - 3))
+    assert (await level(gw, WIPES, WAREHOUSE), await level(gw, DIAPERS, WAREHOUSE)) == taken
+    # and when the stalled request wakes up, it records the shipment, its units taken once
+    stall.go.set()
+    woke = await asyncio.wait_for(stalled, 10)
+    shipment = woke["shipOrder"]["shipment"]
+    assert woke["shipOrder"]["order"]["status"] == "SHIPPED"
+    assert (await level(gw, WIPES, WAREHOUSE), await level(gw, DIAPERS, WAREHOUSE)) == taken
+    assert await shipment_movements(gw, order_id) == sorted([(WIPES, -1), (DIAPERS, -3)])
+    # and once the failed retry's lease runs out, the shipment sent again is that shipment
+    await ship_lease_runs_out(gw, "f-11-s")
+    again = await data(gw.client, SHIP, ship(order_id, "f-11-s"))
+    assert again["shipOrder"]["shipment"] == shipment
+    assert (await level(gw, WIPES, WAREHOUSE), await level(gw, DIAPERS, WAREHOUSE)) == taken

@@ -91,9 +91,10 @@ async def test_fulfilment_commands(gw: WritingGateway) -> None:
     ship = {"input": {"order": order_id, "location": WAREHOUSE, "carrier": "SF",
                       "trackingNumber": "SF1", "idempotencyKey": "lc-3-s"}}
     # shipOrder of n lines: claim, find order, find location, n findAndModify inventory
-    # (on-hand and reservation), insert the n stock movements (one insertMany),
+    # (on-hand and reservation), insert the n stock movements (one insertMany), commit the
+    # claim (fenced by its token: a request taken over meanwhile records no shipment),
     # findAndModify order, insert event, key DONE; the payload reads the order and its
-    # pick-up location: 8 + n
+    # pick-up location: 9 + n
     shipped = await commands(gw, SHIP, ship)
     # completeOrder: claim, find order, findAndModify order, insert event, key DONE; the
     # payload reads the order
@@ -120,7 +121,7 @@ async def test_fulfilment_commands(gw: WritingGateway) -> None:
     collected = await commands(gw, COLLECT, {"o": pick, "c": code, "k": "lc-4-c"})
     assert {"ship": shipped, "complete": completed, "return": returned, "prepare": ready,
             "collect": collected} == {
-        "ship": 8 + 2, "complete": 6, "return": 26, "prepare": 8, "collect": 9}
+        "ship": 9 + 2, "complete": 6, "return": 26, "prepare": 8, "collect": 9}
 
 
 async def test_expiry_and_payments_list_commands(gw: WritingGateway) -> None:

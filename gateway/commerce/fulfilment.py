@@ -14,6 +14,17 @@ online order), they leave that location's available stock and the order's reserv
 released where it was held. The first shipment makes the order SHIPPED; at most
 :data:`MAX_SHIPMENTS` per order.
 
+A shipment's id is fixed by the caller and the key, and a request that only stalled may wake
+up after a retry took its shipment over: both then take units under that id (a retry finds a
+line taken and does not take it again), so shipping is a fenced work
+(:func:`gateway.commerce.idempotency.run_fenced`). A request records the shipment only after
+committing its claim (one update conditional on its token), so one that was taken over records
+nothing (``IDEMPOTENCY_KEY_IN_USE``); a failed request gives back the units taken under the id
+(whichever request took them) only once no claim names it; a retry that took over a committed
+claim gives back nothing. An order change refused for good (cancelled, at the shipment limit,
+or its units shipped by another shipment meanwhile) gives them back at once: no attempt can
+record that shipment. So an order is shipped only with its units taken once.
+
 **Pick-up in store**: an order reserved at a store or outlet is made ready
 (``preparePickup``: a 6-digit collection code, valid ``OMNIGW_PICKUP_HOLD_HOURS``); the buyer
 shows the code and the store collects it (``collectOrder``: the order must be paid; the
@@ -37,7 +48,7 @@ from typing import Any, Final
 
 from gateway.clock import now, utc
 from gateway.commerce import loyalty, order_stock, rollups, validation
-from gateway.commerce.idempotency import Once, run_once
+from gateway.commerce.idempotency import Attempt, Once, run_fenced, run_once
 from gateway.commerce.operations import delivered, order_of, record_event, stable_id
 from gateway.commerce.order_stock import Units
 from gateway.commerce.settlement import settle_cancelled
@@ -60,20 +71,26 @@ async def ship_order(
     order_id: str, location_id: str, carrier: str, tracking_number: str,
     lines: list[tuple[str, int]] | None, idempotency_key: str,
 ) -> Once:
-    """Ship units of a paid order once per key (see the module docstring); the shipment id."""
+    """Ship units of a paid order once per key (see the module docstring); the shipment id.
+    A fenced work (:func:`gateway.commerce.idempotency.run_fenced`)."""
     validation.text(carrier, field="carrier", max_length=50)
     validation.text(tracking_number, field="trackingNumber", max_length=100)
     shipment_id = stable_id("shp_", caller, "shipOrder", idempotency_key)
+    seen: list[Doc] = []  # the order as this attempt read it
+    taking: list[Units] = []  # the units this attempt takes under the shipment id
 
-    async def work(_: str, resumed: bool) -> None:
+    async def work(attempt: Attempt) -> None:
         order = await order_of(db, scope=scope, order_id=order_id)
+        seen.append(order)
         shipment = next((s for s in order.get("shipments", []) if s["id"] == shipment_id),
                         None)
         if shipment is None:
             shipment = await _new_shipment(db, loaders=loaders, order=order, caller=caller,
                                            shipment_id=shipment_id, location_id=location_id,
                                            carrier=carrier, tracking_number=tracking_number,
-                                           lines=lines, scope=scope)
+                                           lines=lines, scope=scope, attempt=attempt,
+                                           taking=taking)
+        attempt.written()  # the shipment stands: a later failure hands the key on
         units = [Units(x["sku"], x["quantity"], x["line"]) for x in shipment["lines"]]
         if order.get("stock") == "RESERVED" and order["location_id"] != shipment["location_id"]:
             await order_stock.release(db, location_id=order["location_id"], units=units,
@@ -81,17 +98,44 @@ async def ship_order(
         await record_event(db, order=order, kind="SHIPPED", op_id=shipment_id, by=caller,
                            location_id=shipment["location_id"], shipment=shipment)
 
+    async def undo(attempt: Attempt) -> None:
+        """No claim names the shipment any more: the units any attempt took under its id go
+        back, movements included (those this attempt chose; an attempt that took a claim
+        over and was refused before choosing gives back those of the order as it read it)."""
+        if not seen:
+            return  # the order was not found: nothing was taken
+        units = taking or (_asked(seen[0], lines) if attempt.resumed else [])
+        if units:
+            await order_stock.untake(db, location_id=location_id, units=units,
+                                     reserved=_reserved(seen[0], location_id),
+                                     op_id=shipment_id)
+
     validation.idempotency_key(idempotency_key)
-    return await run_once(db, caller=caller, mutation="shipOrder", key=idempotency_key,
-                          request=[order_id, location_id, carrier, tracking_number, lines],
-                          new_id=shipment_id, work=work,
-                          lease_seconds=settings.idempotency_lease_seconds)
+    return await run_fenced(db, caller=caller, mutation="shipOrder", key=idempotency_key,
+                            request=[order_id, location_id, carrier, tracking_number, lines],
+                            new_id=shipment_id, work=work, undo=undo,
+                            lease_seconds=settings.idempotency_lease_seconds)
+
+
+def _reserved(order: Doc, location_id: str) -> bool:
+    """Whether a shipment from ``location_id`` takes the order's reserved units."""
+    return order.get("stock") == "RESERVED" and order["location_id"] == location_id
+
+
+def _asked(order: Doc, lines: list[tuple[str, int]] | None) -> list[Units]:
+    """The units a shipment of ``lines`` (default: every unit left) takes from ``order``,
+    unchecked."""
+    index = {line["sku"]: i for i, line in enumerate(order["lines"])}
+    if lines is None:
+        return [Units(line["sku"], left, i) for i, line in enumerate(order["lines"])
+                if (left := line["quantity"] - delivered(line, order)) > 0]
+    return [Units(sku, quantity, index[sku]) for sku, quantity in lines if sku in index]
 
 
 async def _new_shipment(
     db: Database, *, loaders: Loaders, order: Doc, caller: str, shipment_id: str,
     location_id: str, carrier: str, tracking_number: str, lines: list[tuple[str, int]] | None,
-    scope: Scope,
+    scope: Scope, attempt: Attempt, taking: list[Units],
 ) -> Doc:
     if order["status"] not in SHIPPABLE:
         raise reject("CONFLICT", f"Order {order['_id']} is {order['status']}: only a paid "
@@ -102,10 +146,14 @@ async def _new_shipment(
         raise reject("NOT_FOUND", f"Unknown location {location_id}.", field="location")
     units = _units(order, lines, bound=lambda line: line["quantity"] - delivered(line, order),
                    what="shipped")
-    reserved = order.get("stock") == "RESERVED" and order["location_id"] == location_id
+    taking[:] = units
+    reserved = _reserved(order, location_id)
+    # A short line leaves the others taken: the undo gives them back once no claim names the
+    # shipment (a retry may have taken this one's over and be using them).
     await order_stock.take(db, location_id=location_id, units=units, reserved=reserved,
                            op_id=shipment_id, order_id=order["_id"], kind="SHIPMENT",
-                           by=caller)
+                           by=caller, give_back=False)
+    await attempt.commit()  # refused when a retry took the shipment over meanwhile
     shipment = {"id": shipment_id, "location_id": location_id, "carrier": carrier,
                 "tracking_number": tracking_number, "at": now(), "by": caller,
                 "lines": [{"sku": u.sku, "quantity": u.quantity, "line": u.line}
@@ -124,10 +172,10 @@ async def _new_shipment(
         current = await order_of(db, scope=scope, order_id=order["_id"])
         if lifecycle.applied(current, shipment_id):
             return next(s for s in current["shipments"] if s["id"] == shipment_id)
-        for u in units:
-            await lifecycle.untake_stock(db, sku=u.sku, location_id=location_id,
-                                         quantity=u.quantity, reserved=reserved,
-                                         op_id=shipment_id)
+        # Refused for good (the status, the shipments and the units shipped only move on):
+        # no attempt can record this shipment, so its units go back now, whoever holds it.
+        await order_stock.untake(db, location_id=location_id, units=units, reserved=reserved,
+                                 op_id=shipment_id)
         if len(current.get("shipments", [])) >= MAX_SHIPMENTS:
             raise reject("LIMIT_EXCEEDED", f"An order ships in at most {MAX_SHIPMENTS} "
                          "shipments.", field="order")
