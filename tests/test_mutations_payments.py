@@ -16,6 +16,7 @@ from gateway.database.writes import members as member_writes
 from gateway.loaders import Loaders
 from gateway.settings import Settings
 from tests.support import WritingGateway, data, fresh_gateway, gql
+from tests.support.blips import fail_once
 from tests.support.orders import REFUND, refund_input
 
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
@@ -167,6 +168,34 @@ async def test_a_refund_retried_after_its_ledger_entry_failed_takes_the_points_b
         total // 100, -taken]
     assert sum(e["delta"] for e in entries) == booked - taken
     assert failed != []
+
+
+async def test_a_payment_retried_after_its_points_failed_earns_them_once(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a placed order, and points that cannot move, once, when it earns (the payment
+    # stands and the order is PAID by then)
+    order_id, total = await place(gw, "p-10", member="mem_00010")
+    points = (await gw.db["members"].find_one({"_id": "mem_00010"}))["points"]
+    failed = fail_once(monkeypatch, member_writes, "add_points_once",
+                       AutoReconnect("members down"))
+    # when it is paid in full, the call fails (retryable), and the client retries it
+    first = await gql(gw.client, PAY, pay(order_id, total, "pay-10"))
+    assert [e["extensions"]["code"] for e in first["errors"]] == ["UNAVAILABLE"]
+    assert failed == [1]
+    written = await gw.db["payments"].find({"order_id": order_id}).to_list(None)
+    for _ in range(2):
+        again = await data(gw.client, PAY, pay(order_id, total, "pay-10"))
+        # then it answers the payment the first call wrote, the order PAID, and the member
+        # earned its points once
+        assert again["recordPayment"]["userErrors"] == []
+        assert [again["recordPayment"]["payment"]["id"]] == [p["_id"] for p in written]
+        assert again["recordPayment"]["payment"]["order"] == {"id": order_id, "status": "PAID"}
+        member = await gw.db["members"].find_one({"_id": "mem_00010"})
+        entries = await gw.db["points_ledger"].find({"order_id": order_id}).to_list(None)
+        assert member["points"] == points + total // 100
+        assert [(e["reason"], e["delta"]) for e in entries] == [("EARN", total // 100)]
+    assert await gw.db["payments"].count_documents({"order_id": order_id}) == 1
 
 
 async def test_earning_an_order_again_moves_no_points(gw: WritingGateway) -> None:

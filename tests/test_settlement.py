@@ -9,13 +9,16 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from pymongo.errors import AutoReconnect
 
 from gateway.clock import now
 from gateway.commerce.idempotency import fingerprint
 from gateway.database import rollups
 from gateway.database.scope import ADMIN
+from gateway.database.writes import members as member_writes
 from gateway.database.writes import orders as order_writes
 from tests.support import PARTNER_B, WritingGateway, data, fresh_gateway, gql
+from tests.support.blips import fail_once
 from tests.support.orders import (
     AUTHORIZE,
     CANCEL,
@@ -251,6 +254,39 @@ async def test_a_retried_payment_is_counted_once(gw: WritingGateway) -> None:
     assert result["recordPayment"]["payment"] == {"id": payment_id, "status": "CAPTURED"}
     order = await gw.db["orders"].find_one({"_id": order_id})
     assert (order["paid"], order["status"]) == (total, "PAID")
+
+
+@pytest.mark.parametrize(("module", "name"), [(order_writes, "set_status"),
+                                             (member_writes, "add_points_once")],
+                         ids=["status", "points"])
+async def test_a_capture_retried_after_a_failure_makes_the_order_paid_and_earns_once(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch, module: object, name: str,
+) -> None:
+    # given a payment authorised for a whole order, and a step after the capture is counted
+    # (the order PAID, or its points) that fails once
+    key = f"s-10-{name}"
+    order_id, total = await place(gw, key, channel="ch_flagship", member="mem_00031",
+                                  lines=[(TEA, 1)])
+    held = await data(gw.client, AUTHORIZE, hold(order_id, total, f"{key}-a"))
+    payment_id = held["authorizePayment"]["payment"]["id"]
+    points = (await gw.db["members"].find_one({"_id": "mem_00031"}))["points"]
+    failed = fail_once(monkeypatch, module, name, AutoReconnect("database down"))
+    # when it is captured, the call fails (retryable), and the client retries it
+    first = await gql(gw.client, CAPTURE, {"p": payment_id, "k": f"{key}-c"})
+    assert [e["extensions"]["code"] for e in first["errors"]] == ["UNAVAILABLE"]
+    assert failed == [1]
+    for _ in range(2):
+        again = await data(gw.client, CAPTURE, {"p": payment_id, "k": f"{key}-c"})
+        # then the order is PAID, captured once, and the member earned its points once
+        assert again["capturePayment"]["payment"]["order"] == {
+            "status": "PAID", "paid": {"minorUnits": str(total)},
+            "authorized": {"minorUnits": "0"}}
+        member = await gw.db["members"].find_one({"_id": "mem_00031"})
+        entries = await gw.db["points_ledger"].find({"order_id": order_id}).to_list(None)
+        assert member["points"] == points + total // 100
+        assert [(e["reason"], e["delta"]) for e in entries] == [("EARN", total // 100)]
+        assert await gw.db["order_events"].count_documents(
+            {"order_id": order_id, "kind": "CAPTURED"}) == 1
 
 
 async def test_the_payments_list_for_a_cash_up(gw: WritingGateway) -> None:

@@ -104,8 +104,8 @@ async def _apply(db: Database, *, loaders: Loaders, settings: Settings, member_i
 
 
 async def earn(db: Database, *, loaders: Loaders, settings: Settings, order: Doc) -> None:
-    """Credit the points of an order that just became PAID (called once, by the request that
-    moved it to PAID)."""
+    """Credit the points of an order that became PAID (by the request that moved it to PAID,
+    and again by a retry that finishes a payment: the points move once, see above)."""
     await _order_points(db, loaders=loaders, settings=settings, order=order, sign=1,
                         reason="EARN")
 

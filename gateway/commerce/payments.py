@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 from pymongo.errors import DuplicateKeyError
 
 from gateway.clock import now
-from gateway.commerce import loyalty, rollups, validation
+from gateway.commerce import rollups, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, member_id_of, new_id
-from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.commerce.idempotency import Attempt, Once, check_not_done, run_fenced, run_once
+from gateway.commerce.operations import order_of
+from gateway.commerce.paid import order_paid, steps_undo_themselves
 from gateway.commerce.settlement import unpayable
 from gateway.database import Database
 from gateway.database.query import Doc
@@ -37,14 +39,25 @@ async def record_payment(
     that died before inserting the payment does not count it again.
     One payment may be worth at most ``Settings.max_order_total_base`` in the base currency
     (LIMIT_EXCEEDED, checked before anything is written). The payment that completes the
-    total moves the order to PAID and earns its points."""
+    total moves the order to PAID and earns its points. Once the payment stands, the key stays
+    on it: a failure after (the order PAID, its points) hands the claim on (see "Written means
+    handed on" in gateway/commerce/idempotency.py), and the retry finds the payment, finishes
+    those steps (each once) and answers with it."""
     validation.idempotency_key(idempotency_key)
     if amount < 1:
         raise reject("INVALID", "amount must be a positive number of minor units.",
                      field="amount")
 
-    async def work(payment_id: str, resumed: bool) -> None:
-        await check_not_done(db, "payments", payment_id, resumed)
+    async def work(attempt: Attempt) -> None:
+        payment_id = attempt.result_id
+        if attempt.resumed:
+            standing = await lifecycle.get(db, "payments", payment_id, scope=scope)
+            if standing is not None:  # the attempt taken over wrote it: finish what follows
+                attempt.written()
+                await order_paid(db, loaders=loaders, settings=settings, scope=scope,
+                                 order=await order_of(db, scope=scope, order_id=order_id),
+                                 paid_at=standing["paid_at"])
+                raise AlreadyDone(payment_id)
         fx = await fx_snapshot(loaders, amount=amount, currency=currency,
                                base_currency=settings.base_currency, field="currency")
         validation.worth(fx.base_amount, ceiling=settings.max_order_total_base,
@@ -75,18 +88,15 @@ async def record_payment(
             if isinstance(exc, DuplicateKeyError):  # the attempt taken over wrote it
                 raise AlreadyDone(payment_id) from None
             raise
+        attempt.written()  # the payment stands: a later failure keeps the key on it
         loaders.payments_by_id.prime(payment_id, doc)
-        if after["paid"] == after["total"]:
-            paid = await order_writes.set_status(
-                db, scope=scope, order_id=order_id, from_statuses=["PLACED"], to="PAID",
-                extra={"paid_at": doc["paid_at"]})
-            if paid is not None:  # this request moved it to PAID: it alone earns the points
-                await loyalty.earn(db, loaders=loaders, settings=settings, order=paid)
+        await order_paid(db, loaders=loaders, settings=settings, scope=scope, order=after,
+                         paid_at=doc["paid_at"])
 
-    return await run_once(db, caller=caller, mutation="recordPayment", key=idempotency_key,
-                          request=[order_id, amount, currency, method],
-                          new_id=new_id("pay_"), work=work,
-                          lease_seconds=settings.idempotency_lease_seconds)
+    return await run_fenced(db, caller=caller, mutation="recordPayment", key=idempotency_key,
+                            request=[order_id, amount, currency, method],
+                            new_id=new_id("pay_"), work=work, undo=steps_undo_themselves,
+                            lease_seconds=settings.idempotency_lease_seconds)
 
 
 async def record_visit(

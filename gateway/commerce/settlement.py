@@ -10,12 +10,14 @@ The order keeps two counters: ``authorized`` (held, not yet captured) and ``paid
 An authorisation, like ``recordPayment``, matches only while ``paid + authorized + amount <=
 total``, so the money held and taken never exceeds the order's total. A capture moves the
 amount from ``authorized`` to ``paid``; the capture that completes the total makes the order
-PAID and earns its points. A void gives the held amount back. Each transition is one
-conditional update of the payment (its status), so it happens once however many requests ask
-for it; the order's counters change once per payment and transition (the operation id is
-recorded with the increment, see ``gateway.database.writes.lifecycle``), so a retry of a
-request that died between the two updates completes it without counting twice. Capturing a
-captured payment, or voiding a voided one, returns it unchanged. Refunds: ``refunds.py``.
+PAID and earns its points (gateway/commerce/paid.py), and so does a retry of a capture whose
+first attempt failed after counting it, since each of those steps happens once. A void gives
+the held amount back. Each transition is one conditional update of the payment (its status),
+so it happens once however many requests ask for it; the order's counters change once per
+payment and transition (the operation id is recorded with the increment, see
+``gateway.database.writes.lifecycle``), so a retry of a request that died between the two
+updates completes it without counting twice. Capturing a captured payment, or voiding a
+voided one, returns it unchanged. Refunds: ``refunds.py``.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from typing import Final, NoReturn
 from pymongo.errors import DuplicateKeyError
 
 from gateway.clock import now
-from gateway.commerce import coupons, loyalty, validation
+from gateway.commerce import coupons, validation
 from gateway.commerce.common import fx_snapshot, new_id
 from gateway.commerce.idempotency import Once, check_not_done, run_once
 from gateway.commerce.operations import order_of, record_event, stable_id
+from gateway.commerce.paid import order_paid
 from gateway.commerce.pricing import units_value
 from gateway.commerce.refunds import refund, refund_value, refundable
 from gateway.database import Database
@@ -126,12 +129,8 @@ async def capture_payment(
             update={"$inc": {"authorized": -amount, "paid": amount}})
         if order is None:  # a retry: counted before
             order = await order_of(db, scope=ADMIN, order_id=payment["order_id"])
-        elif order["paid"] == order["total"]:
-            paid = await order_writes.set_status(
-                db, scope=ADMIN, order_id=order["_id"], from_statuses=["PLACED"], to="PAID",
-                extra={"paid_at": now()})
-            if paid is not None:  # this request made it PAID: it alone earns the points
-                await loyalty.earn(db, loaders=loaders, settings=settings, order=paid)
+        await order_paid(db, loaders=loaders, settings=settings, scope=ADMIN, order=order,
+                         paid_at=now())
         await record_event(db, order=order, kind="CAPTURED", op_id=f"capture:{payment_id}",
                            by=caller, payment_id=payment_id)
 

@@ -1,0 +1,49 @@
+"""What follows a payment that stands: the order PAID once its payments reach its total, and
+its points earned (:func:`order_paid`), for every way of paying (recordPayment, capturePayment,
+redeemPoints).
+
+Each step happens once however often it is called: the status changes by one conditional
+update, and the points move once per ledger entry, keyed by the order (see
+gateway/commerce/loyalty.py). So the request that made the order PAID earns its points, and
+a retry that finishes a payment (the first attempt failed after the payment stood) calls
+:func:`order_paid` again and does what that attempt could not: it earns whenever the order
+is PAID or later, not only when it moved it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gateway.commerce import loyalty
+from gateway.commerce.idempotency import Attempt
+from gateway.database import Database
+from gateway.database.query import Doc
+from gateway.database.scope import Scope
+from gateway.database.writes import orders as order_writes
+from gateway.loaders import Loaders
+from gateway.settings import Settings
+
+
+async def order_paid(db: Database, *, loaders: Loaders, settings: Settings, scope: Scope,
+                     order: Doc, paid_at: datetime) -> None:
+    """What follows a counted payment (``order`` as read after it): the order PAID once its
+    payments reach its total, and its points earned once it is PAID or later. Both happen
+    once (a conditional status change; the points keyed by the order, see
+    gateway/commerce/loyalty.py), so a retry that finishes a payment calls this again and
+    does what its first attempt could not."""
+    if order["status"] == "PLACED":
+        if order["paid"] != order["total"] or await order_writes.set_status(
+                db, scope=scope, order_id=order["_id"], from_statuses=["PLACED"], to="PAID",
+                extra={"paid_at": paid_at}) is None:
+            return  # not paid in full, or paid (and earned) or cancelled meanwhile
+    elif order["status"] not in loyalty.EARNED:
+        return
+    await loyalty.earn(db, loaders=loaders, settings=settings, order=order)
+
+
+async def steps_undo_themselves(attempt: Attempt) -> None:
+    """The undo of a fenced payment (recordPayment, redeemPoints): none. The attempt that
+    fails a step before the payment stands undoes its own steps (``paid`` given back, a
+    points hold given back: each once, matched by the payment's id); the payment is fenced
+    only so that, once it stands, a failure hands the key on to the retry (see "Written
+    means handed on" in gateway/commerce/idempotency.py)."""
