@@ -10,10 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from pymongo.errors import AutoReconnect
 
 from gateway.commerce import refunds
+from gateway.database.writes import members as member_writes
 from gateway.loaders import Loaders
 from tests.support import WritingGateway, data, fresh_gateway, gql
+from tests.support.blips import fail_once
 from tests.support.orders import REFUND, RETURN, SHIP, refund_input
 
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
@@ -113,6 +116,77 @@ async def test_a_balance_never_goes_below_zero_however_many_spend_at_once(
                                   for _ in range(10)))
     assert {r["payment"]["id"] for r in same if r["payment"]} == {same[0]["payment"]["id"]}
     assert await balance(gw, member) == 0
+
+
+async def spent(gw: WritingGateway, member: str, order_id: str) -> dict[str, Any]:
+    """What the member's points paid on an order: payments, balance, holds, ledger."""
+    payments = await gw.db["payments"].find({"order_id": order_id}).to_list(None)
+    doc = await gw.db["members"].find_one({"_id": member})
+    entries = await gw.db["points_ledger"].find({"order_id": order_id}).to_list(None)
+    order_doc = await gw.db["orders"].find_one({"_id": order_id})
+    return {"payments": sorted((p["_id"], p["method"], p["amount"]) for p in payments),
+            "points": doc["points"], "holds": doc.get("points_holds", []),
+            "ledger": sorted((e["_id"], e["delta"]) for e in entries),
+            "order": (order_doc["status"], order_doc["paid"])}
+
+
+async def test_a_redemption_retried_after_its_ledger_entry_failed_spends_once(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given 5,000 points, and a ledger whose REDEEM entry cannot be written, once (the payment
+    # stands by then)
+    member = "mem_00025"
+    await set_balance(gw, member, 5000)
+    placed = await order(gw.client, "ledger-blip", member)
+    failed = fail_once(monkeypatch, member_writes, "insert", AutoReconnect("ledger down"),
+                       when=lambda db, collection, doc: doc.get("reason") == "REDEEM")
+    # when 1,000 points pay part of it, the call fails (retryable), and the client retries
+    first = await gql(gw.client, REDEEM, {"input": {"order": placed["id"], "points": "1000",
+                                                    "idempotencyKey": "ledger-blip"}})
+    assert [e["extensions"]["code"] for e in first["errors"]] == ["UNAVAILABLE"]
+    assert failed == [1]
+    written = await gw.db["payments"].find_one({"order_id": placed["id"]})
+    again = await redeem(gw.client, placed["id"], 1000, "ledger-blip")
+    # then it answers the payment the first call wrote, and the points are spent once: one
+    # payment, one REDEEM entry, no hold left
+    pay_id = again["payment"]["id"]
+    assert (again["userErrors"], pay_id) == ([], written["_id"])
+    expected = {"payments": [(pay_id, "POINTS", 1000)], "points": 4000, "holds": [],
+                "ledger": [(f"REDEEM:{pay_id}", -1000)], "order": ("PLACED", 1000)}
+    assert await spent(gw, member, placed["id"]) == expected
+    # and a third time, nothing more
+    assert await redeem(gw.client, placed["id"], 1000, "ledger-blip") == again
+    assert await spent(gw, member, placed["id"]) == expected
+
+
+async def test_a_redemption_that_paid_the_order_earns_its_points_when_retried(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given an order that points pay in full, and points that cannot move, once, when the
+    # order earns (the payment stands and the order is PAID by then)
+    member = "mem_00026"
+    placed = await order(gw.client, "earn-blip", member)
+    total = int(placed["total"]["minorUnits"])
+    await set_balance(gw, member, total + 5000)
+    failed = fail_once(monkeypatch, member_writes, "add_points_once",
+                       AutoReconnect("members down"),
+                       when=lambda db, **kw: kw["op"].startswith("EARN:"))
+    first = await gql(gw.client, REDEEM, {"input": {"order": placed["id"], "points": str(total),
+                                                    "idempotencyKey": "earn-blip"}})
+    assert [e["extensions"]["code"] for e in first["errors"]] == ["UNAVAILABLE"]
+    assert failed == [1]
+    # when the client retries
+    again = await redeem(gw.client, placed["id"], total, "earn-blip")
+    # then it is the same payment, the order PAID, and it earned its points once
+    pay_id = again["payment"]["id"]
+    assert (again["userErrors"], again["payment"]["order"]) == ([], {"status": "PAID"})
+    expected = {"payments": [(pay_id, "POINTS", total)], "points": 5000 + total // 100,
+                "holds": [], "ledger": sorted([(f"REDEEM:{pay_id}", -total),
+                                               (f"EARN:{placed['id']}", total // 100)]),
+                "order": ("PAID", total)}
+    assert await spent(gw, member, placed["id"]) == expected
+    assert await redeem(gw.client, placed["id"], total, "earn-blip") == again
+    assert await spent(gw, member, placed["id"]) == expected
 
 
 async def test_refused_redemptions_change_nothing(gw: WritingGateway) -> None:

@@ -15,13 +15,17 @@ Spending, exactly once per idempotency key and never below zero, without transac
 2. one conditional update takes the points while the balance covers them and records a hold
    (``"REDEEM:<payment id>"``) on the member (``INSUFFICIENT_POINTS`` otherwise): concurrent
    redemptions of one member never take more than the balance;
-3. the order's ``paid`` grows by the amount (the conditional ``$inc`` of every payment), the
-   payment (method ``POINTS``, ``points``) and a ``REDEEM`` ledger entry are written, and the
-   hold is settled. If a step fails, the earlier ones are undone (the hold gives the points
-   back, once). A retry that takes the claim over finds its predecessor's hold and does not
-   spend again;
-4. the payment that completes the total makes the order ``PAID`` and earns its points, as any
-   payment does (gateway/commerce/payments.py).
+3. the order's ``paid`` grows by the amount (the conditional ``$inc`` of every payment) and
+   the payment (method ``POINTS``, ``points``) is written. If a step fails, the earlier ones
+   are undone (the hold gives the points back, once). A retry that takes the claim over finds
+   its predecessor's hold and does not spend again;
+4. once the payment stands, the key stays on it: a ``REDEEM`` ledger entry is written, the
+   hold is settled, and the payment that completes the total makes the order ``PAID`` and
+   earns its points, as any payment does (gateway/commerce/paid.py). If one of these fails,
+   the request fails (retryable) but hands its claim on rather than releasing it (a fenced
+   work, see "Written means handed on" in gateway/commerce/idempotency.py): the retry with
+   the same key takes it over at once, finds the payment, finishes these steps (each once;
+   an entry it writes has no ``balance``) and answers with that payment.
 
 Refunds: a ``POINTS`` payment is refunded like any other, by the one refund path of
 gateway/commerce/refunds.py (``refundPayment``, ``returnOrder``, and ``cancelOrder`` or an
@@ -47,7 +51,9 @@ from pymongo.errors import DuplicateKeyError
 from gateway.clock import now
 from gateway.commerce import loyalty, validation
 from gateway.commerce.common import new_id
-from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.commerce.idempotency import Attempt, Once, run_fenced
+from gateway.commerce.operations import order_of
+from gateway.commerce.paid import order_paid, steps_undo_themselves
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.scope import Scope
@@ -83,8 +89,16 @@ async def redeem_points(
     if points < 1:
         raise reject("INVALID", "points must be at least 1.", field="points")
 
-    async def work(payment_id: str, resumed: bool) -> None:
-        await check_not_done(db, "payments", payment_id, resumed)
+    async def work(attempt: Attempt) -> None:
+        payment_id, resumed = attempt.result_id, attempt.resumed
+        if resumed:
+            standing = await lifecycle.get(db, "payments", payment_id, scope=scope)
+            if standing is not None:  # the attempt taken over wrote it: finish what follows
+                attempt.written()
+                await _spent(db, loaders=loaders, settings=settings, scope=scope,
+                             payment=standing, balance=None,
+                             order=await order_of(db, scope=scope, order_id=order_id))
+                raise AlreadyDone(payment_id)
         order = await _open_order(loaders, order_id)
         member_id = await _survivor(loaders, order["member_id"])
         currency, rate = order["currency"], Decimal(order["fx_rate"])
@@ -139,21 +153,31 @@ async def redeem_points(
         except BaseException:
             await writes.give_back(db, member_id=member_id, op=op, points=points)
             raise
-        await _ledger(db, member_id=member_id, channel_id=order["channel_id"],
-                      order_id=order_id, entry_id=op, delta=-points, reason="REDEEM",
-                      balance=member["points"])
-        await writes.settle(db, member_id=member_id, op=op)
+        attempt.written()  # the payment stands: a later failure keeps the key on it
         loaders.payments_by_id.prime(payment_id, doc)
-        if after["paid"] == after["total"]:
-            paid = await order_writes.set_status(
-                db, scope=scope, order_id=order_id, from_statuses=["PLACED"], to="PAID",
-                extra={"paid_at": doc["paid_at"]})
-            if paid is not None:
-                await loyalty.earn(db, loaders=loaders, settings=settings, order=paid)
+        await _spent(db, loaders=loaders, settings=settings, scope=scope, payment=doc,
+                     balance=member["points"], order=after)
 
-    return await run_once(db, caller=caller, mutation="redeemPoints", key=idempotency_key,
-                          request=[order_id, points], new_id=new_id("pay_"), work=work,
-                          lease_seconds=settings.idempotency_lease_seconds)
+    return await run_fenced(db, caller=caller, mutation="redeemPoints", key=idempotency_key,
+                            request=[order_id, points], new_id=new_id("pay_"), work=work,
+                            undo=steps_undo_themselves,
+                            lease_seconds=settings.idempotency_lease_seconds)
+
+
+async def _spent(db: Database, *, loaders: Loaders, settings: Settings, scope: Scope,
+                 payment: Doc, balance: int | None, order: Doc) -> None:
+    """What follows a standing points payment, each step once (a retry that finds the payment
+    written calls it again): its ``REDEEM`` ledger entry (``balance``: after the hold, or
+    ``None`` when a retry writes it), its hold settled, and the order (as read after the
+    payment) PAID once paid in full, its points earned."""
+    op = f"REDEEM:{payment['_id']}"
+    member_id = payment["points_member_id"]
+    await _ledger(db, member_id=member_id, channel_id=payment["channel_id"],
+                  order_id=payment["order_id"], entry_id=op, delta=-payment["points"],
+                  reason="REDEEM", balance=balance)
+    await writes.settle(db, member_id=member_id, op=op)
+    await order_paid(db, loaders=loaders, settings=settings, scope=scope, order=order,
+                     paid_at=payment["paid_at"])
 
 
 async def restore(db: Database, *, loaders: Loaders, payment: Doc, refund_id: str) -> int:
