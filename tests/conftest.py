@@ -32,6 +32,7 @@ from tests.support.gateways import (
     running_gateway,
     wire_settings,
 )
+from tests.support.takeover import renew_no_lease
 
 HONOURED = ("MONGODB_URI",)
 CLEARED = [name for name in os.environ
@@ -129,3 +130,9 @@ def callers(request: pytest.FixtureRequest) -> Callers:
     return result
 
 
+
+
+@pytest.fixture
+def stalled_holder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The request a test stalls renews no lease, so a retry may take its claim over."""
+    renew_no_lease(monkeypatch)

@@ -23,7 +23,7 @@ from tests.support.orders import (
     pay,
     place,
 )
-from tests.test_import_takeover import Stall, first, stalled_holder
+from tests.support.takeover import Stall, first, lease_runs_out
 
 WAREHOUSE, STORE = "loc_wh_hangzhou", "loc_fm_shanghai_xuhui"
 OTHER_STORE = "loc_fm_beijing_chaoyang"
@@ -33,8 +33,6 @@ EVENTS = """query($id: ID!) { order(id: $id) { status shipments { id carrier }
 HISTORY = """query($m: ID!) { member(id: $m) { history(first: 3, kinds: [ORDER_EVENT]) {
   edges { node { __typename ... on OrderEvent { kind order { id } } } } } } }"""
 
-
-__all__ = ["stalled_holder"]  # a fixture of this module too
 
 @pytest.fixture(scope="module", params=["wire", "embedded"])
 async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[WritingGateway]:
@@ -260,14 +258,6 @@ async def test_a_warehouse_order_has_no_pickup(gw: WritingGateway) -> None:
         "message": f"Order {order_id} is not reserved at a store or outlet."}]
 
 
-async def ship_lease_runs_out(gw: WritingGateway, key: str) -> None:
-    """The shipment's claim is past its lease (its holder stalled)."""
-    claim = await gw.db["idempotency"].find_one_and_update(
-        {"_id": f"admin:shipOrder:{key}"},
-        {"$set": {"lease_until": now() - timedelta(seconds=1)}})
-    assert claim is not None and claim["status"] == "PENDING"
-
-
 async def shipment_movements(gw: WritingGateway, order_id: str) -> list[tuple[str, int]]:
     docs = await gw.db["stock_movements"].find(
         {"order_id": order_id, "kind": "SHIPMENT"}).to_list(None)
@@ -288,7 +278,7 @@ async def test_a_retry_refused_after_a_stalled_shipment_took_a_line_ships_nothin
         stall, lifecycle.take_stock, lambda *a, **k: k["sku"] == DIAPERS))
     stalled = asyncio.create_task(data(gw.client, SHIP, ship(order_id, "f-10-s")))
     await asyncio.wait_for(stall.there.wait(), 10)
-    await ship_lease_runs_out(gw, "f-10-s")
+    await lease_runs_out(gw.db, "admin:shipOrder:f-10-s")
     assert await level(gw, WIPES, WAREHOUSE) == (wipes[0] - 2, wipes[1] - 2)
     # when the client's retry takes the shipment over (the first line is the stalled
     # request's, taken under the same shipment id) and finds the second line short
@@ -341,7 +331,7 @@ async def test_a_retry_that_fails_after_a_stalled_shipment_took_every_line_keeps
         stall, orders_down_for_the_retry, lambda *a, **k: k["op_id"].startswith("shp_")))
     stalled = asyncio.create_task(data(gw.client, SHIP, ship(order_id, "f-11-s")))
     await asyncio.wait_for(stall.there.wait(), 10)
-    await ship_lease_runs_out(gw, "f-11-s")
+    await lease_runs_out(gw.db, "admin:shipOrder:f-11-s")
     # when the client's retry takes the shipment over, finds the lines taken and fails to
     # record it (the database refuses)
     retry = await gql(gw.client, SHIP, ship(order_id, "f-11-s"))
@@ -357,7 +347,7 @@ async def test_a_retry_that_fails_after_a_stalled_shipment_took_every_line_keeps
     assert (await level(gw, WIPES, WAREHOUSE), await level(gw, DIAPERS, WAREHOUSE)) == taken
     assert await shipment_movements(gw, order_id) == sorted([(WIPES, -1), (DIAPERS, -3)])
     # and once the failed retry's lease runs out, the shipment sent again is that shipment
-    await ship_lease_runs_out(gw, "f-11-s")
+    await lease_runs_out(gw.db, "admin:shipOrder:f-11-s")
     again = await data(gw.client, SHIP, ship(order_id, "f-11-s"))
     assert again["shipOrder"]["shipment"] == shipment
     assert (await level(gw, WIPES, WAREHOUSE), await level(gw, DIAPERS, WAREHOUSE)) == taken

@@ -6,17 +6,15 @@ movements written, and units are taken only for an order (gateway.commerce.idemp
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from gateway.clock import now
-from gateway.database.writes import idempotency as claims
 from gateway.database.writes import lifecycle
 from gateway.database.writes import orders as order_writes
 from tests.support import WritingGateway, fresh_gateway, gql
+from tests.support.takeover import Stall, first, lease_runs_out
 from tests.test_import import CHANNEL, IMPORT, MILLET, OIL, OUTLET, movements_of, on_hand, row, send
 
 
@@ -24,39 +22,6 @@ from tests.test_import import CHANNEL, IMPORT, MILLET, OIL, OUTLET, movements_of
 async def gw(request: pytest.FixtureRequest, seeded: str) -> AsyncIterator[WritingGateway]:
     async for gateway in fresh_gateway(request.param, seeded, "import_takeover"):
         yield gateway
-
-
-class Stall:
-    """The first call of a patched write that ``matches`` waits until ``go`` is set
-    (``there`` is set when it starts waiting): the request that makes it is stalled."""
-
-    def __init__(self) -> None:
-        self.there, self.go = asyncio.Event(), asyncio.Event()
-
-    async def at(self, matches: bool) -> None:
-        if matches and not self.there.is_set():
-            self.there.set()
-            await self.go.wait()
-
-
-@pytest.fixture
-def stalled_holder(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A stalled process renews no lease (its renewals do not run either)."""
-
-    async def renew_nothing(*args: Any, **kwargs: Any) -> bool:
-        return False
-
-    monkeypatch.setattr(claims, "renew", renew_nothing)
-
-
-async def lease_runs_out(gw: WritingGateway, external_id: str) -> str:
-    """The row's claim is past its lease; the order id it names."""
-    claim = await gw.db["idempotency"].find_one_and_update(
-        {"_id": f"admin:importOrders:{CHANNEL}:{external_id}"},
-        {"$set": {"lease_until": now() - timedelta(seconds=1)}})
-    assert claim is not None and claim["status"] == "PENDING"
-    order_id: str = claim["result_id"]
-    return order_id
 
 
 async def set_on_hand(gw: WritingGateway, sku: str, level: int) -> None:
@@ -71,14 +36,6 @@ async def reserved(gw: WritingGateway, sku: str) -> int:
     return value
 
 
-def first(stall: Stall, write: Callable[..., Awaitable[Any]],
-          matches: Callable[..., bool]) -> Callable[..., Awaitable[Any]]:
-    async def stalled(*args: Any, **kwargs: Any) -> Any:
-        await stall.at(matches(*args, **kwargs))
-        return await write(*args, **kwargs)
-    return stalled
-
-
 async def test_a_retry_refused_after_a_stalled_request_took_a_line_leaves_no_order_without_it(
     gw: WritingGateway, monkeypatch: pytest.MonkeyPatch, stalled_holder: None,
 ) -> None:
@@ -91,7 +48,7 @@ async def test_a_retry_refused_after_a_stalled_request_took_a_line_leaves_no_ord
     lines = [(OIL, 2, 2500), (MILLET, 2, 1500)]
     stalled = asyncio.create_task(send(gw, [row("T5-0001", lines)]))
     await asyncio.wait_for(stall.there.wait(), 10)
-    order_id = await lease_runs_out(gw, "T5-0001")
+    order_id = await lease_runs_out(gw.db, f"admin:importOrders:{CHANNEL}:T5-0001")
     # when the client's retry takes the row over and finds the second line short (the first
     # one is the stalled request's, already taken under the same order id)
     await set_on_hand(gw, MILLET, await reserved(gw, MILLET) + 1)
@@ -140,7 +97,7 @@ async def test_a_retry_that_fails_after_a_stalled_request_took_every_line_keeps_
     lines = [(OIL, 1, 2500), (MILLET, 3, 1500)]
     stalled = asyncio.create_task(send(gw, [row("T5-0002", lines)]))
     await asyncio.wait_for(stall.there.wait(), 10)
-    order_id = await lease_runs_out(gw, "T5-0002")
+    order_id = await lease_runs_out(gw.db, f"admin:importOrders:{CHANNEL}:T5-0002")
     # when the client's retry takes the row over, finds the lines taken and fails to insert
     # the order (the database refuses it)
     retry = await gql(gw.client, IMPORT, {"channel": CHANNEL, "location": OUTLET,
@@ -159,7 +116,7 @@ async def test_a_retry_that_fails_after_a_stalled_request_took_every_line_keeps_
         ("SALE", OIL, OUTLET, -1), ("SALE", MILLET, OUTLET, -3)])
     assert await gw.db["payments"].count_documents({"order_id": order_id}) == 1
     # and once the failed retry's lease runs out, the row sent again is that order
-    await lease_runs_out(gw, "T5-0002")
+    await lease_runs_out(gw.db, f"admin:importOrders:{CHANNEL}:T5-0002")
     again = await send(gw, [row("T5-0002", lines)])
     assert [(r["status"], r["order"]["id"]) for r in again["results"]] == [
         ("DUPLICATE", order_id)]

@@ -7,23 +7,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from gateway.clock import now
 from gateway.database.writes import orders as order_writes
 from gateway.database.writes import stock as stock_writes
 from tests.support import WritingGateway, fresh_gateway, gql
-from tests.test_import_takeover import Stall, first, stalled_holder
+from tests.support.takeover import Stall, first, lease_runs_out
 
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { id } userErrors { field code } } }"""
 STORE = "loc_fm_shenzhen_nanshan"
 DIAPERS, WIPES = "sku_baby_diapers_m_60", "sku_baby_wipes_6x80"
-
-__all__ = ["stalled_holder"]  # a fixture of this module too
 
 
 @pytest.fixture(scope="module", params=["wire", "embedded"])
@@ -56,16 +52,6 @@ async def level(gw: WritingGateway, sku: str) -> tuple[int, int, list[str]]:
     return doc["on_hand"], doc["reserved"], [h["order"] for h in doc.get("holds", [])]
 
 
-async def lease_runs_out(gw: WritingGateway, key: str) -> str:
-    """The order's claim is past its lease; the order id it names."""
-    claim = await gw.db["idempotency"].find_one_and_update(
-        {"_id": f"admin:placeOrder:{key}"},
-        {"$set": {"lease_until": now() - timedelta(seconds=1)}})
-    assert claim is not None and claim["status"] == "PENDING"
-    order_id: str = claim["result_id"]
-    return order_id
-
-
 async def test_a_retry_refused_after_a_stalled_request_reserved_a_line_leaves_no_order_without_it(
     gw: WritingGateway, monkeypatch: pytest.MonkeyPatch, stalled_holder: None,
 ) -> None:
@@ -77,7 +63,7 @@ async def test_a_retry_refused_after_a_stalled_request_reserved_a_line_leaves_no
     diapers, wipes = await level(gw, DIAPERS), await level(gw, WIPES)
     stalled = asyncio.create_task(place(gw, "stall-1"))
     await asyncio.wait_for(stall.there.wait(), 10)
-    order_id = await lease_runs_out(gw, "stall-1")
+    order_id = await lease_runs_out(gw.db, "admin:placeOrder:stall-1")
     assert (await level(gw, DIAPERS))[1:] == (diapers[1] + 2, [*diapers[2], order_id])
     # when the client's retry takes the order over (it takes the stalled request's hold on
     # the first line) and finds the second line short
@@ -125,7 +111,7 @@ async def test_a_retry_that_fails_after_a_stalled_request_reserved_every_line_ke
     diapers, wipes = await level(gw, DIAPERS), await level(gw, WIPES)
     stalled = asyncio.create_task(place(gw, "stall-2"))
     await asyncio.wait_for(stall.there.wait(), 10)
-    order_id = await lease_runs_out(gw, "stall-2")
+    order_id = await lease_runs_out(gw.db, "admin:placeOrder:stall-2")
     # when the client's retry takes the order over, takes its holds and fails to insert it
     retry = await place(gw, "stall-2")
     assert [e["extensions"]["code"] for e in retry["errors"]] == ["INTERNAL"]
@@ -142,7 +128,7 @@ async def test_a_retry_that_fails_after_a_stalled_request_reserved_every_line_ke
         (diapers[0], diapers[1] + 2, [*diapers[2], order_id]),
         (wipes[0], wipes[1] + 2, [*wipes[2], order_id]))
     # and once the failed retry's lease runs out, the order placed again is that order
-    await lease_runs_out(gw, "stall-2")
+    await lease_runs_out(gw.db, "admin:placeOrder:stall-2")
     again = await place(gw, "stall-2")
     assert outcome(again) == (order_id, [])
     assert await gw.db["orders"].count_documents({"_id": order_id}) == 1

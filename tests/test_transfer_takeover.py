@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from gateway.clock import now
 from gateway.database.writes import stock as stock_writes
 from gateway.database.writes import transfers as transfer_writes
 from tests.support import WritingGateway, fresh_gateway, gql
-from tests.test_import_takeover import Stall, first, stalled_holder
+from tests.support.takeover import Stall, first, lease_runs_out
 from tests.test_transfers import CREATE, A, B, X, Y, set_stock, transfer
-
-__all__ = ["stalled_holder"]  # a fixture of this module too
 
 
 @pytest.fixture(scope="module", params=["wire", "embedded"])
@@ -64,16 +60,6 @@ def held(before: list[tuple[int, int, list[Any]]], transfer_id: str,
             (yb[0], yb[1], [*yb[2], (transfer_id, 0, 2)])]
 
 
-async def lease_runs_out(gw: WritingGateway, key: str) -> str:
-    """The transfer's claim is past its lease; the transfer id it names."""
-    claim = await gw.db["idempotency"].find_one_and_update(
-        {"_id": f"admin:createTransfer:{key}"},
-        {"$set": {"lease_until": now() - timedelta(seconds=1)}})
-    assert claim is not None and claim["status"] == "PENDING"
-    transfer_id: str = claim["result_id"]
-    return transfer_id
-
-
 async def stocked(gw: WritingGateway) -> list[tuple[int, int, list[Any]]]:
     for sku in (X, Y):
         await set_stock(gw, sku, A, 20)
@@ -92,7 +78,7 @@ async def test_a_retry_refused_after_a_stalled_request_reserved_a_line_leaves_no
     before = await stocked(gw)
     stalled = asyncio.create_task(create(gw, "stall-1"))
     await asyncio.wait_for(stall.there.wait(), 10)
-    transfer_id = await lease_runs_out(gw, "stall-1")
+    transfer_id = await lease_runs_out(gw.db, "admin:createTransfer:stall-1")
     assert (await level(gw, X, A))[1:] == (2, [(transfer_id, 2, 0)])
     # when the client's retry takes the transfer over (it takes the stalled request's hold on
     # the first line) and finds the second line short
@@ -136,7 +122,7 @@ async def test_a_retry_that_fails_after_a_stalled_request_reserved_every_line_ke
     before = await stocked(gw)
     stalled = asyncio.create_task(create(gw, "stall-2"))
     await asyncio.wait_for(stall.there.wait(), 10)
-    transfer_id = await lease_runs_out(gw, "stall-2")
+    transfer_id = await lease_runs_out(gw.db, "admin:createTransfer:stall-2")
     # when the client's retry takes the transfer over, takes its holds and fails to insert it
     retry = await create(gw, "stall-2")
     assert [e["extensions"]["code"] for e in retry["errors"]] == ["INTERNAL"]
@@ -149,7 +135,7 @@ async def test_a_retry_that_fails_after_a_stalled_request_reserved_every_line_ke
     assert outcome(woke) == (transfer_id, [])
     assert await levels(gw) == held(before, transfer_id)
     # and once the failed retry's lease runs out, the transfer created again is that transfer
-    await lease_runs_out(gw, "stall-2")
+    await lease_runs_out(gw.db, "admin:createTransfer:stall-2")
     again = await create(gw, "stall-2")
     assert outcome(again) == (transfer_id, [])
     assert await gw.db["transfers"].count_documents({"_id": transfer_id}) == 1
