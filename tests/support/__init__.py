@@ -1,6 +1,7 @@
 """What tests share: gateways and their settings (:mod:`~tests.support.gateways`), sending
 GraphQL (:mod:`~tests.support.graphql`), servers in their own process
-(:mod:`~tests.support.servers`), fault drills (:mod:`~tests.support.faults`), and the scope
+(:mod:`~tests.support.servers`), fault drills (:mod:`~tests.support.faults`), stalled requests
+and their takeover (:mod:`~tests.support.takeover`), and the scope
 walk's schema walker, world and oracle. Fixtures stay in tests/conftest.py."""
 
 from tests.support.gateways import (
