@@ -9,10 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from pymongo.errors import AutoReconnect
 
 from gateway.clock import now
 from gateway.database.writes import lifecycle
+from gateway.database.writes import members as member_writes
 from tests.support import WritingGateway, data, fresh_gateway, gql
+from tests.support.blips import fail_once
 from tests.support.orders import (
     COLLECT,
     COMPLETE,
@@ -245,6 +248,40 @@ async def test_an_expired_pickup_is_cancelled_and_refunded(gw: WritingGateway) -
     assert expired["expirePickup"]["order"]["pickup"]["status"] == "EXPIRED"
     assert second == expired
     assert await level(gw, WIPES, STORE) == (before[0], before[1] - 1)
+    payment = await gw.db["payments"].find_one({"_id": payment_id})
+    assert (payment["status"], payment["refunded"]) == ("REFUNDED", total)
+
+
+async def test_an_expiry_retried_after_its_points_failed_takes_them_back_once(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a paid order ready for pick-up whose time ran out, and points that cannot move,
+    # once, when the expiry takes them back (the order is CANCELLED by then)
+    member = "mem_00025"
+    order_id, total = await place(gw, "f-8b", channel="ch_freshmart", member=member,
+                                  location=STORE, lines=[(WIPES, 1)])
+    points = (await gw.db["members"].find_one({"_id": member}))["points"]
+    payment_id = await pay(gw, order_id, total, "f-8b-pay")
+    await data(gw.client, PREPARE, {"o": order_id, "k": "f-8b-r"})
+    await gw.db["orders"].update_one({"_id": order_id}, {"$set": {
+        "pickup.expires_at": now() - timedelta(minutes=1)}})
+    failed = fail_once(monkeypatch, member_writes, "add_points_once",
+                       AutoReconnect("members down"),
+                       when=lambda db, **kw: kw["op"].startswith("REVERSE:"))
+    # when it is expired, the call fails (retryable), and the client retries it (twice)
+    first = await gql(gw.client, EXPIRE, {"o": order_id, "k": "f-8b-e"})
+    assert [e["extensions"]["code"] for e in first["errors"]] == ["UNAVAILABLE"]
+    assert failed == [1]
+    assert (await gw.db["orders"].find_one({"_id": order_id}))["status"] == "CANCELLED"
+    for _ in range(2):
+        again = await data(gw.client, EXPIRE, {"o": order_id, "k": "f-8b-e"})
+        # then it is cancelled, its payment refunded, and the points it earned taken back,
+        # once
+        assert again["expirePickup"]["order"]["status"] == "CANCELLED"
+        doc = await gw.db["members"].find_one({"_id": member})
+        entries = await gw.db["points_ledger"].find({"order_id": order_id}).to_list(None)
+        assert (doc["points"], sorted((e["reason"], e["delta"]) for e in entries)) == (
+            points, [("EARN", total // 100), ("REVERSE", -(total // 100))])
     payment = await gw.db["payments"].find_one({"_id": payment_id})
     assert (payment["status"], payment["refunded"]) == ("REFUNDED", total)
 

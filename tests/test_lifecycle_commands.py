@@ -68,9 +68,10 @@ async def test_payment_commands(gw: WritingGateway) -> None:
     # refundPayment of part: claim, find payment, findAndModify payment (refunded += amount),
     # update payment (PARTIALLY_REFUNDED), find order, findAndModify order (refunded and
     # refunded_base, with the rollup's due entry), fold into the rollup, remove the due
-    # entry, points back (find channel, find member, find member_rollups, findAndModify
-    # member, insert ledger), insert refund, insert event, key DONE; the payload reads the
-    # refund and the payment (2 finds): 18
+    # entry, points back (find the order's EARN entry: only what it earned is taken back;
+    # find channel, find member, find member_rollups, findAndModify member, insert ledger),
+    # insert refund, insert event, key DONE; the payload reads the refund and the payment
+    # (2 finds): 19
     refund = await commands(gw, REFUND, refund_input(payment_id, "lc-1-r", amount="100"))
     other, other_total = await place(gw, "lc-2", channel="ch_flagship", member="mem_00012",
                                      lines=[(WIPES, 1)])
@@ -81,7 +82,7 @@ async def test_payment_commands(gw: WritingGateway) -> None:
     # the payload reads the payment and its order
     void = await commands(gw, VOID, {"p": held, "k": "lc-2-v"})
     assert {"authorize": authorize, "capture": capture, "refund": refund, "void": void} == {
-        "authorize": 5, "capture": 13, "refund": 18, "void": 7}
+        "authorize": 5, "capture": 13, "refund": 19, "void": 7}
 
 
 async def test_fulfilment_commands(gw: WritingGateway) -> None:
@@ -102,9 +103,10 @@ async def test_fulfilment_commands(gw: WritingGateway) -> None:
     # returnOrder of 1 line: claim, find order, find location, findAndModify order
     # (returned), findAndModify inventory (restock), insert movement, find payments; the
     # refund to the one payment (findAndModify payment, update payment, find order,
-    # findAndModify order, fold into the rollup, remove the due entry, points back: 5,
-    # insert refund, insert event); insert return, insert event, key DONE; the payload reads
-    # the order, the return and its refunds (their payments come from the cache): 26
+    # findAndModify order, fold into the rollup, remove the due entry, points back: 6 with
+    # the read of the order's EARN entry, insert refund, insert event); insert return, insert
+    # event, key DONE; the payload reads the order, the return and its refunds (their
+    # payments come from the cache): 27
     returned = await commands(gw, RETURN, {"input": {
         "order": order_id, "location": STORE, "reason": "test", "idempotencyKey": "lc-3-r",
         "lines": [{"sku": WIPES, "quantity": 1}]}})
@@ -121,7 +123,7 @@ async def test_fulfilment_commands(gw: WritingGateway) -> None:
     collected = await commands(gw, COLLECT, {"o": pick, "c": code, "k": "lc-4-c"})
     assert {"ship": shipped, "complete": completed, "return": returned, "prepare": ready,
             "collect": collected} == {
-        "ship": 9 + 2, "complete": 6, "return": 26, "prepare": 8, "collect": 9}
+        "ship": 9 + 2, "complete": 6, "return": 27, "prepare": 8, "collect": 9}
 
 
 async def test_expiry_and_payments_list_commands(gw: WritingGateway) -> None:
@@ -133,12 +135,12 @@ async def test_expiry_and_payments_list_commands(gw: WritingGateway) -> None:
         "pickup.expires_at": now() - timedelta(minutes=1)}})
     # expirePickup of a paid order of 1 line: claim, find order, findAndModify order
     # (CANCELLED, EXPIRED, with the rollup's due entry), fold into the rollup, remove the due
-    # entry, points back (find channel, find member, find member_rollups, findAndModify
-    # member, insert ledger), findAndModify inventory (release), find payments, the refund
-    # of its one payment (findAndModify payment, update payment, find order, findAndModify
-    # order, insert refund, insert event: a cancelled order's refund changes no rollup),
-    # insert events CANCELLED and PICKUP_EXPIRED, key DONE; the payload reads the order and
-    # its pick-up location: 23
+    # entry, points back (find the order's EARN entry: only what it earned is taken back;
+    # find channel, find member, find member_rollups, findAndModify member, insert ledger),
+    # findAndModify inventory (release), find payments, the refund of its one payment
+    # (findAndModify payment, update payment, find order, findAndModify order, insert refund,
+    # insert event: a cancelled order's refund changes no rollup), insert events CANCELLED
+    # and PICKUP_EXPIRED, key DONE; the payload reads the order and its pick-up location: 24
     expired = await commands(gw, EXPIRE, {"o": order_id, "k": "lc-5-e"})
     other, other_total = await place(gw, "lc-6", channel="ch_freshmart", member="mem_00013",
                                      location=STORE, lines=[(WIPES, 1)])
@@ -148,4 +150,4 @@ async def test_expiry_and_payments_list_commands(gw: WritingGateway) -> None:
     listed = await gql(gw.client, PAYMENTS, {"f": {"location": STORE, "methods": ["CARD"]}})
     assert "errors" not in listed, listed["errors"]
     assert len(listed["data"]["payments"]["edges"]) >= 2
-    assert (expired, listed["extensions"]["db"]["commands"]) == (23, 3)
+    assert (expired, listed["extensions"]["db"]["commands"]) == (24, 3)

@@ -136,11 +136,11 @@ async def test_other_mutations_commands(gw: WritingGateway) -> None:
                                               "idempotencyKey": "p2"}})
     # cancelOrder of a paid order: find the order, findAndModify(status, with the rollup's
     # due entry), fold into the rollup, remove the due entry, release each of 2 lines, then
-    # the points go back (find channels, find member, find member_rollups, findAndModify,
-    # insert ledger), then its money: find payments, and for each of the 2 payments a refund
-    # of what is left (findAndModify payment, update payment status, findAndModify order,
-    # update order refunded_base, insert refund, insert event), then insert the event
-    # CANCELLED
+    # the points go back (find its EARN entry: only what it earned is taken back; find
+    # channels, find member, find member_rollups, findAndModify, insert ledger), then its
+    # money: find payments, and for each of the 2 payments a refund of what is left
+    # (findAndModify payment, update payment status, findAndModify order, update order
+    # refunded_base, insert refund, insert event), then insert the event CANCELLED
     cancel = await commands(gw, CANCEL, {"id": order_id})
     level = await gw.db["inventory"].find_one({"_id": f"sku_dried_mango_200g@{STORE}"})
     # adjustStock: find product and location, findAndModify, insert movement
@@ -165,7 +165,7 @@ async def test_other_mutations_commands(gw: WritingGateway) -> None:
         ("part", part), ("rest", rest), ("cancel", cancel), ("adjust", adjust),
         ("visit", visit), ("enrol", enrol), ("link", link), ("merge", merge),
         ("unmerge", unmerge)]}
-    assert counts == {"part": 4, "rest": 10, "cancel": 11 + 1 + 2 * 6 + 1, "adjust": 4,
+    assert counts == {"part": 4, "rest": 10, "cancel": 12 + 1 + 2 * 6 + 1, "adjust": 4,
                       "visit": 7, "enrol": 6,
                       "link": 3, "merge": 9, "unmerge": 6}
 

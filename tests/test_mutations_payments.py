@@ -250,3 +250,62 @@ async def test_tier_follows_lifetime_spend_in_the_base_currency(gw: WritingGatew
 def test_tier_thresholds_must_name_three_increasing_tiers(thresholds: dict[str, int]) -> None:
     with pytest.raises(ValidationError, match="tier_thresholds"):
         Settings(tier_thresholds=thresholds)
+
+
+async def order_points(gw: WritingGateway, member: str, order_id: str
+                       ) -> tuple[int, list[tuple[str, int]]]:
+    """The member's balance, and the ledger entries of the order (reason, delta)."""
+    doc = await gw.db["members"].find_one({"_id": member})
+    entries = await gw.db["points_ledger"].find({"order_id": order_id}).to_list(None)
+    return doc["points"], sorted((e["reason"], e["delta"]) for e in entries)
+
+
+async def test_a_cancel_retried_after_its_points_failed_takes_them_back_once(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a paid order that earned its points, and points that cannot move, once, when the
+    # cancel takes them back (the order is CANCELLED by then)
+    order_id, total = await place(gw, "p-11", member="mem_00011")
+    points = (await gw.db["members"].find_one({"_id": "mem_00011"}))["points"]
+    await data(gw.client, PAY, pay(order_id, total, "pay-11"))
+    failed = fail_once(monkeypatch, member_writes, "add_points_once",
+                       AutoReconnect("members down"),
+                       when=lambda db, **kw: kw["op"].startswith("REVERSE:"))
+    # when it is cancelled, the call fails (retryable), and the client retries it
+    first = await gql(gw.client, CANCEL, {"id": order_id})
+    assert [e["extensions"]["code"] for e in first["errors"]] == ["UNAVAILABLE"]
+    assert failed == [1]
+    assert (await gw.db["orders"].find_one({"_id": order_id}))["status"] == "CANCELLED"
+    for _ in range(2):
+        again = await data(gw.client, CANCEL, {"id": order_id})
+        # then the order is cancelled and the points it earned are taken back, once
+        assert again["cancelOrder"] == {"order": {"status": "CANCELLED"}, "userErrors": []}
+        assert await order_points(gw, "mem_00011", order_id) == (
+            points, [("EARN", total // 100), ("REVERSE", -(total // 100))])
+    payment = await gw.db["payments"].find_one({"order_id": order_id})
+    assert (payment["status"], payment["refunded"]) == ("REFUNDED", total)
+
+
+async def test_an_order_that_never_earned_gives_no_points_back(
+    gw: WritingGateway, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given an order paid in full whose points could not move (its earn failed and the
+    # payment was never retried): PAID, without an EARN entry
+    order_id, total = await place(gw, "p-12", member="mem_00015")
+    points = (await gw.db["members"].find_one({"_id": "mem_00015"}))["points"]
+    failed = fail_once(monkeypatch, member_writes, "add_points_once",
+                       AutoReconnect("members down"),
+                       when=lambda db, **kw: kw["op"].startswith("EARN:"))
+    first = await gql(gw.client, PAY, pay(order_id, total, "pay-12"))
+    assert [e["extensions"]["code"] for e in first["errors"]] == ["UNAVAILABLE"]
+    assert failed == [1]
+    assert (await gw.db["orders"].find_one({"_id": order_id}))["status"] == "PAID"
+    payment = await gw.db["payments"].find_one({"order_id": order_id})
+    # when half of it is refunded, and then it is cancelled
+    half = await data(gw.client, REFUND, refund_input(payment["_id"], "r-12",
+                                                      amount=str(total // 2)))
+    assert half["refundPayment"]["userErrors"] == []
+    cancelled = await data(gw.client, CANCEL, {"id": order_id})
+    assert cancelled["cancelOrder"] == {"order": {"status": "CANCELLED"}, "userErrors": []}
+    # then no points were taken back: the member never had them
+    assert await order_points(gw, "mem_00015", order_id) == (points, [])

@@ -30,8 +30,10 @@ record that shipment. So an order is shipped only with its units taken once.
 shows the code and the store collects it (``collectOrder``: the order must be paid; the
 reserved units leave the shelf; COMPLETED). A wrong code is INVALID; after
 :data:`MAX_CODE_FAILURES` wrong codes the pick-up is locked (CONFLICT). An uncollected order
-past its time is expired (``expirePickup``): cancelled, its reservation released and its
-payments voided or refunded.
+past its time is expired (``expirePickup``): cancelled, its reservation released, the points
+it earned taken back and its payments voided or refunded. A retry of an expiry that failed
+half-way finishes it: each step is once (the points: ``gateway.commerce.loyalty.reverse``,
+called again on every retry, takes them back once and only if the order earned them).
 
 Each step is one conditional update of the order that records the step's operation id, so it
 happens once, and each writes an order event (``gateway.commerce.operations``). A collection's
@@ -346,8 +348,9 @@ async def expire_pickup(
     *, db: Database, loaders: Loaders, settings: Settings, scope: Scope, caller: str,
     order_id: str, idempotency_key: str,
 ) -> Once:
-    """Cancel an order whose pick-up time ran out: its reservation is released and its
-    money goes back."""
+    """Cancel an order whose pick-up time ran out: its reservation is released, the points
+    it earned are taken back and its money goes back. A retry finishes each step once,
+    however far the attempt before it got (the points: see ``loyalty.reverse``)."""
     op_id = f"expire:{order_id}"
 
     async def work() -> None:
@@ -375,8 +378,9 @@ async def expire_pickup(
                 await rollups.apply(db, collection="orders", doc_id=order_id, change=change)
             order = cancelled or await _changed(db, scope, order_id, op_id)
             if was == "PAID":
-                await loyalty.reverse(db, loaders=loaders, settings=settings,
-                                      order={**order, "status": was})
+                await loyalty.reverse(db, loaders=loaders, settings=settings, order=order)
+        else:  # a retry: the attempt that expired it may have died before the points went back
+            await loyalty.reverse(db, loaders=loaders, settings=settings, order=order)
         units = [Units(line["sku"], line["quantity"], i)
                  for i, line in enumerate(order["lines"])]
         await order_stock.release(db, location_id=order["location_id"], units=units,

@@ -7,7 +7,9 @@ of the base currency (per yuan by default), doubled at rural outlets. An importe
 than our offers' prices, so it earns at most ``Settings.max_import_points`` (default 10,000;
 0 means imported orders earn none). Points follow the order's value net of its refunds: a
 refund takes back what the refunded value earned (``take_back``), cancelling a paid order
-what is left. New
+what is left (``reverse``). Both take back only what the order's ledger says it earned: its
+``EARN:<order>`` entry, read first. Without it nothing is taken back (its earn failed and was
+never retried: the member never had those points); with it no more than its ``delta``. New
 members get ``SIGNUP_BONUS`` points. Each change is one entry in
 ``points_ledger`` (``_id`` ``"<reason>:<order, refund or member id>"``, unique, so it is
 written once), booked in a channel (``channel_id``: the order's, or the home channel for the
@@ -106,15 +108,32 @@ async def _apply(db: Database, *, loaders: Loaders, settings: Settings, member_i
 async def earn(db: Database, *, loaders: Loaders, settings: Settings, order: Doc) -> None:
     """Credit the points of an order that became PAID (by the request that moved it to PAID,
     and again by a retry that finishes a payment: the points move once, see above)."""
-    await _order_points(db, loaders=loaders, settings=settings, order=order, sign=1,
-                        reason="EARN")
+    if order.get("member_id") is None:
+        return
+    delta = await _net_points(loaders, settings, order, order.get("refunded_base", 0))
+    await _apply(db, loaders=loaders, settings=settings, member_id=order["member_id"],
+                 channel_id=order["channel_id"], order_id=order["_id"], delta=delta,
+                 reason="EARN")
 
 
 async def reverse(db: Database, *, loaders: Loaders, settings: Settings, order: Doc) -> None:
     """Take back the points of a paid order that was cancelled (``order`` as it was just
-    before: what its refunds took back already stays taken)."""
-    await _order_points(db, loaders=loaders, settings=settings, order=order, sign=-1,
-                        reason="REVERSE")
+    before, or as a retry of the cancel finds it before its money goes back: what its refunds
+    took back already stays taken): the points of its value net of its refunds, no more than
+    its ``EARN`` entry credited, and none without one. Once (the entry ``REVERSE:<order>``),
+    so a retry of a cancel calls this again whenever the order is cancelled."""
+    if order.get("member_id") is None:
+        return
+    earned = await _earned(db, order)
+    if earned <= 0:
+        return
+    delta = min(await _net_points(loaders, settings, order, order.get("refunded_base", 0)),
+                earned)
+    if delta <= 0:  # refunded in full before the cancel: its refunds took it all back
+        return
+    await _apply(db, loaders=loaders, settings=settings, member_id=order["member_id"],
+                 channel_id=order["channel_id"], order_id=order["_id"], delta=-delta,
+                 reason="REVERSE")
 
 
 async def take_back(db: Database, *, loaders: Loaders, settings: Settings, order: Doc,
@@ -122,14 +141,25 @@ async def take_back(db: Database, *, loaders: Loaders, settings: Settings, order
     """A refund of an order that earned its points (PAID, SHIPPED or COMPLETED) takes back
     what the refunded value earned: the points of the net value before the refund less
     those of the net value after (so the refunds of an order, however split, take back
-    exactly what it earned). The tier follows the lifetime spend, which refunds lower."""
+    exactly what it earned), no more than its ``EARN`` entry credited, and none without one.
+    The tier follows the lifetime spend, which refunds lower."""
     if order.get("member_id") is None or order["status"] not in EARNED:
+        return
+    earned = await _earned(db, order)
+    if earned <= 0:
         return
     before = await _net_points(loaders, settings, order, base_before)
     after = await _net_points(loaders, settings, order, base_after)
     await _apply(db, loaders=loaders, settings=settings, member_id=order["member_id"],
-                 channel_id=order["channel_id"], order_id=order["_id"], delta=after - before,
-                 reason="REFUND", entry=refund_id)
+                 channel_id=order["channel_id"], order_id=order["_id"],
+                 delta=-min(before - after, earned), reason="REFUND", entry=refund_id)
+
+
+async def _earned(db: Database, order: Doc) -> int:
+    """The points the order's ledger says it earned: the ``delta`` of its ``EARN`` entry
+    (written once its points moved), 0 without one."""
+    entry = await member_writes.find_one(db, LEDGER, f"EARN:{order['_id']}")
+    return 0 if entry is None else int(entry["delta"])
 
 
 async def _net_points(loaders: Loaders, settings: Settings, order: Doc,
@@ -140,14 +170,3 @@ async def _net_points(loaders: Loaders, settings: Settings, order: Doc,
                       channel_kind=channel["kind"] if channel else "",
                       cap=settings.max_import_points if order.get("source") == "import"
                       else None)
-
-
-async def _order_points(
-    db: Database, *, loaders: Loaders, settings: Settings, order: Doc, sign: int, reason: str
-) -> None:
-    if order.get("member_id") is None:
-        return
-    delta = await _net_points(loaders, settings, order, order.get("refunded_base", 0))
-    await _apply(db, loaders=loaders, settings=settings, member_id=order["member_id"],
-                 channel_id=order["channel_id"], order_id=order["_id"], delta=sign * delta,
-                 reason=reason)

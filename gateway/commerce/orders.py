@@ -286,7 +286,8 @@ async def cancel_order(
     """Cancel an order that has not shipped: its reserved stock goes back, its authorised
     payments are voided and its captured ones refunded (``gateway.commerce.settlement``).
     Cancelling a cancelled order completes what a request that died half-way left undone
-    and returns it (retries are safe). The order is read first: the cancel's rollup change
+    (its points taken back, once, when it earned them; its money back) and returns it
+    (retries are safe). The order is read first: the cancel's rollup change
     (its member, channel and amounts, which never change) goes into the conditional update
     that cancels it, which matches only while ``refunded`` is what was read (a refund meanwhile
     changes what the cancel takes away from the rollup: read again)."""
@@ -311,6 +312,8 @@ async def cancel_order(
         if current["status"] != "CANCELLED":
             raise reject("CONFLICT", f"Order {order_id} is {current['status']} and can no "
                          "longer be cancelled.", field="order")
+        # a cancel that died before taking the points back (its money goes back after)
+        await loyalty.reverse(db, loaders=loaders, settings=settings, order=current)
         await settle_cancelled(db, loaders=loaders, settings=settings, order=current,
                                by=caller)
         return current
