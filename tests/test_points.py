@@ -353,10 +353,11 @@ async def test_redeem_points_sends_a_known_number_of_commands(gw: WritingGateway
       redeemPoints(input: $input) { payment { id } userErrors { code } } }""",
                      {"input": {"order": placed["id"], "points": "100",
                                 "idempotencyKey": "commands-1"}})
-    # claim; the order; the member; the hold; paid += amount; the payment; the ledger entry;
-    # the hold settled; the key DONE (the payload is served from the loader's cache)
-    assert body["extensions"]["db"] == {"commands": 9, "byCollection": {
-        "idempotency": 2, "members": 3, "orders": 2, "payments": 1, "points_ledger": 1}}
+    # claim; the order; the member; the hold; paid += amount; the claim committed (before the
+    # payment, so a request taken over writes none); the payment; the ledger entry; the hold
+    # settled; the key DONE (the payload is served from the loader's cache)
+    assert body["extensions"]["db"] == {"commands": 10, "byCollection": {
+        "idempotency": 3, "members": 3, "orders": 2, "payments": 1, "points_ledger": 1}}
     # and refunding that payment in full gives the 100 points back: the refund path's
     # commands (those of any refund of an order not yet paid in full), and three for the
     # points: the payer read (a merged member's survivor), the credit, the RESTORE entry

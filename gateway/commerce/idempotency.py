@@ -197,9 +197,7 @@ async def run_fenced(
     """:func:`run_once` for a work whose steps a retry re-uses: ``work`` calls
     :meth:`Attempt.commit` before it writes the result; when it fails, ``undo`` runs only once
     no claim names the result any more, and undoes what any attempt wrote for it (see "Fenced
-    work" in the module docstring). A work whose steps each undo themselves (recordPayment,
-    redeemPoints) may use only the hand-on: it calls :meth:`Attempt.written` once its result
-    stands, never ``commit``, and passes an ``undo`` that does nothing."""
+    work" in the module docstring)."""
     held = await _hold(db, caller=caller, mutation=mutation, key=key, request=request,
                        new_id=new_id, lease_seconds=lease_seconds, key_field=key_field,
                        wait_seconds=wait_seconds)

@@ -8,6 +8,9 @@ gateway/commerce/loyalty.py). So the request that made the order PAID earns its 
 a retry that finishes a payment (the first attempt failed after the payment stood) calls
 :func:`order_paid` again and does what that attempt could not: it earns whenever the order
 is PAID or later, not only when it moved it.
+
+And what a payment that does not stand leaves behind (:func:`undo_payment`): the undo of the
+fenced payments (recordPayment, redeemPoints, authorizePayment), once no claim names them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from gateway.commerce.idempotency import Attempt
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.scope import Scope
+from gateway.database.writes import lifecycle
 from gateway.database.writes import orders as order_writes
 from gateway.loaders import Loaders
 from gateway.settings import Settings
@@ -41,9 +45,16 @@ async def order_paid(db: Database, *, loaders: Loaders, settings: Settings, scop
     await loyalty.earn(db, loaders=loaders, settings=settings, order=order)
 
 
-async def steps_undo_themselves(attempt: Attempt) -> None:
-    """The undo of a fenced payment (recordPayment, redeemPoints): none. The attempt that
-    fails a step before the payment stands undoes its own steps (``paid`` given back, a
-    points hold given back: each once, matched by the payment's id); the payment is fenced
-    only so that, once it stands, a failure hands the key on to the retry (see "Written
-    means handed on" in gateway/commerce/idempotency.py)."""
+async def undo_payment(db: Database, attempt: Attempt, *, order_id: str, amount: int | None,
+                       counting: bool, inserting: bool, counter: str = "paid") -> None:
+    """The undo of a fenced payment (recordPayment, redeemPoints, authorizePayment), run once
+    no claim names it (see "Fenced work" in gateway/commerce/idempotency.py): the payment, if
+    this attempt's insert failed only in the answer, and the order's ``counter`` increment
+    recorded under its id (once: only while its id is among the order's ``ops``), when this
+    attempt counted it (``counting``) or took over an attempt that may have. ``amount`` is
+    ``None`` when neither did."""
+    if inserting:
+        await order_writes.delete(db, "payments", attempt.result_id)
+    if amount is not None and (counting or attempt.resumed):
+        await lifecycle.undo_order(db, order_id=order_id, op_id=attempt.result_id,
+                                   update={"$inc": {counter: -amount}})

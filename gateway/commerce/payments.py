@@ -12,7 +12,7 @@ from gateway.commerce import rollups, validation
 from gateway.commerce.common import channel_doc, fx_snapshot, location_problem, member_id_of, new_id
 from gateway.commerce.idempotency import Attempt, Once, check_not_done, run_fenced, run_once
 from gateway.commerce.operations import order_of
-from gateway.commerce.paid import order_paid, steps_undo_themselves
+from gateway.commerce.paid import order_paid, undo_payment
 from gateway.commerce.settlement import unpayable
 from gateway.database import Database
 from gateway.database.query import Doc
@@ -39,16 +39,24 @@ async def record_payment(
     that died before inserting the payment does not count it again.
     One payment may be worth at most ``Settings.max_order_total_base`` in the base currency
     (LIMIT_EXCEEDED, checked before anything is written). The payment that completes the
-    total moves the order to PAID and earns its points. Once the payment stands, the key stays
-    on it: a failure after (the order PAID, its points) hands the claim on (see "Written means
-    handed on" in gateway/commerce/idempotency.py), and the retry finds the payment, finishes
-    those steps (each once) and answers with it."""
+    total moves the order to PAID and earns its points.
+
+    A fenced work (see "Fenced work" in gateway/commerce/idempotency.py): a retry that takes a
+    stalled request's payment over re-uses its increment, so the request commits its claim
+    before inserting the payment (one that was taken over writes nothing more:
+    ``IDEMPOTENCY_KEY_IN_USE``) and the increment is given back only once no claim names the
+    payment. Once the payment stands, the key stays on it: a failure after (the order PAID,
+    its points) hands the claim on, and the retry finds the payment, finishes those steps
+    (each once) and answers with it."""
     validation.idempotency_key(idempotency_key)
     if amount < 1:
         raise reject("INVALID", "amount must be a positive number of minor units.",
                      field="amount")
 
+    counting = inserting = False  # this attempt's increment, its payment's insert
+
     async def work(attempt: Attempt) -> None:
+        nonlocal counting, inserting
         payment_id = attempt.result_id
         if attempt.resumed:
             standing = await lifecycle.get(db, "payments", payment_id, scope=scope)
@@ -63,12 +71,14 @@ async def record_payment(
         validation.worth(fx.base_amount, ceiling=settings.max_order_total_base,
                          base_currency=settings.base_currency, what="A payment",
                          field="amount")
+        counting = True
         after = await order_writes.add_paid(db, scope=scope, order_id=order_id,
                                             payment_id=payment_id, amount=amount,
                                             currency=currency)
         if after is None:
             current = await lifecycle.get(db, "orders", order_id, scope=scope)
             if not lifecycle.applied(current, payment_id):  # else counted by the attempt
+                counting = False  # refused: nothing counted
                 unpayable(current, order_id=order_id, amount=amount, currency=currency)
             assert current is not None
             after = current
@@ -80,22 +90,27 @@ async def record_payment(
             "amount_base": fx.base_amount,
             "recorded_by": caller,
         }
+        await attempt.commit()  # refused when a retry took the payment over meanwhile
+        inserting = True
         try:
             await order_writes.insert(db, "payments", doc)
-        except BaseException as exc:
-            await order_writes.remove_paid(db, order_id=order_id, payment_id=payment_id,
-                                           amount=amount)
-            if isinstance(exc, DuplicateKeyError):  # the attempt taken over wrote it
-                raise AlreadyDone(payment_id) from None
-            raise
+        except DuplicateKeyError:  # the attempt taken over wrote it: the increment is its
+            raise AlreadyDone(payment_id) from None
         attempt.written()  # the payment stands: a later failure keeps the key on it
         loaders.payments_by_id.prime(payment_id, doc)
         await order_paid(db, loaders=loaders, settings=settings, scope=scope, order=after,
                          paid_at=doc["paid_at"])
 
+    async def undo(attempt: Attempt) -> None:
+        """No claim names the payment any more: what any attempt wrote for it goes (the
+        payment, if its insert failed only in the answer; the increment recorded under its id,
+        when this attempt counted it or took the payment over)."""
+        await undo_payment(db, attempt, order_id=order_id, amount=amount, inserting=inserting,
+                           counting=counting)
+
     return await run_fenced(db, caller=caller, mutation="recordPayment", key=idempotency_key,
                             request=[order_id, amount, currency, method],
-                            new_id=new_id("pay_"), work=work, undo=steps_undo_themselves,
+                            new_id=new_id("pay_"), work=work, undo=undo,
                             lease_seconds=settings.idempotency_lease_seconds)
 
 

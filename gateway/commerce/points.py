@@ -16,9 +16,12 @@ Spending, exactly once per idempotency key and never below zero, without transac
    (``"REDEEM:<payment id>"``) on the member (``INSUFFICIENT_POINTS`` otherwise): concurrent
    redemptions of one member never take more than the balance;
 3. the order's ``paid`` grows by the amount (the conditional ``$inc`` of every payment) and
-   the payment (method ``POINTS``, ``points``) is written. If a step fails, the earlier ones
-   are undone (the hold gives the points back, once). A retry that takes the claim over finds
-   its predecessor's hold and does not spend again;
+   the payment (method ``POINTS``, ``points``) is written. A retry that takes the claim over
+   finds its predecessor's hold and increment and does not spend or count again, so this is
+   a fenced work (see "Fenced work" in gateway/commerce/idempotency.py): the request commits
+   its claim before inserting the payment (one that was taken over writes nothing more), and
+   a failed one gives the hold and the increment back (each once) only when no claim names
+   the payment any more, never when it took over a committed claim;
 4. once the payment stands, the key stays on it: a ``REDEEM`` ledger entry is written, the
    hold is settled, and the payment that completes the total makes the order ``PAID`` and
    earns its points, as any payment does (gateway/commerce/paid.py). If one of these fails,
@@ -53,7 +56,7 @@ from gateway.commerce import loyalty, validation
 from gateway.commerce.common import new_id
 from gateway.commerce.idempotency import Attempt, Once, run_fenced
 from gateway.commerce.operations import order_of
-from gateway.commerce.paid import order_paid, steps_undo_themselves
+from gateway.commerce.paid import order_paid, undo_payment
 from gateway.database import Database
 from gateway.database.query import Doc
 from gateway.database.scope import Scope
@@ -89,7 +92,12 @@ async def redeem_points(
     if points < 1:
         raise reject("INVALID", "points must be at least 1.", field="points")
 
+    member_id: str | None = None  # whose points pay, and what they pay (once known)
+    amount: int | None = None
+    holding = counting = inserting = False  # this attempt's hold, increment, insert
+
     async def work(attempt: Attempt) -> None:
+        nonlocal member_id, amount, holding, counting, inserting
         payment_id, resumed = attempt.result_id, attempt.resumed
         if resumed:
             standing = await lifecycle.get(db, "payments", payment_id, scope=scope)
@@ -99,69 +107,94 @@ async def redeem_points(
                              payment=standing, balance=None,
                              order=await order_of(db, scope=scope, order_id=order_id))
                 raise AlreadyDone(payment_id)
-        order = await _open_order(loaders, order_id)
-        member_id = await _survivor(loaders, order["member_id"])
+        order = await _order(loaders, order_id)
+        # An order that counts the payment passed these checks for the attempt taken over:
+        # what it owes, or its being PAID since, take this payment into account.
+        counted = lifecycle.applied(order, payment_id)
+        _payable(order, counted=counted)
+        member_id, amount = await _spend(loaders, settings, order=order, points=points)
         currency, rate = order["currency"], Decimal(order["fx_rate"])
-        amount = points_value(points, currency=currency, rate=rate, settings=settings)
-        if amount < 1:
-            raise reject("INVALID", f"{points} points pay less than one minor unit of "
-                         f"{currency}.", field="points")
         amount_base = amount if currency == settings.base_currency else convert(
             amount, from_currency=currency, to_currency=settings.base_currency, rate=rate)
         validation.worth(amount_base, ceiling=settings.max_order_total_base,
                          base_currency=settings.base_currency, what="A payment",
                          field="points")
-        if amount > order["total"] - order.get("paid", 0) - order.get("authorized", 0):
+        if not counted and amount > order["total"] - order.get("paid", 0) - order.get(
+                "authorized", 0):
             _overpaid(order)
         op = f"REDEEM:{payment_id}"
+        holding = True
         member = await writes.hold(db, member_id=member_id, points=points, op=op, at=now())
         if member is None and resumed:
             member = await writes.held(db, member_id=member_id, op=op)
         if member is None:
+            holding = False  # refused: nothing held
             raise reject("INSUFFICIENT_POINTS", f"The member holds fewer than {points} points.",
                          field="points")
+        counting = True
+        after = await order_writes.add_paid(db, scope=scope, order_id=order_id,
+                                            payment_id=payment_id, amount=amount,
+                                            currency=currency)
+        if after is None:
+            current = await lifecycle.get(db, "orders", order_id, scope=scope)
+            if not lifecycle.applied(current, payment_id):  # else counted by the attempt
+                counting = False  # refused: nothing counted
+                raise reject("CONFLICT", f"Order {order_id} was paid or cancelled "
+                             "meanwhile; read it again.", field="order")
+            assert current is not None
+            after = current
+        doc = {
+            "_id": payment_id, "order_id": order_id, "member_id": order["member_id"],
+            "channel_id": order["channel_id"], "location_id": order.get("location_id"),
+            "method": "POINTS", "points": points, "points_member_id": member_id,
+            "amount": amount, "currency": currency, "status": "CAPTURED",
+            "paid_at": now(), "fx_rate": order["fx_rate"],
+            "fx_snapshot_id": order.get("fx_snapshot_id"), "amount_base": amount_base,
+            "recorded_by": caller,
+        }
+        await attempt.commit()  # refused when a retry took the payment over meanwhile
+        inserting = True
         try:
-            after = await order_writes.add_paid(db, scope=scope, order_id=order_id,
-                                                payment_id=payment_id, amount=amount,
-                                                currency=currency)
-            if after is None:
-                current = await lifecycle.get(db, "orders", order_id, scope=scope)
-                if not lifecycle.applied(current, payment_id):  # else counted by the attempt
-                    raise reject("CONFLICT", f"Order {order_id} was paid or cancelled "
-                                 "meanwhile; read it again.", field="order")
-                assert current is not None
-                after = current
-            doc = {
-                "_id": payment_id, "order_id": order_id, "member_id": order["member_id"],
-                "channel_id": order["channel_id"], "location_id": order.get("location_id"),
-                "method": "POINTS", "points": points, "points_member_id": member_id,
-                "amount": amount, "currency": currency, "status": "CAPTURED",
-                "paid_at": now(), "fx_rate": order["fx_rate"],
-                "fx_snapshot_id": order.get("fx_snapshot_id"), "amount_base": amount_base,
-                "recorded_by": caller,
-            }
-            try:
-                await order_writes.insert(db, "payments", doc)
-            except BaseException as exc:
-                await order_writes.remove_paid(db, order_id=order_id, payment_id=payment_id,
-                                               amount=amount)
-                if isinstance(exc, DuplicateKeyError):  # the attempt taken over wrote it
-                    raise AlreadyDone(payment_id) from None
-                raise
-        except AlreadyDone:
-            raise  # the hold is the written payment's
-        except BaseException:
-            await writes.give_back(db, member_id=member_id, op=op, points=points)
-            raise
+            await order_writes.insert(db, "payments", doc)
+        except DuplicateKeyError:  # the attempt taken over wrote it: hold and increment are its
+            raise AlreadyDone(payment_id) from None
         attempt.written()  # the payment stands: a later failure keeps the key on it
         loaders.payments_by_id.prime(payment_id, doc)
         await _spent(db, loaders=loaders, settings=settings, scope=scope, payment=doc,
                      balance=member["points"], order=after)
 
+    async def undo(attempt: Attempt) -> None:
+        """No claim names the payment any more: what any attempt wrote for it goes (the
+        payment, if its insert failed only in the answer; the increment recorded under its id
+        and the hold, when this attempt made them or took the payment over)."""
+        nonlocal member_id, amount
+        if member_id is None and attempt.resumed:  # failed before knowing what was spent
+            order = await loaders.orders_by_id.load(order_id)
+            if order is None or order.get("member_id") is None:
+                return  # no order to pay: nothing was spent on it
+            member_id, amount = await _spend(loaders, settings, order=order, points=points)
+        await undo_payment(db, attempt, order_id=order_id, amount=amount, counting=counting,
+                           inserting=inserting)
+        if member_id is not None and (holding or attempt.resumed):
+            await writes.give_back(db, member_id=member_id, op=f"REDEEM:{attempt.result_id}",
+                                   points=points)
+
     return await run_fenced(db, caller=caller, mutation="redeemPoints", key=idempotency_key,
                             request=[order_id, points], new_id=new_id("pay_"), work=work,
-                            undo=steps_undo_themselves,
-                            lease_seconds=settings.idempotency_lease_seconds)
+                            undo=undo, lease_seconds=settings.idempotency_lease_seconds)
+
+
+async def _spend(loaders: Loaders, settings: Settings, *, order: Doc, points: int
+                 ) -> tuple[str, int]:
+    """Whose points pay ``order`` (its member's survivor) and what ``points`` pay of it, in
+    its currency (INVALID when less than one minor unit)."""
+    member_id = await _survivor(loaders, order["member_id"])
+    currency, rate = order["currency"], Decimal(order["fx_rate"])
+    amount = points_value(points, currency=currency, rate=rate, settings=settings)
+    if amount < 1:
+        raise reject("INVALID", f"{points} points pay less than one minor unit of "
+                     f"{currency}.", field="points")
+    return member_id, amount
 
 
 async def _spent(db: Database, *, loaders: Loaders, settings: Settings, scope: Scope,
@@ -210,17 +243,22 @@ def restored_points(points: int, *, amount: int, before: int, after: int) -> int
     return points * after // amount - points * before // amount
 
 
-async def _open_order(loaders: Loaders, order_id: str) -> Doc:
+async def _order(loaders: Loaders, order_id: str) -> Doc:
     order = await loaders.orders_by_id.load(order_id)
     if order is None:
         raise reject("NOT_FOUND", f"Unknown order {order_id}.", field="order")
-    if order["status"] != "PLACED":
-        raise reject("CONFLICT", f"Order {order_id} is {order['status']}: only a PLACED order "
-                     "can be paid.", field="order")
-    if order.get("member_id") is None:
-        raise reject("INVALID", f"Order {order_id} has no member whose points could pay it.",
-                     field="order")
     return order
+
+
+def _payable(order: Doc, *, counted: bool) -> None:
+    """Points may pay ``order``: it is PLACED (or PAID, when it ``counted`` this payment
+    already) and has a member."""
+    if order["status"] not in (lifecycle.OPEN if counted else ("PLACED",)):
+        raise reject("CONFLICT", f"Order {order['_id']} is {order['status']}: only a PLACED "
+                     "order can be paid.", field="order")
+    if order.get("member_id") is None:
+        raise reject("INVALID", f"Order {order['_id']} has no member whose points could pay "
+                     "it.", field="order")
 
 
 async def _survivor(loaders: Loaders, member_id: str) -> str:

@@ -29,9 +29,9 @@ from pymongo.errors import DuplicateKeyError
 from gateway.clock import now
 from gateway.commerce import coupons, validation
 from gateway.commerce.common import fx_snapshot, new_id
-from gateway.commerce.idempotency import Once, check_not_done, run_once
+from gateway.commerce.idempotency import Attempt, Once, check_not_done, run_fenced, run_once
 from gateway.commerce.operations import order_of, record_event, stable_id
-from gateway.commerce.paid import order_paid
+from gateway.commerce.paid import order_paid, undo_payment
 from gateway.commerce.pricing import units_value
 from gateway.commerce.refunds import refund, refund_value, refundable
 from gateway.database import Database
@@ -51,19 +51,26 @@ async def authorize_payment(
     *, db: Database, loaders: Loaders, settings: Settings, scope: Scope, caller: str,
     order_id: str, amount: int, currency: str, method: str, idempotency_key: str,
 ) -> Once:
-    """Hold ``amount`` of an open order (PLACED or PAID) once per key: a payment AUTHORIZED."""
+    """Hold ``amount`` of an open order (PLACED or PAID) once per key: a payment AUTHORIZED.
+    A fenced work, like recordPayment (gateway/commerce/payments.py): the claim is committed
+    before the payment's insert, and the ``authorized`` increment is given back only once no
+    claim names the payment."""
     validation.idempotency_key(idempotency_key)
     if amount < 1:
         raise reject("INVALID", "amount must be a positive number of minor units.",
                      field="amount")
+    counting = inserting = False  # this attempt's increment, its payment's insert
 
-    async def work(payment_id: str, resumed: bool) -> None:
-        await check_not_done(db, "payments", payment_id, resumed)
+    async def work(attempt: Attempt) -> None:
+        nonlocal counting, inserting
+        payment_id = attempt.result_id
+        await check_not_done(db, "payments", payment_id, attempt.resumed)
         fx = await fx_snapshot(loaders, amount=amount, currency=currency,
                                base_currency=settings.base_currency, field="currency")
         validation.worth(fx.base_amount, ceiling=settings.max_order_total_base,
                          base_currency=settings.base_currency, what="A payment",
                          field="amount")
+        counting = True
         after = await lifecycle.change_order(
             db, scope=scope, order_id=order_id, op_id=payment_id,
             where={"currency": currency, "status": {"$in": lifecycle.OPEN},
@@ -74,6 +81,7 @@ async def authorize_payment(
         if after is None:
             current = await lifecycle.get(db, "orders", order_id, scope=scope)
             if not lifecycle.applied(current, payment_id):
+                counting = False  # refused: nothing counted
                 unpayable(current, order_id=order_id, amount=amount, currency=currency)
             assert current is not None
             after = current
@@ -85,20 +93,25 @@ async def authorize_payment(
             "paid_at": at, "authorized_at": at, "fx_rate": fx.rate_text,
             "amount_base": fx.base_amount, "recorded_by": caller,
         }
+        await attempt.commit()  # refused when a retry took the payment over meanwhile
+        inserting = True
         try:
             await order_writes.insert(db, "payments", doc)
-        except BaseException as exc:
-            await lifecycle.undo_order(db, order_id=order_id, op_id=payment_id,
-                                       update={"$inc": {"authorized": -amount}})
-            if isinstance(exc, DuplicateKeyError):  # the attempt taken over wrote it
-                raise AlreadyDone(payment_id) from None
-            raise
+        except DuplicateKeyError:  # the attempt taken over wrote it: the increment is its
+            raise AlreadyDone(payment_id) from None
+        attempt.written()
         loaders.payments_by_id.prime(payment_id, doc)
 
-    return await run_once(db, caller=caller, mutation="authorizePayment", key=idempotency_key,
-                          request=[order_id, amount, currency, method],
-                          new_id=new_id("pay_"), work=work,
-                          lease_seconds=settings.idempotency_lease_seconds)
+    async def undo(attempt: Attempt) -> None:
+        """No claim names the payment any more: what any attempt wrote for it goes (see
+        :func:`gateway.commerce.paid.undo_payment`)."""
+        await undo_payment(db, attempt, order_id=order_id, amount=amount, counting=counting,
+                           inserting=inserting, counter="authorized")
+
+    return await run_fenced(db, caller=caller, mutation="authorizePayment",
+                            key=idempotency_key, request=[order_id, amount, currency, method],
+                            new_id=new_id("pay_"), work=work, undo=undo,
+                            lease_seconds=settings.idempotency_lease_seconds)
 
 
 def unpayable(order: Doc | None, *, order_id: str, amount: int, currency: str) -> NoReturn:

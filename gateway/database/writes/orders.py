@@ -56,12 +56,6 @@ async def add_paid(
     return found
 
 
-async def remove_paid(db: Database, *, order_id: str, payment_id: str, amount: int) -> None:
-    """Undo :func:`add_paid` (the payment document could not be written), once."""
-    await db["orders"].update_one({"_id": order_id, "ops": payment_id},
-                                  {"$inc": {"paid": -amount}, "$pull": {"ops": payment_id}})
-
-
 async def delete(db: Database, collection: str, doc_id: str) -> None:
     """Remove a document written by a step that is being undone."""
     await db[collection].delete_one({"_id": doc_id})
