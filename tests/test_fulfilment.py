@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from pymongo.errors import AutoReconnect
@@ -26,7 +25,7 @@ from tests.support.orders import (
     pay,
     place,
 )
-from tests.support.takeover import Stall, first, lease_runs_out
+from tests.support.takeover import Stall, first, lease_runs_out, stalled_then_down
 
 WAREHOUSE, STORE = "loc_wh_hangzhou", "loc_fm_shanghai_xuhui"
 OTHER_STORE = "loc_fm_beijing_chaoyang"
@@ -357,15 +356,9 @@ async def test_a_retry_that_fails_after_a_stalled_shipment_took_every_line_keeps
     await pay(gw, order_id, total, "f-11-pay")
     wipes, diapers = await level(gw, WIPES, WAREHOUSE), await level(gw, DIAPERS, WAREHOUSE)
     stall = Stall()
-    change_order = lifecycle.change_order
-
-    async def orders_down_for_the_retry(*args: Any, **kwargs: Any) -> Any:
-        if stall.there.is_set() and not stall.go.is_set():
-            raise RuntimeError("orders down")
-        return await change_order(*args, **kwargs)
-
-    monkeypatch.setattr(lifecycle, "change_order", first(
-        stall, orders_down_for_the_retry, lambda *a, **k: k["op_id"].startswith("shp_")))
+    change_order, _ = stalled_then_down(stall, lifecycle.change_order,
+                                        lambda *a, **k: k["op_id"].startswith("shp_"))
+    monkeypatch.setattr(lifecycle, "change_order", change_order)
     stalled = asyncio.create_task(data(gw.client, SHIP, ship(order_id, "f-11-s")))
     await asyncio.wait_for(stall.there.wait(), 10)
     await lease_runs_out(gw.db, "admin:shipOrder:f-11-s")

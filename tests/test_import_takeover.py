@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 from gateway.database.writes import lifecycle
 from gateway.database.writes import orders as order_writes
 from tests.support import WritingGateway, fresh_gateway, gql
-from tests.support.takeover import Stall, first, lease_runs_out
+from tests.support.takeover import Stall, first, lease_runs_out, stalled_then_down
 from tests.test_import import CHANNEL, IMPORT, MILLET, OIL, OUTLET, movements_of, on_hand, row, send
 
 
@@ -82,17 +81,9 @@ async def test_a_retry_that_fails_after_a_stalled_request_took_every_line_keeps_
     # given a request that took every line of a row, wrote their movements and stalled just
     # before inserting the order, past its lease
     stall = Stall()
-    insert = order_writes.insert
-    failing: list[str] = []
-
-    async def orders_down_for_the_retry(db: Any, collection: str, doc: dict[str, Any]) -> None:
-        if collection == "orders" and stall.there.is_set() and not stall.go.is_set():
-            failing.append(doc["_id"])
-            raise RuntimeError("orders down")
-        await insert(db, collection, doc)
-
-    monkeypatch.setattr(order_writes, "insert", first(
-        stall, orders_down_for_the_retry, lambda db, collection, doc: collection == "orders"))
+    insert, failing = stalled_then_down(stall, order_writes.insert,
+                                        lambda db, collection, doc: collection == "orders")
+    monkeypatch.setattr(order_writes, "insert", insert)
     oil, millet = await on_hand(gw, OIL), await on_hand(gw, MILLET)
     lines = [(OIL, 1, 2500), (MILLET, 3, 1500)]
     stalled = asyncio.create_task(send(gw, [row("T5-0002", lines)]))
@@ -103,7 +94,7 @@ async def test_a_retry_that_fails_after_a_stalled_request_took_every_line_keeps_
     retry = await gql(gw.client, IMPORT, {"channel": CHANNEL, "location": OUTLET,
                                           "orders": [row("T5-0002", lines)]})
     assert [e["extensions"]["code"] for e in retry["errors"]] == ["INTERNAL"]
-    assert failing == [order_id]
+    assert [doc["_id"] for _, _, doc in failing] == [order_id]
     # then it gives nothing back: the stalled request may still write the order
     assert (await on_hand(gw, OIL), await on_hand(gw, MILLET)) == (oil - 1, millet - 3)
     # and when the stalled request wakes up, it writes the order, whose units stay taken once

@@ -14,7 +14,7 @@ import pytest
 from gateway.database.writes import orders as order_writes
 from gateway.database.writes import stock as stock_writes
 from tests.support import WritingGateway, fresh_gateway, gql
-from tests.support.takeover import Stall, first, lease_runs_out
+from tests.support.takeover import Stall, first, lease_runs_out, stalled_then_down
 
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { id } userErrors { field code } } }"""
@@ -97,17 +97,9 @@ async def test_a_retry_that_fails_after_a_stalled_request_reserved_every_line_ke
     # given a request that reserved every line and stalled just before inserting the order,
     # past its lease
     stall = Stall()
-    insert = order_writes.insert
-    failing: list[str] = []
-
-    async def orders_down_for_the_retry(db: Any, collection: str, doc: dict[str, Any]) -> None:
-        if collection == "orders" and stall.there.is_set() and not stall.go.is_set():
-            failing.append(doc["_id"])
-            raise RuntimeError("orders down")
-        await insert(db, collection, doc)
-
-    monkeypatch.setattr(order_writes, "insert", first(
-        stall, orders_down_for_the_retry, lambda db, collection, doc: collection == "orders"))
+    insert, failing = stalled_then_down(stall, order_writes.insert,
+                                        lambda db, collection, doc: collection == "orders")
+    monkeypatch.setattr(order_writes, "insert", insert)
     diapers, wipes = await level(gw, DIAPERS), await level(gw, WIPES)
     stalled = asyncio.create_task(place(gw, "stall-2"))
     await asyncio.wait_for(stall.there.wait(), 10)
@@ -115,7 +107,7 @@ async def test_a_retry_that_fails_after_a_stalled_request_reserved_every_line_ke
     # when the client's retry takes the order over, takes its holds and fails to insert it
     retry = await place(gw, "stall-2")
     assert [e["extensions"]["code"] for e in retry["errors"]] == ["INTERNAL"]
-    assert failing == [order_id]
+    assert [doc["_id"] for _, _, doc in failing] == [order_id]
     # then it gives nothing back: the stalled request may still write the order
     assert (await level(gw, DIAPERS), await level(gw, WIPES)) == (
         (diapers[0], diapers[1] + 2, [*diapers[2], order_id]),

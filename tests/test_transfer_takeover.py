@@ -14,7 +14,7 @@ import pytest
 from gateway.database.writes import stock as stock_writes
 from gateway.database.writes import transfers as transfer_writes
 from tests.support import WritingGateway, fresh_gateway, gql
-from tests.support.takeover import Stall, first, lease_runs_out
+from tests.support.takeover import Stall, first, lease_runs_out, stalled_then_down
 from tests.test_transfers import CREATE, A, B, X, Y, set_stock, transfer
 
 
@@ -108,17 +108,8 @@ async def test_a_retry_that_fails_after_a_stalled_request_reserved_every_line_ke
     # given a request that reserved and announced every line and stalled just before
     # inserting the transfer, past its lease
     stall = Stall()
-    insert = transfer_writes.insert
-    failing: list[str] = []
-
-    async def transfers_down_for_the_retry(db: Any, doc: dict[str, Any]) -> None:
-        if stall.there.is_set() and not stall.go.is_set():
-            failing.append(doc["_id"])
-            raise RuntimeError("transfers down")
-        await insert(db, doc)
-
-    monkeypatch.setattr(transfer_writes, "insert", first(
-        stall, transfers_down_for_the_retry, lambda db, doc: True))
+    insert, failing = stalled_then_down(stall, transfer_writes.insert, lambda db, doc: True)
+    monkeypatch.setattr(transfer_writes, "insert", insert)
     before = await stocked(gw)
     stalled = asyncio.create_task(create(gw, "stall-2"))
     await asyncio.wait_for(stall.there.wait(), 10)
@@ -126,7 +117,7 @@ async def test_a_retry_that_fails_after_a_stalled_request_reserved_every_line_ke
     # when the client's retry takes the transfer over, takes its holds and fails to insert it
     retry = await create(gw, "stall-2")
     assert [e["extensions"]["code"] for e in retry["errors"]] == ["INTERNAL"]
-    assert failing == [transfer_id]
+    assert [doc["_id"] for _, doc in failing] == [transfer_id]
     # then it gives nothing back: the stalled request may still write the transfer
     assert await levels(gw) == held(before, transfer_id)
     # and when the stalled request wakes up, it writes the transfer, its lines held once

@@ -55,3 +55,20 @@ async def lease_runs_out(db: Database, claim_id: str) -> str:
     assert claim is not None and claim["status"] == "PENDING"
     result_id: str = claim["result_id"]
     return result_id
+
+
+def stalled_then_down(stall: Stall, write: Callable[..., Awaitable[Any]],
+                      matches: Callable[..., bool]) -> tuple[Callable[..., Awaitable[Any]],
+                                                              list[tuple[Any, ...]]]:
+    """``write`` whose first call that ``matches`` waits on ``stall`` (the stalled request's),
+    and whose other calls that match fail while it waits (the retry's: that write's database
+    is down); with the arguments of each call that failed."""
+    failed: list[tuple[Any, ...]] = []
+
+    async def down(*args: Any, **kwargs: Any) -> Any:
+        if matches(*args, **kwargs) and stall.there.is_set() and not stall.go.is_set():
+            failed.append(args)
+            raise RuntimeError("the database is down for this write")
+        return await write(*args, **kwargs)
+
+    return first(stall, down, matches), failed
