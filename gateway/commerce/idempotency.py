@@ -140,13 +140,18 @@ async def run_once(
     """Run ``work(new_id, resumed)`` once per key; replays get the first call's result id.
     ``resumed`` is True when a claim whose lease ran out was taken over (see the module
     docstring)."""
-    held = await _hold(db, caller=caller, mutation=mutation, key=key, request=request,
-                       new_id=new_id, lease_seconds=lease_seconds, key_field=key_field,
-                       wait_seconds=wait_seconds)
-    if isinstance(held, Once):
-        return held
-    return await _work(db, key_id=held.key_id, token=held.token, result_id=held.result_id,
-                       work=work, resumed=held.resumed, lease=held.lease)
+    async def steps(attempt: Attempt) -> None:
+        await work(attempt.result_id, attempt.resumed)
+
+    # A work that never commits: on failure its claim is released (it undoes its own steps).
+    return await run_fenced(db, caller=caller, mutation=mutation, key=key, request=request,
+                            new_id=new_id, work=steps, undo=_nothing,
+                            lease_seconds=lease_seconds, key_field=key_field,
+                            wait_seconds=wait_seconds)
+
+
+async def _nothing(attempt: Attempt) -> None:
+    return None
 
 
 @dataclass
@@ -294,24 +299,6 @@ def _lease_left(claim: dict[str, Any], lease: timedelta) -> float:
     if until is None:  # a claim taken before leases existed: it counts from claimed_at
         until = (claim.get("claimed_at") or claim["created_at"]) + lease
     return (utc(until) - now()).total_seconds()
-
-
-async def _work(db: Database, *, key_id: str, token: str, result_id: str,
-                work: Callable[[str, bool], Awaitable[None]], resumed: bool,
-                lease: timedelta) -> Once:
-    """Run the work as the key's holder, renewing the lease meanwhile; store the result, or
-    free the key on failure."""
-    async with _renewed(db, key_id=key_id, token=token, lease=lease):
-        try:
-            await work(result_id, resumed)
-        except AlreadyDone:
-            await repo.complete(db, key_id=key_id, token=token, result_id=result_id)
-            return Once(result_id=result_id, replayed=True)
-        except BaseException:
-            await repo.release(db, key_id=key_id, token=token)
-            raise
-        await repo.complete(db, key_id=key_id, token=token, result_id=result_id)
-    return Once(result_id=result_id, replayed=False)
 
 
 class _renewed:
